@@ -1,0 +1,1 @@
+"""dibao-monitor: 低收入人口动态监测 pipeline."""
