@@ -1,0 +1,36 @@
+# dibao-monitor: every target bootstraps the locked environment itself.
+# On a fresh machine with only Python and pip: `make demo`, then `make test`.
+
+PYTHON ?= python3
+SCALE ?= town
+MONTHS ?= 12
+SEED ?= 0
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --locked
+
+.DEFAULT_GOAL := help
+.PHONY: help env demo test clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==0.13.9
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+env: .venv/.synced ## install the locked environment into .venv
+
+demo: env ## generate town-scale deliveries and run the nightly job on them (var/)
+	$(RUN) dibao generate --scale $(SCALE) --months $(MONTHS) --seed $(SEED) --landing var/landing --truth var/truth
+	$(RUN) dibao run --landing var/landing --warehouse var/warehouse.duckdb --out var/out
+
+test: env ## run the test suite
+	$(RUN) pytest
+
+clean: ## remove generated data, the warehouse and the embedded Airflow home
+	rm -rf var .airflow

@@ -1,0 +1,98 @@
+"""
+### dibao nightly: 低收入人口动态监测
+
+Loads every complete delivery from the landing folder (民政 `mz`, 残联 `cl`,
+人社 `rs`) that is not loaded yet, in date order:
+
+1. **discover** complete folders (`_READY` present) not yet attempted;
+2. **stage** each delivery (mapped): read CSV/XLSX, repair what has one correct
+   reading, set aside what has none;
+3. **validate** each staged delivery (mapped) with the Great Expectations suites
+   in `expectations/`;
+4. **load** the deliveries in date order, each in one DuckDB transaction, behind
+   the quality gate (a rejected delivery loads nothing and raises an alert);
+5. **quality_docs** renders the run's Data Docs.
+
+Paths come from the run's params (`dibao run` sets them) or the environment
+(`DIBAO_LANDING`, `DIBAO_WAREHOUSE`, `DIBAO_OUT`). Tasks only call functions of
+`pipelines.nightly`; nothing heavy is imported while this file is parsed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+
+DEFAULT_ARGS = {
+    "owner": "data-team",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=2),
+}
+
+
+def _params() -> dict:
+    return get_current_context()["params"]
+
+
+@dag(
+    dag_id="dibao_nightly",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,  # one writer for the DuckDB warehouse
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["dibao", "nightly"],
+    params={
+        "landing": Param(os.environ.get("DIBAO_LANDING", "var/landing"), type="string"),
+        "warehouse": Param(os.environ.get("DIBAO_WAREHOUSE", "var/warehouse.duckdb"), type="string"),
+        "out": Param(os.environ.get("DIBAO_OUT", "var/out"), type="string"),
+        "until": Param(None, type=["null", "string"], description="load deliveries up to this extract date"),
+    },
+)
+def dibao_nightly():
+    @task
+    def discover() -> list[dict]:
+        from pipelines.nightly import discover_pending
+
+        p = _params()
+        return discover_pending(p["landing"], p["warehouse"], p["until"])
+
+    @task(max_active_tis_per_dagrun=2)
+    def stage(item: dict) -> str:
+        from pipelines.nightly import stage_delivery
+
+        return stage_delivery(item, _params()["warehouse"])
+
+    @task(max_active_tis_per_dagrun=2)
+    def validate(staged_folder: str) -> str:
+        from pipelines.nightly import validate_delivery
+
+        return validate_delivery(staged_folder, _params()["warehouse"], get_current_context()["run_id"])
+
+    @task(trigger_rule="none_failed")  # also runs when there was nothing to stage
+    def load(staged_folders: list[str]) -> dict:
+        from pipelines.nightly import load_deliveries
+
+        return load_deliveries(list(staged_folders or []), _params()["warehouse"])
+
+    @task
+    def quality_docs(summary: dict) -> str | None:
+        from pipelines.nightly import build_quality_docs, write_summary
+
+        p = _params()
+        docs = build_quality_docs(p["warehouse"], p["out"], get_current_context()["run_id"])
+        write_summary({**summary, "data_docs": docs}, p["out"])
+        return docs
+
+    staged = validate.expand(staged_folder=stage.expand(item=discover()))
+    quality_docs(load(staged))
+
+
+dibao_nightly()

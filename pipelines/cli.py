@@ -1,0 +1,244 @@
+"""`dibao`: the command line of the pipeline (../shared/contracts/outputs.md).
+
+Every command exits non-zero with one human-readable line on bad input, never
+with a bare traceback. Heavy libraries are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipelines import config
+
+
+class CliError(Exception):
+    """A bad argument or input: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + error; we print one line
+        raise CliError(f"{self.prog}: {message} (see {self.prog.split()[0]} --help)")
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value!r}")
+    return n
+
+
+def _console(file=None):
+    from rich.console import Console
+
+    return Console(file=file, stderr=file is None, highlight=False)
+
+
+class _Bars:
+    """Rich progress bars keyed by step name, for `progress(step, done, total)` callbacks."""
+
+    def __init__(self, console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=False)
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=total or None)
+        self.progress.update(self.tasks[step], completed=done, total=total or None)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+
+# ---------------------------------------------------------------- generate
+def cmd_generate(args) -> int:
+    from pipelines.generate import generate
+
+    console = _console()
+    started = time.perf_counter()
+    with _Bars(console) as bars:
+        try:
+            summary = generate(args.landing, args.truth, scale=args.scale, months=args.months,
+                               seed=args.seed, progress=bars)
+        except ValueError as exc:
+            raise CliError(f"dibao generate: {exc}") from None
+    console.print(f"generated {args.scale} scale, {args.months} months, seed {args.seed} in "
+                  f"{time.perf_counter() - started:.1f}s: landing {args.landing}, truth {args.truth}")
+    rows = summary.get("rows") if isinstance(summary, dict) else None
+    if rows:
+        console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    return 0
+
+
+# ---------------------------------------------------------------- run
+def cmd_run(args) -> int:
+    import os
+
+    from pipelines.airflow_runner import AirflowRunError, configure, ensure_metadata_db, output_to, run_dag
+
+    landing, warehouse, out = args.landing.resolve(), args.warehouse.resolve(), args.out.resolve()
+    if not landing.is_dir():
+        raise CliError(f"dibao run: landing folder {landing} does not exist")
+    if warehouse.exists() and warehouse.is_dir():
+        raise CliError(f"dibao run: --warehouse {warehouse} is a folder, expected a DuckDB file")
+    out.mkdir(parents=True, exist_ok=True)
+    console = _console(os.fdopen(os.dup(2), "w", buffering=1))
+    home = configure()
+    log_file = out / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    conf = {"landing": str(landing), "warehouse": str(warehouse), "out": str(out),
+            "until": args.date.isoformat() if args.date else None}
+    console.print(f"Airflow home {home}; log {log_file}")
+    started = time.perf_counter()
+    from pipelines.progress import set_reporter
+
+    with _Bars(console) as bars:
+        set_reporter(bars)
+        try:
+            with output_to(log_file):
+                ensure_metadata_db()
+                state, run_id = run_dag("dibao_nightly", conf)
+        except AirflowRunError as exc:
+            raise CliError(f"dibao run: {exc}") from None
+        finally:
+            set_reporter(None)
+    elapsed = time.perf_counter() - started
+    _print_run_summary(console, out / "run-summary.json", state, run_id, elapsed)
+    if state != "success":
+        console.print(f"dibao run: the DAG run ended {state}; see {log_file}")
+        return 1
+    return 0
+
+
+def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: float) -> None:
+    import json
+
+    console.print(f"run {run_id}: {state} in {elapsed:.1f}s")
+    if not path.exists():
+        return
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    from rich.table import Table
+
+    table = Table("delivery", "status", "files", "read", "loaded", "quarantined", "message")
+    for d in summary.get("deliveries", []):
+        files = d.get("files", [])
+        table.add_row(f"{d['source']}/{d['extract_date']}", d["status"], str(len(files)),
+                      f"{sum(f['rows_read'] for f in files):,}", f"{sum(f['rows_loaded'] for f in files):,}",
+                      f"{sum(f['rows_quarantined'] for f in files):,}", (d.get("message") or "")[:80])
+    if summary.get("deliveries"):
+        console.print(table)
+    else:
+        console.print("no new deliveries")
+    for s in summary.get("stale", []):
+        console.print(f"[yellow]stale source[/] {s}")
+    if summary.get("data_docs"):
+        console.print(f"data docs: {summary['data_docs']}")
+
+
+# ---------------------------------------------------------------- query
+def cmd_query(args) -> int:
+    from pipelines.query import QueryError, run_query
+
+    try:
+        columns, rows = run_query(args.warehouse, args.sql)
+    except QueryError as exc:
+        raise CliError(f"dibao query: {exc}") from None
+    _print_rows(columns, rows, args.format)
+    return 0
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    import csv
+    import json
+
+    if fmt == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows(rows)
+    elif fmt == "json":
+        print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str, indent=1))
+    else:
+        from rich.table import Table
+
+        table = Table(*columns)
+        for r in rows:
+            table.add_row(*("" if v is None else str(v) for v in r))
+        _console(sys.stdout).print(table)
+
+
+# ---------------------------------------------------------------- main
+def build_parser() -> Parser:
+    p = Parser(prog="dibao", description="低收入人口动态监测: the nightly pipeline and its tools.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    g = sub.add_parser("generate", help="write synthetic deliveries and their hidden ground truth")
+    g.add_argument("--landing", type=Path, default=config.default_landing())
+    g.add_argument("--truth", type=Path, default=config.default_truth())
+    g.add_argument("--scale", choices=["town", "city", "province"], default="town")
+    g.add_argument("--months", type=_positive, default=12)
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("run", help="run the nightly DAG in-process over the landing folder")
+    r.add_argument("--landing", type=Path, default=config.default_landing())
+    r.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    r.add_argument("--out", type=Path, default=config.default_out())
+    r.add_argument("--date", type=_date, default=None, help="load deliveries up to this extract date")
+    r.set_defaults(func=cmd_run)
+
+    q = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
+    q.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    q.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    q.add_argument("sql")
+    q.set_defaults(func=cmd_query)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dibao: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the contract: one line, never a bare traceback
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    """One line on the terminal; the traceback goes to a file for the data team."""
+    import traceback
+
+    log_dir = config.VAR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / f"error-{time.strftime('%Y%m%dT%H%M%S')}.txt"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    text = str(exc).strip().splitlines()
+    print(f"dibao: {type(exc).__name__}: {text[0] if text else ''} (details in {path})", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

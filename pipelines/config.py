@@ -1,0 +1,66 @@
+"""Paths and settings from one place: the environment, with embedded defaults.
+
+Every setting can be overridden by an environment variable, so the same code runs
+on a laptop (defaults), in CI and under a production Airflow deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+WAREHOUSE_SQL = PROJECT_ROOT / "warehouse"
+EXPECTATIONS = PROJECT_ROOT / "expectations"
+MODELS = PROJECT_ROOT / "models"
+
+# The embedded default deployment lives under var/ (git-ignored).
+VAR = PROJECT_ROOT / "var"
+DEFAULT_AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
+
+
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def default_landing() -> Path:
+    return env_path("DIBAO_LANDING", VAR / "landing")
+
+
+def default_truth() -> Path:
+    return env_path("DIBAO_TRUTH", VAR / "truth")
+
+
+def default_warehouse() -> Path:
+    return env_path("DIBAO_WAREHOUSE", VAR / "warehouse.duckdb")
+
+
+def default_out() -> Path:
+    return env_path("DIBAO_OUT", VAR / "out")
+
+
+# A snapshot whose row count moved by at least this share against the previous
+# loaded snapshot of the same file is rejected at the gate (truncated or doubled).
+SNAPSHOT_CHANGE_LIMIT = env_float("DIBAO_SNAPSHOT_CHANGE_LIMIT", 0.5)

@@ -1,0 +1,29 @@
+"""Link: how the sources' records meet, and where they disagree.
+
+The checks are SQL files in `warehouse/checks/<source>_<kind>.sql`, each an
+INSERT into `audit.conflicts` for one load (`$load_id`). Conflicts are loaded as
+delivered and recorded for review, never resolved by guessing (sources.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import WAREHOUSE_SQL
+
+CHECKS = WAREHOUSE_SQL / "checks"
+
+
+def checks_for(source: str) -> list[Path]:
+    return sorted(CHECKS.glob(f"{source}_*.sql"))
+
+
+def record_conflicts(con: duckdb.DuckDBPyConnection, load_id: str, source: str, extract_date: date) -> int:
+    """Run the source's conflict checks for one load; return the rows recorded."""
+    before = con.execute("SELECT count(*) FROM audit.conflicts").fetchall()[0][0]
+    for check in checks_for(source):
+        con.execute(check.read_text(encoding="utf-8"), {"load_id": load_id})
+    return con.execute("SELECT count(*) FROM audit.conflicts").fetchall()[0][0] - before

@@ -1,0 +1,109 @@
+"""The nightly job's steps as functions of plain arguments.
+
+Each function is what one Airflow task calls (dags/nightly.py) and takes and
+returns only JSON-able values (paths as strings, dates as ISO strings, dicts),
+so it can cross Airflow's XCom and run on any worker. The same functions run
+without Airflow in tests and in the benchmark's direct mode.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pipelines.progress import report
+
+log = logging.getLogger(__name__)
+
+
+def work_dir(warehouse: str | Path) -> Path:
+    """Scratch space beside the warehouse file for staged deliveries."""
+    return Path(f"{warehouse}.work")
+
+
+def discover_pending(landing: str, warehouse: str, until: str | None = None) -> list[dict]:
+    """Complete deliveries not yet attempted, in date order, each with its load id."""
+    from pipelines.landing import discover
+    from pipelines.load import attempts, is_pending
+    from pipelines.warehouse import warehouse as open_wh
+
+    found, notes = discover(Path(landing), date.fromisoformat(until) if until else None)
+    pending = []
+    with open_wh(Path(warehouse)) as con:
+        for d in found:
+            if is_pending(con, d):
+                pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
+    log.info("%d complete deliveries, %d not yet loaded", len(found), len(pending))
+    for n in notes:
+        log.info(n)
+    return pending
+
+
+def stage_delivery(item: dict, warehouse: str) -> str:
+    """Read and repair one delivery into the work folder; return the staged folder."""
+    from pipelines.ingest import load_id_for, stage
+    from pipelines.landing import Delivery
+
+    delivery = Delivery.from_dict(item["delivery"])
+    staged = stage(delivery, work_dir(warehouse), load_id_for(delivery, item["attempt"]))
+    return staged.folder
+
+
+def dq_dir(warehouse: str | Path, run_id: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    return work_dir(warehouse) / "dq" / safe
+
+
+def validate_delivery(staged_folder: str, warehouse: str, run_id: str) -> str:
+    """Run the Great Expectations suites on one staged delivery."""
+    from pipelines.ingest import Staged
+    from pipelines.quality import validate_staged
+
+    staged = validate_staged(Staged.open(staged_folder), dq_dir(warehouse, run_id))
+    return staged.folder
+
+
+def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
+    """Commit staged deliveries in date order, one transaction each; return a summary."""
+    from pipelines.ingest import Staged, discard
+    from pipelines.load import load_staged, stale_sources
+    from pipelines.warehouse import warehouse as open_wh
+
+    staged = sorted((Staged.open(f) for f in staged_folders if f),
+                    key=lambda s: (s.delivery.extract_date, "mz cl rs".index(s.delivery.source)))
+    results = []
+    with open_wh(Path(warehouse)) as con:
+        for i, s in enumerate(staged):
+            report("load deliveries", i, len(staged))
+            results.append(vars(load_staged(con, s)))
+            discard(s)
+        report("load deliveries", len(staged), len(staged))
+        stale = stale_sources(con)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for message in stale:
+            con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'source_stale', ?, NULL, ?)",
+                        [now, message.split(":")[0], message])
+    return {"deliveries": results, "stale": stale}
+
+
+def build_quality_docs(warehouse: str, out: str, run_id: str) -> str | None:
+    """Render this run's Great Expectations results as Data Docs under `<out>/data_docs/<run>`."""
+    import shutil
+
+    from pipelines.validate import build_data_docs
+
+    results = dq_dir(warehouse, run_id)
+    if not results.is_dir() or not any(results.iterdir()):
+        return None
+    index = build_data_docs(results, Path(out) / "data_docs" / results.name)
+    shutil.rmtree(results, ignore_errors=True)
+    return str(index)
+
+
+def write_summary(summary: dict, out: str) -> str:
+    path = Path(out) / "run-summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return str(path)

@@ -1,0 +1,12 @@
+"""Test-wide settings: an isolated Airflow home, created once per session."""
+
+import os
+import tempfile
+from pathlib import Path
+
+# Before anything imports airflow: tests never touch a developer's Airflow home.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dibao-test-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DIBAO_HASH_KEY", "test-key-not-a-secret")

@@ -1,0 +1,56 @@
+"""`dibao query`: read-only, one statement, one-line errors."""
+
+import json
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.query import QueryError, run_query
+from pipelines.warehouse import warehouse
+
+
+@pytest.fixture
+def wh(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with warehouse(path) as con:
+        con.execute("CREATE TABLE mart.t AS SELECT * FROM (VALUES (1, '东昌府区'), (2, '临清市')) v(n, county)")
+    return path
+
+
+def test_select_returns_rows(wh):
+    cols, rows = run_query(wh, "SELECT n, county FROM mart.t ORDER BY n")
+    assert cols == ["n", "county"]
+    assert rows == [(1, "东昌府区"), (2, "临清市")]
+
+
+@pytest.mark.parametrize("sql", [
+    "DELETE FROM mart.t",
+    "INSERT INTO mart.t VALUES (3, 'x')",
+    "DROP TABLE mart.t",
+    "CREATE TABLE mart.u (a INT)",
+    "ATTACH 'other.duckdb' AS o",
+    "COPY mart.t TO 'x.csv'",
+    "SELECT 1; DELETE FROM mart.t",
+])
+def test_writes_are_refused(wh, sql):
+    with pytest.raises(QueryError):
+        run_query(wh, sql)
+    assert run_query(wh, "SELECT count(*) FROM mart.t")[1] == [(2,)]
+
+
+def test_files_outside_the_warehouse_cannot_be_read(wh, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    with pytest.raises(QueryError):
+        run_query(wh, f"SELECT * FROM read_csv('{secret}')")
+
+
+def test_cli_formats_and_errors(wh, capsys):
+    assert main(["query", "--warehouse", str(wh), "--format", "json", "SELECT n FROM mart.t ORDER BY n"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": 1}, {"n": 2}]
+    assert main(["query", "--warehouse", str(wh), "--format", "csv", "SELECT county FROM mart.t ORDER BY n"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["county", "东昌府区", "临清市"]
+    assert main(["query", "--warehouse", str(wh), "SELEC nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "malformed SQL" in err
+    assert main(["query", "--warehouse", str(wh / "missing"), "SELECT 1"]) == 2

@@ -1,0 +1,14 @@
+-- rs/contributions: every data row exactly as delivered (cell text), one row per
+-- delivered line, quarantined rows included, so any quarantine or repair can be
+-- traced back to what the agency sent. Restricted: holds raw 身份证号 and names.
+CREATE TABLE IF NOT EXISTS raw.rs_contributions (
+    load_id      VARCHAR NOT NULL,  -- audit.deliveries.load_id
+    extract_date DATE    NOT NULL,  -- 数据截止日期 of the delivery
+    file_name    VARCHAR NOT NULL,
+    line_number  BIGINT  NOT NULL,  -- header = 1
+    person_id     VARCHAR,  -- 身份证号
+    contrib_month VARCHAR,  -- 缴费年月
+    insurance     VARCHAR,  -- 险种
+    contrib_base  VARCHAR,  -- 缴费基数
+    employer      VARCHAR   -- 单位名称
+);
