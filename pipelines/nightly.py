@@ -30,6 +30,7 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None) -> 
     from pipelines.warehouse import warehouse as open_wh
 
     found, notes = discover(Path(landing), date.fromisoformat(until) if until else None)
+    _clear_stale_staging(work_dir(warehouse))
     pending = []
     with open_wh(Path(warehouse)) as con:
         for d in found:
@@ -39,6 +40,16 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None) -> 
     for n in notes:
         log.info(n)
     return pending
+
+
+def _clear_stale_staging(work: Path) -> None:
+    """Staged folders left by an interrupted run are redone, never loaded as they are."""
+    import shutil
+
+    if work.is_dir():
+        for child in work.iterdir():
+            if child.is_dir() and child.name != "dq":
+                shutil.rmtree(child, ignore_errors=True)
 
 
 def stage_delivery(item: dict, warehouse: str) -> str:
