@@ -185,6 +185,27 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
         _console(sys.stdout).print(table)
 
 
+# ---------------------------------------------------------------- airflow
+def cmd_airflow(args) -> int:
+    """Airflow's own standalone server (scheduler, API/UI, triggerer) on the project's DAGs."""
+    import os
+    import shutil
+
+    from pipelines.airflow_runner import configure
+
+    home = configure()
+    os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # the default 32 workers need ~5.5 GB
+    os.environ["AIRFLOW__API__PORT"] = str(args.port)
+    exe = shutil.which("airflow")
+    if exe is None:
+        raise CliError("dibao airflow: the airflow command is not installed in this environment (run make env)")
+    print(f"Airflow home {home}; UI on http://localhost:{args.port} once started.\n"
+          f"Log in as admin; the password is generated on first start and kept in "
+          f"{home / 'simple_auth_manager_passwords.json.generated'}. Stop with Ctrl-C.", file=sys.stderr)
+    os.execv(exe, [exe, "standalone"])
+    return 0  # not reached
+
+
 # ---------------------------------------------------------------- main
 def build_parser() -> Parser:
     p = Parser(prog="dibao", description="低收入人口动态监测: the nightly pipeline and its tools.")
@@ -210,6 +231,10 @@ def build_parser() -> Parser:
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
     q.add_argument("sql")
     q.set_defaults(func=cmd_query)
+
+    a = sub.add_parser("airflow", help="start Airflow's standalone server and UI on the project's DAGs")
+    a.add_argument("--port", type=_positive, default=8080)
+    a.set_defaults(func=cmd_airflow)
     return p
 
 

@@ -33,9 +33,9 @@ def validate_staged(staged: Staged, results_dir: Path | None = None) -> Staged:
             con.register("clean_view", clean)
             con.execute(f"CREATE OR REPLACE TABLE {spec.key} AS SELECT * FROM clean_view")
             con.unregister("clean_view")
-            v = validate_table(con, spec.key, spec, staged.delivery.extract_date)
-            for r in v.results:
-                staged.dq.append({"file_name": sf.file_name, **r})
+            v = validate_table(con, spec.key, spec, staged.delivery.extract_date, results_dir=results_dir)
+            for name, r in v.results.items():
+                staged.dq.append({"file_name": sf.file_name, "expectation": name, **r})
             staged.warnings.extend(f"{sf.file_name}: {w}" for w in v.warnings)
             if not v.success:
                 staged.errors.extend(f"{sf.file_name}: {m}" for m in v.table_failures)
