@@ -7,8 +7,6 @@ and the repairs it took, or raises `BadValue` with the reason when there is none
 from __future__ import annotations
 
 import re
-import unicodedata
-from decimal import Decimal, InvalidOperation
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -17,6 +15,11 @@ ID18_RE = re.compile(r"^\d{17}[\dX]$")
 _FLOAT_RE = re.compile(r"^(\d+)\.0+$")
 _SCI_RE = re.compile(r"^(\d)\.(\d+)E\+?(\d+)$")
 _SPACES_RE = re.compile(r"\s+")
+
+# Full-width ASCII (U+FF01..U+FF5E) → ASCII. Deliberately not NFKC, which also
+# turns ①, ² or the roman numeral ⅹ into digits and x: those are not a
+# full-width spelling of a digit, so they have no single correct reading.
+FULLWIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
 
 class BadValue(ValueError):
@@ -51,7 +54,7 @@ def normalize_id(raw: str) -> tuple[str, list[str]]:
         value = stripped
     if not value:
         raise BadValue("missing_mandatory")
-    folded = unicodedata.normalize("NFKC", value)
+    folded = value.translate(FULLWIDTH_TO_ASCII)
     if folded != value:
         repairs.append("id_fullwidth")
         value = folded
@@ -74,7 +77,7 @@ def normalize_id(raw: str) -> tuple[str, list[str]]:
 
 
 def _unfloat(value: str) -> tuple[str, str | None]:
-    """Undo spreadsheet float notation when all 18 digits survived it."""
+    """Undo spreadsheet float notation when every digit survived it."""
     m = _FLOAT_RE.match(value)
     if m:
         return m.group(1), "id_float_notation"
@@ -83,16 +86,13 @@ def _unfloat(value: str) -> tuple[str, str | None]:
         return value, None
     head, frac, exp = m.group(1), m.group(2), int(m.group(3))
     digits = head + frac
-    if exp != 17 or len(digits) < 18:
+    if len(digits) < exp + 1:
         # 3.715021990E+17: the spreadsheet kept fewer digits than the number had.
         raise BadValue("id_lossy_float", "digits lost in float notation")
-    try:
-        number = Decimal(f"{head}.{frac}E{exp}")
-    except InvalidOperation:  # pragma: no cover - regex already guarantees digits
-        raise BadValue("id_malformed") from None
-    if number != number.to_integral_value():
+    if digits[exp + 1:].strip("0"):
         raise BadValue("id_lossy_float", "not an integer")
-    return str(int(number)), "id_float_notation"
+    # The integer part: 18 digits for an ID, 15 for an old one (15→18 follows).
+    return digits[: exp + 1], "id_float_notation"
 
 
 def mask_id(id18: str) -> str:

@@ -1,0 +1,371 @@
+"""readers.read_file on real files: encodings, shapes, line numbers, XLSX cells."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipelines.idcard import BadValue, normalize_id
+from pipelines.readers import (
+    EXTRA,
+    LINE,
+    UnreadableFile,
+    decode_csv_bytes,
+    parse_csv_fast,
+    parse_csv_slow,
+    read_file,
+)
+
+HEADER = "身份证号,姓名,出生日期"
+
+
+def write(tmp_path: Path, content: str | bytes, name: str = "members.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
+    return path
+
+
+def rows(result) -> list[tuple]:
+    return result.frame.rows()
+
+
+# ------------------------------------------------------------------ encodings
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030"), ("gbk", "gb18030")],
+)
+def test_encoding_is_detected_and_values_survive(tmp_path, encoding, expected):
+    text = f"{HEADER}\n371502199001011234,张三丰,1990-01-01\n371502199001011234,欧阳娜娜,1990/1/1\n"
+    result = read_file(write(tmp_path, text, encoding=encoding))
+    assert result.encoding == expected
+    assert result.headers == ["身份证号", "姓名", "出生日期"]  # no BOM left on the first header
+    assert rows(result) == [
+        ("371502199001011234", "张三丰", "1990-01-01", 2),
+        ("371502199001011234", "欧阳娜娜", "1990/1/1", 3),
+    ]
+    assert result.rows_read == 2
+
+
+def test_gb18030_only_characters_are_read(tmp_path):
+    # 𠀀 (U+20000) and 䶮 exist in GB18030 but not in GBK.
+    result = read_file(write(tmp_path, f"{HEADER}\n1,𠀀䶮,2024-01-01\n", encoding="gb18030"))
+    assert result.encoding == "gb18030"
+    assert rows(result) == [("1", "𠀀䶮", "2024-01-01", 2)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "no header"),
+        (b"\n\n  \n", "no header"),
+        (b"\x00\x01\x02binary", "binary content"),
+        ("身份证号,姓名\n".encode("utf-16"), "UTF-16"),
+        (b"\xef\xbb\xbf\xe8\xba\xab\xff\n", "BOM"),
+        (b"a,b\n\x80\x80\x80\xff\n", "not UTF-8 or GB18030"),
+    ],
+)
+def test_unreadable_content(tmp_path, content, message):
+    with pytest.raises(UnreadableFile, match=message):
+        read_file(write(tmp_path, content))
+
+
+def test_decode_gives_utf8_bytes_without_bom():
+    assert decode_csv_bytes("\ufeffa,b\n".encode("utf-8")) == ("utf-8-sig", b"a,b\n")
+    assert decode_csv_bytes("甲,乙\n".encode("gb18030")) == ("gb18030", "甲,乙\n".encode())
+
+
+# ----------------------------------------------------------------- file shape
+
+
+def test_header_only_file_has_zero_rows_and_the_header_columns(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER}\n"))
+    assert result.rows_read == 0
+    assert result.frame.schema == pl.Schema(
+        {"身份证号": pl.String, "姓名": pl.String, "出生日期": pl.String, LINE: pl.Int64}
+    )
+
+
+def test_header_without_newline(tmp_path):
+    assert read_file(write(tmp_path, HEADER)).rows_read == 0
+
+
+def test_trailing_blank_lines_are_not_rows(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER}\n1,甲,x\n2,乙,y\n\n   \n\r\n"))
+    assert result.rows_read == 2
+    assert result.frame[LINE].to_list() == [2, 3]
+
+
+def test_blank_lines_in_the_middle_count_in_line_numbers(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER}\n1,甲,x\n\n2,乙,y\n \t \n3,丙,z\n"))
+    assert result.rows_read == 3
+    assert [(r[0], r[3]) for r in rows(result)] == [("1", 2), ("2", 4), ("3", 6)]
+
+
+def test_quoted_fields_commas_escapes_and_newlines(tmp_path):
+    content = f'{HEADER}\n1,"张,三","a ""q"" b"\n2,"多\n行",y\n3,丙,z\n'
+    result = read_file(write(tmp_path, content))
+    assert rows(result) == [("1", "张,三", 'a "q" b', 2), ("2", "多\n行", "y", 3), ("3", "丙", "z", 5)]
+
+
+def test_crlf_line_ends(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER}\r\n1,甲,x\r\n\r\n2,乙,y\r\n"))
+    assert rows(result) == [("1", "甲", "x", 2), ("2", "乙", "y", 4)]
+    result = read_file(write(tmp_path, f'{HEADER}\r\n1,"多\r\n行",x\r\n2,乙,y\r\n'))
+    assert rows(result) == [("1", "多\r\n行", "x", 2), ("2", "乙", "y", 4)]
+
+
+def test_quoted_file_with_blank_lines_and_a_short_row(tmp_path):
+    # Quotes and irregular records together: the csv module's way.
+    result = read_file(write(tmp_path, f'{HEADER}\n"1","甲,乙","x"\n\n"2"\n"3",丙,"多\n行"\n'))
+    assert rows(result) == [("1", "甲,乙", "x", 2), ("2", None, None, 4), ("3", "丙", "多\n行", 5)]
+
+
+def test_lone_cr_line_ends(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER}\r1,甲,x\r2,乙,y\r"))
+    assert rows(result) == [("1", "甲", "x", 2), ("2", "乙", "y", 3)]
+
+
+def test_empty_and_whitespace_cells_stay_as_delivered(tmp_path):
+    result = read_file(write(tmp_path, f'{HEADER}\n,  ,""\n 1 ,\u3000,\n'))
+    assert rows(result) == [("", "  ", "", 2), (" 1 ", "\u3000", "", 3)]
+
+
+def test_short_row_keeps_missing_cells_null(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER}\n1,甲\n2\n3,丙,z\n"))
+    assert rows(result) == [("1", "甲", None, 2), ("2", None, None, 3), ("3", "丙", "z", 4)]
+    assert EXTRA not in result.frame.columns
+
+
+def test_long_row_keeps_its_surplus_in_extra(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER}\n1,甲,x,多余,更多\n2,乙,y\n3,丙,z,\n"))
+    assert rows(result) == [("1", "甲", "x", 2, "多余,更多"), ("2", "乙", "y", 3, None), ("3", "丙", "z", 4, None)]
+    assert result.headers == ["身份证号", "姓名", "出生日期"]
+
+
+def test_trailing_comma_on_every_line_adds_no_column(tmp_path):
+    result = read_file(write(tmp_path, f"{HEADER},\n1,甲,x,\n2,乙,y,\n"))
+    assert result.headers == ["身份证号", "姓名", "出生日期"]
+    assert rows(result) == [("1", "甲", "x", 2), ("2", "乙", "y", 3)]
+
+
+def test_headers_are_stripped_and_kept_in_delivered_order(tmp_path):
+    result = read_file(write(tmp_path, " 姓名 ,未知列,\t身份证号\n甲,?,1\n", encoding="utf-8-sig"))
+    assert result.headers == ["姓名", "未知列", "身份证号"]
+    assert result.frame.columns == ["姓名", "未知列", "身份证号", LINE]
+
+
+def test_leading_blank_lines_number_from_the_header(tmp_path):
+    result = read_file(write(tmp_path, f"\n\n{HEADER}\n1,甲,x\n"))
+    assert rows(result) == [("1", "甲", "x", 2)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a,b,a\n1,2,3\n", "duplicate header 'a'"),
+        ("a, a \n1,2\n", "duplicate header 'a'"),
+        ("a,_line\n1,2\n", "reserved"),
+        (",,\n,,\n", "no column names"),
+        ('a,b\n1,"unterminated\n2,3\n', "malformed CSV at line 2"),
+        ('a,b\n1,"x"y\n', "malformed CSV"),
+    ],
+)
+def test_unreadable_shapes(tmp_path, content, message):
+    with pytest.raises(UnreadableFile, match=message):
+        read_file(write(tmp_path, content))
+
+
+# ----------------------------------------------------------------- path safety
+
+
+def test_symlink_is_rejected(tmp_path):
+    target = write(tmp_path, f"{HEADER}\n1,甲,x\n", name="real.csv")
+    link = tmp_path / "link.csv"
+    os.symlink(target, link)
+    with pytest.raises(UnreadableFile, match="symbolic link"):
+        read_file(link)
+
+
+def test_directory_missing_file_and_unknown_type_are_rejected(tmp_path):
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(UnreadableFile, match="not a regular file"):
+        read_file(tmp_path / "dir.csv")
+    with pytest.raises(UnreadableFile, match="cannot access"):
+        read_file(tmp_path / "absent.csv")
+    with pytest.raises(UnreadableFile, match="unsupported file type"):
+        read_file(write(tmp_path, "a,b\n", name="members.txt"))
+
+
+# --------------------------------------------------------- fast path = slow path
+
+CELL = st.text(alphabet=st.sampled_from(list('ab 中文,"\n\r\t\u3000')), max_size=6)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.lists(st.text(alphabet="xyz甲", min_size=1, max_size=3), min_size=2, max_size=4, unique=True),
+    body=st.lists(st.lists(CELL, min_size=0, max_size=5), max_size=8),
+    quote_all=st.booleans(),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+)
+def test_fast_path_gives_the_reference_result(header, body, quote_all, line_end):
+    """Whenever the polars paths accept a file, they agree with the csv module."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=line_end, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+    writer.writerow(header)
+    writer.writerows(body)
+    data = buffer.getvalue().encode()
+    fast = parse_csv_fast(data)
+    if fast is None:
+        return
+    slow = parse_csv_slow(data.decode())
+    assert fast.headers == slow.headers
+    assert fast.frame.to_dicts() == slow.frame.to_dicts()
+
+
+@st.composite
+def regular_csv(draw) -> bytes:
+    """Rows of the header's width, sometimes quoted, sometimes one row off."""
+    width = draw(st.integers(2, 5))
+    cell = st.text(alphabet=st.sampled_from(list('ab 中文,"\n')), max_size=5)
+    body = draw(st.lists(st.lists(cell, min_size=width, max_size=width), min_size=1, max_size=10))
+    if draw(st.booleans()) and body:
+        body[draw(st.integers(0, len(body) - 1))] = draw(st.lists(cell, max_size=width + 2))
+    buffer = io.StringIO()
+    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    writer = csv.writer(buffer, lineterminator=draw(st.sampled_from(["\n", "\r\n"])), quoting=quoting)
+    writer.writerow([f"h{i}" for i in range(width)])
+    writer.writerows(body)
+    return buffer.getvalue().encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=regular_csv())
+def test_fast_path_on_regular_files(data):
+    fast = parse_csv_fast(data)
+    slow = parse_csv_slow(data.decode())
+    if fast is not None:
+        assert fast.frame.to_dicts() == slow.frame.to_dicts()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from(list('ab 中,"\n\r\t')), max_size=60),
+)
+def test_fast_path_agrees_on_hand_made_text(text):
+    data = ("x,y,z\n" + text).encode()
+    fast = parse_csv_fast(data)
+    if fast is None:
+        return
+    slow = parse_csv_slow(data.decode())
+    assert fast.frame.to_dicts() == slow.frame.to_dicts()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=200))
+def test_random_bytes_never_crash_the_reader(tmp_path, content):
+    path = write(tmp_path, b"a,b\n" + content, name="random.csv")
+    try:
+        result = read_file(path)
+    except UnreadableFile as err:
+        assert "\n" not in str(err)
+        return
+    assert result.rows_read == result.frame.height
+    assert result.frame[LINE].is_sorted() and result.frame[LINE].is_unique().all()
+
+
+# ----------------------------------------------------------------------- XLSX
+
+
+def write_xlsx(path: Path, fill) -> Path:
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("数据")
+    fill(workbook, sheet)
+    workbook.add_worksheet("其他").write(0, 0, "ignored")
+    workbook.close()
+    return path
+
+
+def test_xlsx_cells_are_read_as_strings(tmp_path):
+    def fill(workbook, sheet):
+        date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.write_row(0, 0, ["身份证号", "月保障金额", "认定日期", "家庭人口数", "行政区划代码", "姓名"])
+        sheet.write_row(1, 0, ["371502199001011234", 931, None, 3, "371502001001", "张三"])
+        sheet.write_number(2, 1, 1234.5)
+        sheet.write_datetime(2, 2, dt.datetime(2024, 6, 19), date)
+        sheet.write_number(2, 3, 3.0)
+        sheet.write_number(2, 4, 371502001001)
+        sheet.write_string(2, 5, "  ")
+        sheet.write_number(3, 2, 45462)
+        sheet.write_string(3, 0, "x")
+
+    result = read_file(write_xlsx(tmp_path / "households.xlsx", fill))
+    assert result.encoding == "xlsx"
+    assert result.headers == ["身份证号", "月保障金额", "认定日期", "家庭人口数", "行政区划代码", "姓名"]
+    assert rows(result) == [
+        ("371502199001011234", "931", "", "3", "371502001001", "张三", 2),
+        ("", "1234.5", "2024-06-19 00:00:00", "3", "371502001001", "  ", 3),
+        ("x", "", "45462", "", "", "", 4),
+    ]
+
+
+def test_xlsx_empty_rows_are_skipped_and_lines_are_sheet_rows(tmp_path):
+    def fill(workbook, sheet):
+        sheet.write_row(2, 1, ["身份证号", "姓名"])  # header on sheet row 3, from column B
+        sheet.write_row(3, 1, ["1", "甲"])
+        sheet.write_blank(5, 1, None, workbook.add_format({"bold": True}))
+        sheet.write_string(6, 2, "")
+        sheet.write_row(8, 1, ["2", "乙"])
+
+    result = read_file(write_xlsx(tmp_path / "members.xlsx", fill))
+    assert rows(result) == [("1", "甲", 4), ("2", "乙", 9)]
+    assert result.rows_read == 2
+
+
+def test_xlsx_number_ids_show_their_lost_digits(tmp_path):
+    def fill(workbook, sheet):
+        sheet.write_row(0, 0, ["文本", "数字", "混合"])
+        for row in range(1, 4):
+            sheet.write_string(row, 0, "371502199001011264")  # exactly a float: still text
+            sheet.write_number(row, 1, 371502199001011234)
+            if row == 2:
+                sheet.write_number(row, 2, 371502199001011234)
+            else:
+                sheet.write_string(row, 2, "371502199001011264")
+
+    result = read_file(write_xlsx(tmp_path / "ids.xlsx", fill))
+    # xlsxwriter stores 16 significant digits; fastexcel alone would show them
+    # as the 18 digits "371502199001011328", a fake but plausible ID.
+    as_stored = repr(float(f"{371502199001011234:.16G}"))
+    assert as_stored == "3.715021990010113e+17"
+    assert result.frame["文本"].to_list() == ["371502199001011264"] * 3
+    assert result.frame["数字"].to_list() == [as_stored] * 3
+    assert result.frame["混合"].to_list() == ["371502199001011264", as_stored, "371502199001011264"]
+    with pytest.raises(BadValue, match="id_lossy_float"):
+        normalize_id(as_stored)
+
+
+def test_xlsx_header_only_and_empty_sheet(tmp_path):
+    header_only = write_xlsx(tmp_path / "a.xlsx", lambda wb, sh: sh.write_row(0, 0, ["身份证号", "姓名"]))
+    assert read_file(header_only).rows_read == 0
+    empty = write_xlsx(tmp_path / "b.xlsx", lambda wb, sh: None)
+    with pytest.raises(UnreadableFile, match="empty sheet"):
+        read_file(empty)
+
+
+def test_corrupt_xlsx_is_unreadable(tmp_path):
+    with pytest.raises(UnreadableFile, match="xlsx"):
+        read_file(write(tmp_path, b"PK\x03\x04 not really a zip", name="bad.xlsx"))
+    with pytest.raises(UnreadableFile, match="xlsx"):
+        read_file(write(tmp_path, "身份证号,姓名\n1,甲\n", name="renamed.xlsx"))
