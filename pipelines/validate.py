@@ -303,16 +303,21 @@ def _summary(r, level: str, header: str, column: str, error: str | None, row_cou
 
 def _element_count(r, row_count: int) -> int | None:
     if "element_count" in r.result:  # column map expectations
-        return int(r.result["element_count"])
+        return _int_or_none(r.result["element_count"])
     return row_count if "observed_value" in r.result else None  # UnexpectedRowsExpectation
 
 
 def _unexpected_count(r) -> int | None:
+    # GX reports None for both counts on an empty table (a header-only file).
     if "unexpected_count" in r.result:  # column map expectations
-        return int(r.result["unexpected_count"])
+        return _int_or_none(r.result["unexpected_count"])
     if "observed_value" in r.result:  # UnexpectedRowsExpectation
-        return int(r.result["observed_value"])
+        return _int_or_none(r.result["observed_value"])
     return None  # expect_column_to_exist and other table expectations
+
+
+def _int_or_none(value) -> int | None:
+    return None if value is None else int(value)
 
 
 def _level(r) -> str:

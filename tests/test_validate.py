@@ -420,3 +420,12 @@ def test_line_numbers_must_identify_rows(gate, con):
         "mz/members: every row has a _line: not true for 1 row",
         "mz/members: _line is unique: not true for 2 rows",
     ]
+
+
+@pytest.mark.parametrize("spec", c.FILES, ids=lambda s: s.key)
+def test_empty_table_passes(gate, con, results_dir, spec):
+    """A header-only file stages as an empty table: nothing to quarantine, nothing to reject."""
+    v = gate(con, create_table(con, f"empty_{spec.key}", clean_frame(spec, rows=0)), spec, EXTRACT,
+             results_dir=results_dir)
+    assert v.success, v.table_failures
+    assert v.row_failures.height == 0
