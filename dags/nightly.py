@@ -28,8 +28,8 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 DEFAULT_ARGS = {
     "owner": "data-team",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
+    "retries": int(os.environ.get("DIBAO_TASK_RETRIES", "2")),
+    "retry_delay": timedelta(seconds=int(os.environ.get("DIBAO_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=2),

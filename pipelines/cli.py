@@ -84,9 +84,12 @@ def cmd_generate(args) -> int:
             raise CliError(f"dibao generate: {exc}") from None
     console.print(f"generated {args.scale} scale, {args.months} months, seed {args.seed} in "
                   f"{time.perf_counter() - started:.1f}s: landing {args.landing}, truth {args.truth}")
-    rows = summary.get("rows") if isinstance(summary, dict) else None
-    if rows:
-        console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    for source, files in summary.get("rows", {}).items():
+        console.print(f"  {source}: " + ", ".join(f"{name} {n:,} rows" for name, n in files.items()))
+    kinds = summary.get("deliveries", {})
+    defects = summary.get("defects", {})
+    console.print(f"  deliveries: {', '.join(f'{k} {v}' for k, v in kinds.items())}; "
+                  f"defects planted: {sum(defects.values()):,} of {len(defects)} kinds")
     return 0
 
 
@@ -107,6 +110,9 @@ def cmd_run(args) -> int:
     log_file = out / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     conf = {"landing": str(landing), "warehouse": str(warehouse), "out": str(out),
             "until": args.date.isoformat() if args.date else None}
+    # A one-shot run should fail fast on a bug instead of sleeping through retry back-off.
+    os.environ.setdefault("DIBAO_TASK_RETRIES", "1")
+    os.environ.setdefault("DIBAO_RETRY_DELAY_SECONDS", "5")
     console.print(f"Airflow home {home}; log {log_file}")
     started = time.perf_counter()
     from pipelines.progress import set_reporter
