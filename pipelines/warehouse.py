@@ -5,12 +5,20 @@ applied in folder order (schemas, audit, raw, staging, core, mart), files in nam
 order. Every file is idempotent (`CREATE ... IF NOT EXISTS`, `CREATE OR REPLACE
 VIEW`); the runner applies a file when it is new or its text changed, and records
 what it applied in `audit.schema_migrations`.
+
+Only layers numbered below 40 are migrations (stateful DDL). Layers 40 and up
+(`40_core`, `50_mart`) are models: `build_models` rebuilds every object of a layer
+from the layers below it, each night, in one transaction, and records each build
+in `audit.model_runs`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +46,15 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
+# Layers numbered from here on are models rebuilt by build_models, not migrations.
+FIRST_MODEL_LAYER = 40
+
+
 def migrations(root: Path = WAREHOUSE_SQL) -> list[Migration]:
-    layers = sorted(p for p in root.iterdir() if p.is_dir() and p.name[:2].isdigit())
+    layers = sorted(
+        p for p in root.iterdir()
+        if p.is_dir() and p.name[:2].isdigit() and int(p.name[:2]) < FIRST_MODEL_LAYER
+    )
     return [Migration(f, f.read_text(encoding="utf-8")) for layer in layers for f in sorted(layer.glob("*.sql"))]
 
 
@@ -93,3 +108,115 @@ def warehouse(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyCo
         yield con
     finally:
         con.close()
+
+
+# --- Models: layers 40 and up, rebuilt each night --------------------------------
+
+# `schema.object` references in model SQL; used to build a model after the models
+# of its own layer it reads from.
+_REFERENCE_RE = re.compile(r"\b([a-z]+)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+_COMMENT_RE = re.compile(r"--[^\n]*")
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model file: `warehouse/40_core/core_persons.sql` builds `core.persons`."""
+
+    path: Path
+    sql: str
+
+    @property
+    def name(self) -> str:
+        schema, _, obj = self.path.stem.partition("_")
+        return f"{schema}.{obj}"
+
+    def reads(self) -> set[str]:
+        code = _COMMENT_RE.sub("", self.sql)
+        return {f"{s}.{o}".lower() for s, o in _REFERENCE_RE.findall(code)}
+
+
+def models(layer_folder: str | Path, root: Path = WAREHOUSE_SQL) -> list[Model]:
+    """The layer's models in build order: file name order, except that a model is
+    built after the models of the same layer that it reads from."""
+    folder = Path(layer_folder) if Path(layer_folder).is_absolute() else root / layer_folder
+    if not folder.is_dir():
+        raise WarehouseError(f"no model layer {folder}")
+    pending = [Model(f, f.read_text(encoding="utf-8")) for f in sorted(folder.glob("*.sql"))]
+    names = {m.name for m in pending}
+    needs = {m.name: (m.reads() & names) - {m.name} for m in pending}
+    ordered: list[Model] = []
+    built: set[str] = set()
+    while pending:
+        ready = next((m for m in pending if needs[m.name] <= built), None)
+        if ready is None:
+            cycle = ", ".join(m.name for m in pending)
+            raise WarehouseError(f"models in {folder.name} read each other in a cycle: {cycle}")
+        ordered.append(ready)
+        built.add(ready.name)
+        pending.remove(ready)
+    return ordered
+
+
+def record_model_run(con: duckdb.DuckDBPyConnection, run: dict) -> None:
+    con.execute(
+        "INSERT INTO audit.model_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+        [run["run_id"], run["layer"], run["name"], run["kind"], run["rows"], run["seconds"],
+         run.get("status", "built"), run.get("message")],
+    )
+
+
+def _object_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    schema, obj = name.split(".", 1)
+    found = con.execute(
+        "SELECT 'table' FROM duckdb_tables() WHERE schema_name = $s AND table_name = $o"
+        " UNION ALL SELECT 'view' FROM duckdb_views() WHERE schema_name = $s AND view_name = $o"
+        " UNION ALL SELECT DISTINCT 'macro' FROM duckdb_functions() WHERE schema_name = $s"
+        " AND function_name = $o AND function_type IN ('macro', 'table_macro')",
+        {"s": schema, "o": obj},
+    ).fetchall()
+    return found[0][0] if found else None
+
+
+def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root: Path = WAREHOUSE_SQL,
+                 check: Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None) -> list[dict]:
+    """Rebuild every model of one layer in one transaction; return what was built.
+
+    Each file is one `CREATE OR REPLACE TABLE|VIEW|MACRO <schema>.<object>` named
+    after the file. `check`, if given, runs on the built layer before it commits
+    and returns problems; any problem, or a failing model, rolls the whole layer
+    back (the previous build stays), is recorded as `failed` in `audit.model_runs`
+    and raises WarehouseError.
+    """
+    layer = Path(layer_folder).name
+    run_id = f"{layer}-{uuid.uuid4().hex[:12]}"
+    runs: list[dict] = []
+    step, started = layer, time.perf_counter()
+    con.execute("BEGIN")
+    try:
+        for model in models(layer_folder, root):
+            step, started = model.name, time.perf_counter()
+            con.execute(model.sql)
+            kind = _object_kind(con, model.name)
+            if kind is None:
+                raise WarehouseError(f"{model.path.name} did not create {model.name}")
+            rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchall()[0][0] if kind == "table" else None
+            run = {"run_id": run_id, "layer": layer, "name": model.name, "kind": kind, "rows": rows,
+                   "seconds": round(time.perf_counter() - started, 3)}
+            record_model_run(con, run)
+            runs.append(run)
+        step, started = f"{layer} check", time.perf_counter()
+        problems = check(con) if check else []
+        if problems:
+            raise WarehouseError("; ".join(problems))
+        con.execute("COMMIT")
+    except (duckdb.Error, WarehouseError) as exc:
+        con.execute("ROLLBACK")
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        record_model_run(con, {"run_id": run_id, "layer": layer, "name": step, "kind": "unknown", "rows": None,
+                               "seconds": round(time.perf_counter() - started, 3), "status": "failed",
+                               "message": message})
+        raise WarehouseError(f"{step} failed: {message}") from exc
+    except BaseException:  # interrupted: leave no transaction open
+        con.execute("ROLLBACK")
+        raise
+    return runs

@@ -1,7 +1,10 @@
-"""The migration runner applies every layer once, in order, and records it."""
+"""The migration runner applies every layer below 40 once, in order, and records
+it; the model runner rebuilds a model layer in one transaction."""
+
+import pytest
 
 from pipelines.contract import FILES
-from pipelines.warehouse import migrate, migrations, warehouse
+from pipelines.warehouse import WarehouseError, build_models, migrate, migrations, models, warehouse
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path):
@@ -43,3 +46,61 @@ def test_changed_migration_is_reapplied(tmp_path):
 def test_mask_id_macro(tmp_path):
     with warehouse(tmp_path / "w.duckdb") as con:
         assert con.execute("SELECT mask_id('37150219900101123X')").fetchall() == [("371502********123X",)]
+
+
+def test_model_layers_are_not_migrations(tmp_path):
+    assert all(int(m.name[:2]) < 40 for m in migrations())
+    with warehouse(tmp_path / "w.duckdb") as con:
+        applied = [n for (n,) in con.execute("SELECT name FROM audit.schema_migrations").fetchall()]
+        assert applied and not [n for n in applied if n.startswith(("40_", "50_"))]
+
+
+def _layer(root, files):
+    layer = root / "40_core"
+    layer.mkdir(parents=True, exist_ok=True)
+    for name, sql in files.items():
+        (layer / name).write_text(sql)
+    return layer
+
+
+def test_models_build_after_what_they_read_then_in_name_order(tmp_path):
+    layer = _layer(tmp_path, {
+        "core_a.sql": "CREATE OR REPLACE TABLE core.a AS SELECT 1 AS x;",
+        "core_b_asof.sql": "CREATE OR REPLACE MACRO core.b_asof(d) AS TABLE SELECT * FROM core.c WHERE x <= d;",
+        "core_c.sql": "-- reads core.a\nCREATE OR REPLACE TABLE core.c AS SELECT x FROM core.a UNION ALL SELECT 2;",
+        "core_d.sql": "CREATE OR REPLACE VIEW core.d AS SELECT * FROM core.b_asof(1);",
+    })
+    assert [m.name for m in models(layer)] == ["core.a", "core.c", "core.b_asof", "core.d"]
+    with warehouse(tmp_path / "w.duckdb") as con:
+        runs = build_models(con, layer)
+        assert [(r["name"], r["kind"], r["rows"]) for r in runs] == [
+            ("core.a", "table", 1), ("core.c", "table", 2), ("core.b_asof", "macro", None), ("core.d", "view", None)]
+        recorded = con.execute("SELECT name, rows, status FROM audit.model_runs ORDER BY built_at, name").fetchall()
+        assert sorted(recorded) == sorted((r["name"], r["rows"], "built") for r in runs)
+
+
+def test_a_failing_model_rolls_the_layer_back(tmp_path):
+    layer = _layer(tmp_path, {"core_a.sql": "CREATE OR REPLACE TABLE core.a AS SELECT 1 AS x;"})
+    with warehouse(tmp_path / "w.duckdb") as con:
+        build_models(con, layer)
+        (layer / "core_a.sql").write_text("CREATE OR REPLACE TABLE core.a AS SELECT 2 AS x;")
+        (layer / "core_b.sql").write_text("CREATE OR REPLACE TABLE core.b AS SELECT * FROM core.missing;")
+        with pytest.raises(WarehouseError, match="core.b failed"):
+            build_models(con, layer)
+        assert con.execute("SELECT x FROM core.a").fetchall() == [(1,)]  # yesterday's build stays
+        assert con.execute("SELECT name FROM audit.model_runs WHERE status = 'failed'").fetchall() == [("core.b",)]
+
+
+def test_a_file_must_create_the_object_it_is_named_after(tmp_path):
+    layer = _layer(tmp_path, {"core_a.sql": "CREATE OR REPLACE TABLE core.other AS SELECT 1 AS x;"})
+    with warehouse(tmp_path / "w.duckdb") as con, pytest.raises(WarehouseError, match="did not create core.a"):
+        build_models(con, layer)
+
+
+def test_models_that_read_each_other_are_refused(tmp_path):
+    layer = _layer(tmp_path, {
+        "core_a.sql": "CREATE OR REPLACE VIEW core.a AS SELECT * FROM core.b;",
+        "core_b.sql": "CREATE OR REPLACE VIEW core.b AS SELECT * FROM core.a;",
+    })
+    with pytest.raises(WarehouseError, match="cycle"):
+        models(layer)

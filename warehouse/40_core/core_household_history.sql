@@ -1,0 +1,67 @@
+-- core.household_history: each mz household's delivered state as validity
+-- intervals. Grain: one row per 家庭编号 per interval in which none of its
+-- delivered attributes changed.
+-- valid_from (inclusive) = the first snapshot that showed this state;
+-- valid_to (exclusive) = the first later snapshot that showed another state or
+-- no longer listed the household; NULL = still so in the latest snapshot.
+-- As of day D: valid_from <= D AND (valid_to IS NULL OR valid_to > D), which is
+-- what core.households_asof(D) returns. The source's own dates (认定日期,
+-- 核对日期) are columns; core.change_events dates the changes.
+-- A 家庭编号 delivered twice in one snapshot keeps its first row: the copy is a
+-- delivery defect, not a second household (one households file per delivery and
+-- one loaded delivery per date, so the line number orders the copies).
+CREATE OR REPLACE TABLE core.household_history AS
+WITH repeated AS (
+    SELECT extract_date, household_id, min(line_number) AS first_line
+    FROM staging.mz_households
+    GROUP BY extract_date, household_id
+    HAVING count(*) > 1
+),
+delivered AS (
+    SELECT h.*, s.seq
+    FROM staging.mz_households h
+    JOIN core.snapshots s ON s.source = 'mz' AND s.extract_date = h.extract_date
+    LEFT JOIN repeated r ON r.extract_date = h.extract_date AND r.household_id = h.household_id
+    WHERE r.first_line IS NULL OR r.first_line = h.line_number
+),
+states AS (
+    -- every distinct state of each household, with the snapshots that showed it
+    SELECT
+        household_id, head_id, division_code, urban_rural, category, status, household_size,
+        income_per_capita, check_date, coalesce(benefit_amount, 0) AS benefit_amount, granted_date,
+        list_sort(list(seq)) AS seqs
+    FROM delivered
+    GROUP BY ALL
+),
+runs AS (
+    -- a state shown by snapshots 3, 4, 5 and 8 makes two intervals: 3-5 and 8
+    SELECT
+        * EXCLUDE (seqs),
+        unnest(list_filter(seqs, lambda x, i: i = 1 OR seqs[i - 1] <> x - 1)) AS first_seq,
+        unnest(list_filter(seqs, lambda x, i: i = len(seqs) OR seqs[i + 1] <> x + 1)) AS last_seq
+    FROM states
+)
+SELECT
+    r.household_id,
+    f.extract_date AS valid_from,
+    n.extract_date AS valid_to,
+    l.extract_date AS last_seen,                            -- the last snapshot that showed this state
+    i.person_key AS head_key,
+    i.masked_id AS head_masked_id,
+    r.division_code,
+    left(r.division_code, 6) AS county_code,
+    left(r.division_code, 9) AS township_code,
+    r.urban_rural,
+    r.category,
+    r.status,
+    r.household_size,                                       -- 家庭人口数 as declared
+    r.income_per_capita,
+    r.check_date,
+    r.benefit_amount,                                       -- empty was delivered as 0 (sources.md)
+    r.granted_date
+FROM runs r
+JOIN core.snapshots f ON f.source = 'mz' AND f.seq = r.first_seq
+JOIN core.snapshots l ON l.source = 'mz' AND l.seq = r.last_seq
+LEFT JOIN core.snapshots n ON n.source = 'mz' AND n.seq = r.last_seq + 1
+JOIN restricted.person_identity i ON i.id_number = r.head_id
+ORDER BY r.household_id, valid_from;

@@ -1,0 +1,47 @@
+-- core.rule_single_person_dibao(d): the 单人保 rule exactly as outputs.md defines
+-- it, on day d with the data delivered by d. A person qualifies when on d they
+--   1. are 18 or older (birth date from the 身份证号);
+--   2. hold a 有效 certificate of grade 一级 or 二级 (latest cl snapshot on or before d);
+--   3. have no active employment: no 就业登记 that a later 就业登记注销 has not
+--      closed, and no 企业职工基本养老保险 contribution for d's month or the two
+--      months before (城乡居民 contributions and an open 失业登记 are not employment);
+--   4. are a member of no mz household whose 保障状态 is 在册 (a 退出 household
+--      covers nobody; the 户主 counts as a member: core.covered_persons).
+-- Grain: one row per qualifying person, with the facts as evidence.
+CREATE OR REPLACE MACRO core.rule_single_person_dibao(d) AS TABLE
+WITH severe AS (
+    SELECT
+        person_key,
+        arg_min(grade, grade_rank) AS grade,
+        arg_min(disability_type, grade_rank) AS disability_type,
+        arg_min(issue_date, grade_rank) AS issue_date
+    FROM core.certificates_asof(d)
+    WHERE cert_status = '有效' AND grade IN ('一级', '二级')
+    GROUP BY person_key
+),
+window_months AS (
+    SELECT
+        (date_trunc('month', d::DATE) - INTERVAL 2 MONTH)::DATE AS first_month,
+        date_trunc('month', d::DATE)::DATE AS last_month
+),
+insured_workers AS (
+    SELECT DISTINCT c.person_key
+    FROM core.contributions c, window_months w
+    WHERE c.insurance = '企业职工基本养老保险'
+      AND c.month BETWEEN w.first_month AND w.last_month
+      AND c.recorded_on <= d::DATE
+)
+SELECT
+    s.person_key,
+    '单人保' AS rule,
+    '有效' || s.grade || s.disability_type || '残疾证 (发证 ' || s.issue_date || '); '
+        || date_sub('year', p.birth_date, d::DATE) || '岁; 无未注销的就业登记; '
+        || strftime(w.first_month, '%Y-%m') || '至' || strftime(w.last_month, '%Y-%m')
+        || '无企业职工养老保险缴费; 不在任何在册家庭' AS evidence
+FROM severe s
+JOIN core.persons p ON p.person_key = s.person_key
+CROSS JOIN window_months w
+WHERE date_sub('year', p.birth_date, d::DATE) >= 18
+  AND s.person_key NOT IN (SELECT person_key FROM core.open_registrations(d, '就业登记'))
+  AND s.person_key NOT IN (SELECT person_key FROM insured_workers)
+  AND s.person_key NOT IN (SELECT person_key FROM core.covered_persons(d));
