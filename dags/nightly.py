@@ -11,7 +11,10 @@ Loads every complete delivery from the landing folder (民政 `mz`, 残联 `cl`,
    in `expectations/`;
 4. **load** the deliveries in date order, each in one DuckDB transaction, behind
    the quality gate (a rejected delivery loads nothing and raises an alert);
-5. **quality_docs** renders the run's Data Docs.
+5. **history** rebuilds the core layer: person keys, validity-interval history,
+   change events, policy parameters;
+6. **publish** rebuilds the marts officials query (masked ids only);
+7. **quality_docs** renders the run's Data Docs and writes the run summary.
 
 Paths come from the run's params (`dibao run` sets them) or the environment
 (`DIBAO_LANDING`, `DIBAO_WAREHOUSE`, `DIBAO_OUT`). Tasks only call functions of
@@ -83,16 +86,30 @@ def dibao_nightly():
         return load_deliveries(list(staged_folders or []), _params()["warehouse"])
 
     @task
-    def quality_docs(summary: dict) -> str | None:
+    def history(loaded: dict) -> dict:
+        from pipelines.nightly import build_history
+
+        return build_history(_params()["warehouse"])
+
+    @task
+    def publish(core: dict) -> dict:
+        from pipelines.nightly import publish_marts
+
+        return publish_marts(_params()["warehouse"])
+
+    @task
+    def quality_docs(loaded: dict, core: dict, marts: dict) -> str | None:
         from pipelines.nightly import build_quality_docs, write_summary
 
         p = _params()
         docs = build_quality_docs(p["warehouse"], p["out"], get_current_context()["run_id"])
-        write_summary({**summary, "data_docs": docs}, p["out"])
+        write_summary({**loaded, "core": core, "marts": marts, "data_docs": docs}, p["out"])
         return docs
 
-    staged = validate.expand(staged_folder=stage.expand(item=discover()))
-    quality_docs(load(staged))
+    loaded = load(validate.expand(staged_folder=stage.expand(item=discover())))
+    core = history(loaded)
+    marts = publish(core)
+    quality_docs(loaded, core, marts)
 
 
 dibao_nightly()

@@ -99,6 +99,33 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
     return {"deliveries": results, "stale": stale}
 
 
+def build_history(warehouse: str) -> dict:
+    """Rebuild the core layer (identity, history, policy parameters) from staging."""
+    from pipelines.history import build_core
+    from pipelines.warehouse import warehouse as open_wh
+
+    with open_wh(Path(warehouse)) as con:
+        built = build_core(con)
+    return _build_summary("core", built)
+
+
+def publish_marts(warehouse: str) -> dict:
+    """Rebuild the marts officials query; refuses to publish a raw 身份证号."""
+    from pipelines.publish import build_marts
+    from pipelines.warehouse import warehouse as open_wh
+
+    with open_wh(Path(warehouse)) as con:
+        built = build_marts(con)
+    return _build_summary("mart", built)
+
+
+def _build_summary(layer: str, built: list[dict]) -> dict:
+    seconds = sum(b.get("seconds") or 0 for b in built)
+    log.info("%s: %d objects rebuilt in %.1fs", layer, len(built), seconds)
+    return {"layer": layer, "objects": len(built), "seconds": round(seconds, 3),
+            "rows": {b["name"]: b["rows"] for b in built if b.get("rows") is not None}}
+
+
 def build_quality_docs(warehouse: str, out: str, run_id: str) -> str | None:
     """Render this run's Great Expectations results as Data Docs under `<out>/data_docs/<run>`."""
     import shutil

@@ -23,9 +23,11 @@ def test_dags_import_without_errors(dagbag):
 
 def test_nightly_shape(dagbag):
     dag = dagbag.dags["dibao_nightly"]
-    assert set(dag.task_ids) == {"discover", "stage", "validate", "load", "quality_docs"}
+    assert set(dag.task_ids) == {"discover", "stage", "validate", "load", "history", "publish", "quality_docs"}
     assert dag.get_task("stage").upstream_task_ids == {"discover"}
     assert dag.get_task("load").upstream_task_ids == {"validate"}
+    assert dag.get_task("history").upstream_task_ids == {"load"}
+    assert dag.get_task("publish").upstream_task_ids == {"history"}
     assert dag.max_active_runs == 1
 
 

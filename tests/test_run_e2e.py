@@ -43,7 +43,7 @@ def world(tmp_path_factory):
 def q(wh: Path, sql: str, params=None) -> pl.DataFrame:
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        return con.execute(sql, params or []).pl()
+        return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
     finally:
         con.close()
 
@@ -80,7 +80,7 @@ def _defects(world) -> pl.DataFrame:
 
 
 def test_unrepairable_defects_are_quarantined_at_file_line_column(world):
-    defects = _defects(world).filter(~pl.col("repairable") & pl.col("line_number").is_not_null())
+    defects = _defects(world).filter((pl.col("effect") == "quarantined") & pl.col("line_number").is_not_null())
     assert defects.height > 0
     quarantine = q(world["wh"], "SELECT source, extract_date, file_name, line_number, column_name, raw_value, reason "
                                 "FROM audit.quarantine")
@@ -90,6 +90,27 @@ def test_unrepairable_defects_are_quarantined_at_file_line_column(world):
     with_column = defects.filter(pl.col("column_name").is_not_null())
     missing_cell = with_column.join(quarantine, on=[*keys, "column_name"], how="anti")
     assert missing_cell.height == 0, missing_cell
+
+
+CONFLICT_KINDS = {
+    "member_household_missing": "orphan_member",
+    "member_in_two_households": "member_in_two_households",
+    "household_size_mismatch": "household_size_mismatch",
+    "cert_digits_mismatch": "certificate_digits_disagree",
+    "rs_unknown_id": "unknown_person",
+}
+
+
+def test_cross_source_conflicts_load_and_are_recorded(world):
+    planted = _defects(world).filter(pl.col("effect") == "conflict")
+    assert set(planted["kind"]) == set(CONFLICT_KINDS)
+    planted = planted.with_columns(pl.col("kind").replace_strict(CONFLICT_KINDS).alias("conflict"))
+    conflicts = q(world["wh"], "SELECT kind AS conflict, source, extract_date, file_name, line_number FROM audit.conflicts")
+    missing = planted.join(conflicts, on=["conflict", "source", "extract_date", "file_name", "line_number"], how="anti")
+    assert missing.height == 0, missing
+    # Conflicting rows load as delivered: each one is in staging, not in quarantine.
+    quarantine = q(world["wh"], "SELECT source, extract_date, file_name, line_number FROM audit.quarantine")
+    assert planted.join(quarantine, on=["source", "extract_date", "file_name", "line_number"], how="semi").height == 0
 
 
 def test_repairable_defects_load_and_are_recorded(world):
