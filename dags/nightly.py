@@ -27,7 +27,14 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+from pipelines.alerts import on_task_failure
+
+# Data-aware scheduling: downstream DAGs (retraining, reports) wait on these.
+STAGING = Asset("dibao://warehouse/staging", group="dibao")
+CORE = Asset("dibao://warehouse/core", group="dibao")
+MARTS = Asset("dibao://warehouse/mart", group="dibao")
 
 DEFAULT_ARGS = {
     "owner": "data-team",
@@ -36,6 +43,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=2),
+    "on_failure_callback": on_task_failure,
 }
 
 
@@ -79,19 +87,19 @@ def dibao_nightly():
 
         return validate_delivery(staged_folder, _params()["warehouse"], get_current_context()["run_id"])
 
-    @task(trigger_rule="none_failed")  # also runs when there was nothing to stage
+    @task(trigger_rule="none_failed", outlets=[STAGING])  # also runs when there was nothing to stage
     def load(staged_folders: list[str]) -> dict:
         from pipelines.nightly import load_deliveries
 
         return load_deliveries(list(staged_folders or []), _params()["warehouse"])
 
-    @task
+    @task(outlets=[CORE])
     def history(loaded: dict) -> dict:
         from pipelines.nightly import build_history
 
         return build_history(_params()["warehouse"])
 
-    @task
+    @task(outlets=[MARTS])
     def publish(core: dict) -> dict:
         from pipelines.nightly import publish_marts
 

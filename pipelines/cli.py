@@ -113,6 +113,7 @@ def cmd_run(args) -> int:
     # A one-shot run should fail fast on a bug instead of sleeping through retry back-off.
     os.environ.setdefault("DIBAO_TASK_RETRIES", "1")
     os.environ.setdefault("DIBAO_RETRY_DELAY_SECONDS", "5")
+    os.environ.setdefault("DIBAO_ALERT_LOG", str(out / "alerts.log"))
     console.print(f"Airflow home {home}; log {log_file}")
     started = time.perf_counter()
     from pipelines.progress import set_reporter

@@ -78,8 +78,9 @@ def validate_delivery(staged_folder: str, warehouse: str, run_id: str) -> str:
 
 def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
     """Commit staged deliveries in date order, one transaction each; return a summary."""
+    from pipelines.alerts import send
     from pipelines.ingest import Staged, discard
-    from pipelines.load import load_staged, stale_sources
+    from pipelines.load import REJECTED, load_staged, stale_sources
     from pipelines.warehouse import warehouse as open_wh
 
     staged = sorted((Staged.open(f) for f in staged_folders if f),
@@ -88,12 +89,16 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
     with open_wh(Path(warehouse)) as con:
         for i, s in enumerate(staged):
             report("load deliveries", i, len(staged))
-            results.append(vars(load_staged(con, s)))
+            result = load_staged(con, s)
+            results.append(vars(result))
             discard(s)
+            if result.status == REJECTED:
+                send("error", "delivery_rejected", f"{s.delivery.rel} rejected: {result.message}")
         report("load deliveries", len(staged), len(staged))
         stale = stale_sources(con)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         for message in stale:
+            send("warning", "source_stale", message)
             con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'source_stale', ?, NULL, ?)",
                         [now, message.split(":")[0], message])
     return {"deliveries": results, "stale": stale}
