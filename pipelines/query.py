@@ -34,10 +34,18 @@ def check_statement(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise QueryError(f"only read-only statements are allowed (SELECT, WITH ... SELECT, EXPLAIN); got {kind}")
 
 
+def readable_file(warehouse: Path) -> Path:
+    """The published copy when there is one (never blocks the nightly run), else the file itself."""
+    from pipelines.warehouse import query_copy_path
+
+    copy = query_copy_path(warehouse)
+    return copy if copy.is_file() else warehouse
+
+
 def run_query(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]:
-    warehouse = Path(warehouse)
-    if not warehouse.is_file():
+    if not Path(warehouse).is_file():
         raise QueryError(f"no warehouse at {warehouse}: run `dibao run` first")
+    warehouse = readable_file(Path(warehouse))
     try:
         con = duckdb.connect(str(warehouse), read_only=True, config={"enable_external_access": False})
     except duckdb.Error as exc:

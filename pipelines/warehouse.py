@@ -220,3 +220,33 @@ def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root:
         con.execute("ROLLBACK")
         raise
     return runs
+
+
+# --- The copy readers query ---------------------------------------------------------
+
+def query_copy_path(path: Path) -> Path:
+    """Where `dibao query` reads: a copy published after each run.
+
+    DuckDB allows one writer or many readers per file, never both: an official's
+    query on the live file would block the nightly run (and fail while it writes).
+    Readers use this copy instead; the run replaces it atomically when done, so
+    a reader sees either the previous night's warehouse or the new one.
+    """
+    path = Path(path)
+    return path.with_name(path.name + ".query")
+
+
+def publish_query_copy(path: Path) -> Path:
+    """Copy the closed warehouse file next to itself and swap it in atomically."""
+    import os
+    import shutil
+
+    path = Path(path)
+    target = query_copy_path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

@@ -54,3 +54,21 @@ def test_cli_formats_and_errors(wh, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "malformed SQL" in err
     assert main(["query", "--warehouse", str(wh / "missing"), "SELECT 1"]) == 2
+
+
+def test_queries_read_the_published_copy_while_a_writer_holds_the_file(wh):
+    """A writer (the nightly run) holds the live file; officials' queries still answer."""
+    import duckdb
+
+    from pipelines.warehouse import publish_query_copy
+
+    publish_query_copy(wh)
+    writer = duckdb.connect(str(wh))
+    try:
+        writer.execute("INSERT INTO mart.t VALUES (3, '莘县')")
+        cols, rows = run_query(wh, "SELECT count(*) AS n FROM mart.t")
+        assert rows == [(2,)]  # the last published state, not the half-written one
+    finally:
+        writer.close()
+    publish_query_copy(wh)
+    assert run_query(wh, "SELECT count(*) AS n FROM mart.t")[1] == [(3,)]
