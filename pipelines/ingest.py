@@ -50,7 +50,8 @@ class Staged:
     delivery: Delivery
     folder: str
     files: list[StagedFile] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # delivery-level: reject at the gate
+    errors: list[str] = field(default_factory=list)  # delivery-level, from reading: reject at the gate
+    validation_errors: list[str] = field(default_factory=list)  # table-level expectations that failed
     extra_files: list[str] = field(default_factory=list)
     dq: list[dict] = field(default_factory=list)  # Great Expectations results
     warnings: list[str] = field(default_factory=list)
@@ -69,6 +70,7 @@ class Staged:
             "folder": self.folder,
             "files": [vars(f) for f in self.files],
             "errors": self.errors,
+            "validation_errors": self.validation_errors,
             "extra_files": self.extra_files,
             "dq": self.dq,
             "warnings": self.warnings,
@@ -86,6 +88,7 @@ class Staged:
             folder=doc["folder"],
             files=[StagedFile(**f) for f in doc["files"]],
             errors=doc["errors"],
+            validation_errors=doc.get("validation_errors", []),
             extra_files=doc["extra_files"],
             dq=doc["dq"],
             warnings=doc.get("warnings", []),

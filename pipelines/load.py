@@ -84,7 +84,7 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
         " AND status IN ('loaded', 'superseded') ORDER BY attempted_at LIMIT 1",
         [d.content_sha256, d.rel],
     ).fetchall()
-    errors = list(staged.errors) + _snapshot_size_errors(con, staged)
+    errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged)
     if original:
         result.status = SKIPPED
         result.message = f"replay of {original[0][1]} (same content), nothing loaded"

@@ -80,7 +80,7 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
     """Commit staged deliveries in date order, one transaction each; return a summary."""
     from pipelines.alerts import send
     from pipelines.ingest import Staged, discard
-    from pipelines.load import REJECTED, load_staged, stale_sources
+    from pipelines.load import REJECTED, is_pending, load_staged, stale_sources
     from pipelines.warehouse import warehouse as open_wh
 
     staged = sorted((Staged.open(f) for f in staged_folders if f),
@@ -89,9 +89,10 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
     with open_wh(Path(warehouse)) as con:
         for i, s in enumerate(staged):
             report("load deliveries", i, len(staged))
+            if not is_pending(con, s.delivery):
+                continue  # committed by an earlier try of this task: a retry loads nothing twice
             result = load_staged(con, s)
             results.append(vars(result))
-            discard(s)
             if result.status == REJECTED:
                 send("error", "delivery_rejected", f"{s.delivery.rel} rejected: {result.message}")
         report("load deliveries", len(staged), len(staged))
@@ -101,6 +102,8 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
             send("warning", "source_stale", message)
             con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'source_stale', ?, NULL, ?)",
                         [now, message.split(":")[0], message])
+    for s in staged:  # only once every delivery is committed: a retry still finds them
+        discard(s)
     return {"deliveries": results, "stale": stale}
 
 
@@ -117,10 +120,11 @@ def build_history(warehouse: str) -> dict:
 def publish_marts(warehouse: str) -> dict:
     """Rebuild the marts officials query; refuses to publish a raw 身份证号."""
     from pipelines.publish import build_marts
-    from pipelines.warehouse import warehouse as open_wh
+    from pipelines.warehouse import publish_query_copy, warehouse as open_wh
 
     with open_wh(Path(warehouse)) as con:
         built = build_marts(con)
+    publish_query_copy(Path(warehouse))
     return _build_summary("mart", built)
 
 

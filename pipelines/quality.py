@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 def validate_staged(staged: Staged, results_dir: Path | None = None) -> Staged:
     from pipelines.validate import validate_table  # imports great_expectations: never at parse time
 
+    # A retried task validates again from scratch: results are replaced, not appended.
+    staged.dq, staged.warnings, staged.validation_errors = [], [], []
     con = duckdb.connect()
     try:
         for sf in staged.files:
@@ -38,7 +40,7 @@ def validate_staged(staged: Staged, results_dir: Path | None = None) -> Staged:
                 staged.dq.append({"file_name": sf.file_name, "expectation": name, **r})
             staged.warnings.extend(f"{sf.file_name}: {w}" for w in v.warnings)
             if not v.success:
-                staged.errors.extend(f"{sf.file_name}: {m}" for m in v.table_failures)
+                staged.validation_errors.extend(f"{sf.file_name}: {m}" for m in v.table_failures)
             if v.row_failures.height:
                 _quarantine_rows(staged, sf, clean, v.row_failures)
     finally:
@@ -46,7 +48,8 @@ def validate_staged(staged: Staged, results_dir: Path | None = None) -> Staged:
     if results_dir is not None:
         results_dir.mkdir(parents=True, exist_ok=True)
         (results_dir / f"{staged.load_id}.json").write_text(
-            json.dumps({"load_id": staged.load_id, "dq": staged.dq, "errors": staged.errors}, ensure_ascii=False, indent=1),
+            json.dumps({"load_id": staged.load_id, "dq": staged.dq,
+                        "errors": staged.errors + staged.validation_errors}, ensure_ascii=False, indent=1),
             encoding="utf-8",
         )
     staged.save()

@@ -14,16 +14,10 @@ import pytest
 
 from pipelines import nightly
 from pipelines.generate import correct_delivery, generate
+from tests.pipeline_run import load_all as run_once
 from pipelines.ingest import Staged
 from pipelines.load import load_staged
 from pipelines.warehouse import warehouse
-
-
-def run_once(landing: Path, wh: Path, until: str | None = None) -> dict:
-    pending = nightly.discover_pending(str(landing), str(wh), until)
-    staged = [nightly.validate_delivery(nightly.stage_delivery(p, str(wh)), str(wh), "test")
-              for p in pending]
-    return nightly.load_deliveries(staged, str(wh))
 
 
 def counts(wh: Path) -> dict:
@@ -175,3 +169,22 @@ def test_extra_columns_are_recorded_as_drift(loaded, town):
     expected = {(r["source"], r["extract_date"], r["file_name"]) for r in planted.iter_rows(named=True)
                 if (r["source"], r["extract_date"]) in loaded_dates}
     assert expected and expected <= drift
+
+
+def test_retried_tasks_do_not_count_twice(town, tmp_path):
+    """Airflow may run validate or load again after a failure: nothing doubles."""
+    wh_once, wh_twice = tmp_path / "once.duckdb", tmp_path / "twice.duckdb"
+    for wh, tries in ((wh_once, 1), (wh_twice, 2)):
+        pending = nightly.discover_pending(str(town / "landing"), str(wh), "2024-01-31")
+        folders = [nightly.stage_delivery(p, str(wh)) for p in pending]
+        for _ in range(tries):
+            folders = [nightly.validate_delivery(f, str(wh), "test") for f in folders]
+        assert sum(len(Staged.open(f).dq) for f in folders) > 0
+        if tries == 2:
+            # A crash after the commits but before the staged folders were cleared.
+            kept = {f: shutil.copytree(f, f"{f}.kept") for f in folders}
+            nightly.load_deliveries(folders, str(wh))
+            for f, copy in kept.items():
+                shutil.copytree(copy, f)
+        nightly.load_deliveries(folders, str(wh))
+    assert counts(wh_twice) == counts(wh_once)

@@ -1,0 +1,20 @@
+"""Run the nightly job's steps directly (no Airflow), as the DAG's tasks do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines import nightly
+
+
+def load_all(landing: Path, wh: Path, until: str | None = None) -> dict:
+    pending = nightly.discover_pending(str(landing), str(wh), until)
+    staged = [nightly.validate_delivery(nightly.stage_delivery(p, str(wh)), str(wh), "test") for p in pending]
+    return nightly.load_deliveries(staged, str(wh))
+
+
+def run_all(landing: Path, wh: Path, until: str | None = None) -> dict:
+    summary = load_all(landing, wh, until)
+    summary["core"] = nightly.build_history(str(wh))
+    summary["marts"] = nightly.publish_marts(str(wh))
+    return summary
