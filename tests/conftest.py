@@ -10,3 +10,5 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DIBAO_HASH_KEY", "test-key-not-a-secret")
+os.environ["DIBAO_ALERT_LOG"] = str(_AIRFLOW_HOME / "alerts.log")
+os.environ.pop("DIBAO_ALERT_WEBHOOK", None)

@@ -157,3 +157,20 @@ def test_second_run_changes_nothing(world):
     assert again.returncode == 0, again.stderr[-2000:]
     after = {t: q(world["wh"], f"SELECT count(*) AS n FROM {t}")["n"][0] for t in tables}
     assert after == before
+
+
+def test_logs_hold_no_raw_id_or_name(world):
+    """Privacy: the run's own logs (Airflow's included) never carry a 身份证号 or a name."""
+    ids = set(q(world["wh"], "SELECT id_number FROM restricted.person_identity")["id_number"])
+    names = {n for n in q(world["wh"], "SELECT DISTINCT name FROM staging.mz_members WHERE name IS NOT NULL")["name"]
+             if len(n) >= 2}
+    import re
+
+    logs = [p for p in world["out"].rglob("*") if p.is_file() and p.suffix in (".log", ".json", ".txt")]
+    assert logs
+    for path in logs:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        leaked = {m for m in re.findall(r"\d{17}[\dX]", text) if m in ids}
+        assert not leaked, (path, sorted(leaked)[:3])
+        named = [n for n in names if n in text]
+        assert not named, (path, named[:3])
