@@ -145,10 +145,16 @@ def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: fl
     summary = json.loads(path.read_text(encoding="utf-8"))
     from rich.table import Table
 
-    table = Table("delivery", "status", "files", "read", "loaded", "quarantined", "message")
+    table = Table()
+    for name in ("delivery", "status"):
+        table.add_column(name, no_wrap=True)
+    for name in ("files", "read", "loaded", "quarantined"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("message", overflow="ellipsis", no_wrap=True, max_width=48)
     for d in summary.get("deliveries", []):
         files = d.get("files", [])
-        table.add_row(f"{d['source']}/{d['extract_date']}", d["status"], str(len(files)),
+        table.add_row(f"{d['source']}/{d['extract_date']}", d["status"].replace("skipped_duplicate", "replay"),
+                      str(len(files)),
                       f"{sum(f['rows_read'] for f in files):,}", f"{sum(f['rows_loaded'] for f in files):,}",
                       f"{sum(f['rows_quarantined'] for f in files):,}", (d.get("message") or "")[:80])
     if summary.get("deliveries"):
