@@ -1,0 +1,244 @@
+"""Risk lists: the produced XLSX and CSV files checked against the warehouse.
+
+The warehouse is tests/outputs_builder.py's: May and June scored by hand. Lists
+are written for May (issued Monday 2024-06-03) and June (issued Monday
+2024-07-01), as two monthly runs would.
+"""
+
+import csv
+import re
+import zipfile
+from datetime import date
+from types import SimpleNamespace
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.check_rules import load_rules
+from pipelines.lists import (
+    CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, ListError, reason_texts, write_lists,
+)
+from pipelines.warehouse import warehouse
+from tests.outputs_builder import (
+    ALL_IDS, FORMULA_CANDIDATE, FORMULA_NAME, JUNE, MAY, P4, P9, T1, T2, build_warehouse, mask,
+)
+
+MAY_ISSUED, JUNE_ISSUED = date(2024, 6, 3), date(2024, 7, 1)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lists")
+    wh = build_warehouse(root / "w.duckdb")
+    out = root / "out"
+    may = write_lists(wh, out, MAY, issued_on=MAY_ISSUED, actor="tester")
+    june = write_lists(wh, out, issued_on=JUNE_ISSUED, actor="tester")  # the latest scores by default
+    return SimpleNamespace(wh=wh, out=out, may=may, june=june)
+
+
+def workbook(run, township, day=JUNE):
+    return run.out / day.isoformat() / township[:6] / f"{township}.xlsx"
+
+
+def sheet(path, name):
+    return pl.read_excel(path, sheet_name=name, infer_schema_length=0)  # every cell as text
+
+
+def query(run, sql, params=None):
+    con = duckdb.connect(str(run.wh), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_one_workbook_and_one_csv_twin_per_township(run):
+    assert run.june["as_of_date"] == "2024-06-30" and run.june["previous_list"] == "2024-05-31"
+    assert sorted(run.june["townships"]) == [T1, T2]
+    for township in (T1, T2):
+        assert workbook(run, township).is_file()
+        assert workbook(run, township).with_suffix(".csv").is_file()
+    files = sorted(p.relative_to(run.out / "2024-06-30").as_posix() for p in (run.out / "2024-06-30").rglob("*.*"))
+    assert files == ["371502/371502001.csv", "371502/371502001.xlsx", "371521/371521002.csv",
+                     "371521/371521002.xlsx"]
+
+
+def test_rows_are_the_townships_high_and_medium_households_ranked_by_score(run):
+    for township in (T1, T2):
+        expected = query(run, """
+            SELECT household_id, risk_score, risk_level FROM mart.risk_list
+            WHERE as_of_date = ? AND township_code = ? AND risk_level IN ('高', '中')
+            ORDER BY risk_score DESC""", [JUNE, township])
+        rows = sheet(workbook(run, township), HOUSEHOLD_SHEET)
+        assert rows["家庭编号"].to_list() == [h for h, _, _ in expected]
+        assert [float(s) for s in rows["风险评分"]] == [s for _, s, _ in expected]
+        assert rows["风险等级"].to_list() == [lvl for _, _, lvl in expected]
+    assert sheet(workbook(run, T1), HOUSEHOLD_SHEET)["家庭编号"].to_list() == ["H1", "H2", "H3", "H14"]
+
+
+def test_a_list_never_holds_another_townships_people(run):
+    for township in (T1, T2):
+        path = workbook(run, township)
+        listed = set(sheet(path, HOUSEHOLD_SHEET)["家庭编号"])
+        scored_here = {h for (h,) in query(run, "SELECT household_id FROM mart.risk_list WHERE as_of_date = ?"
+                                           " AND township_code = ?", [JUNE, township])}
+        assert listed and listed <= scored_here
+        candidates = set(sheet(path, CANDIDATE_SHEET)["身份证号（脱敏）"])
+        assert candidates == {m for (m,) in query(run, "SELECT masked_id FROM mart.discovery_candidates"
+                                                  " WHERE township_code = ?", [township])}
+        departed = set(sheet(path, DEPARTURE_SHEET)["家庭编号"])
+        assert departed <= {h for (h,) in query(run, "SELECT household_id FROM mart.listed_households"
+                                                " WHERE as_of_date = ? AND township_code = ?", [MAY, township])}
+        csv_ids = [r["家庭编号"] for r in csv.DictReader(path.with_suffix(".csv").open(encoding="utf-8-sig"))]
+        assert set(csv_ids) == listed
+
+
+def test_ids_are_masked_and_no_raw_id_appears_anywhere(run):
+    t2 = sheet(workbook(run, T2), HOUSEHOLD_SHEET)
+    heads = dict(zip(t2["家庭编号"], t2["户主身份证号（脱敏）"]))
+    assert heads["H4"] == mask(P4) and heads["H9"] == mask(P9)
+    for path in run.out.rglob("*.*"):
+        text = path.read_text(encoding="utf-8-sig") if path.suffix == ".csv" else _all_cells(path)
+        assert not [i for i in ALL_IDS if i in text], path
+        for masked in re.findall(r"[0-9]{6}\*+[0-9X]{4}", text):
+            assert re.fullmatch(r"[0-9]{6}\*{8}[0-9X]{4}", masked)
+
+
+def _all_cells(path):
+    with zipfile.ZipFile(path) as z:
+        return "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+
+
+def test_rows_are_marked_against_the_previous_list(run):
+    def markers(township):
+        rows = sheet(workbook(run, township), HOUSEHOLD_SHEET)
+        return dict(zip(rows["家庭编号"], rows["变化"]))
+
+    assert markers(T1) == {"H1": "持续", "H2": "升级", "H3": "新增", "H14": "新增"}
+    # H7 moved from T1 to T2: new to T2's caseworkers; H9 rose from 中 to 高
+    assert markers(T2) == {"H9": "升级", "H7": "新增", "H4": "新增"}
+    assert run.june["markers"] == {"新增": 4, "升级": 2, "持续": 1}
+    first = sheet(workbook(run, T1, MAY), HOUSEHOLD_SHEET)
+    assert set(first["变化"]) == {"新增"}
+
+
+def test_households_that_left_the_list_are_listed_with_the_reason(run):
+    left = sheet(workbook(run, T1), DEPARTURE_SHEET)
+    assert dict(zip(left["家庭编号"], left["退出原因"])) == {
+        "H5": "纳入低保", "H6": "退出名册", "H7": "迁出", "H8": "收入回升"}
+    assert set(left["上期名单日期"].str.slice(0, 10)) == {"2024-05-31"}
+    assert "371521002" in left.filter(pl.col("家庭编号") == "H7")["说明"][0]
+    assert sheet(workbook(run, T2), DEPARTURE_SHEET).height == 0
+
+
+def test_actions_and_deadlines_follow_the_rules_file(run):
+    rows = {r["家庭编号"]: r for r in sheet(workbook(run, T2), HOUSEHOLD_SHEET).to_dicts()}
+    # a member newly 重病 in a 高 household: 急难, 24 hours from the issue day
+    assert rows["H9"]["建议措施"].startswith("临时救助（急难") and rows["H9"]["核查时限"] == "24小时"
+    assert rows["H9"]["核查期限"].startswith("2024-07-02")
+    # an adult member with a 一级 certificate and no job: 单人保 review, 高 = 3 working days
+    assert rows["H4"]["建议措施"].startswith("单人保审核") and rows["H4"]["核查期限"].startswith("2024-07-04")
+    t1 = {r["家庭编号"]: r for r in sheet(workbook(run, T1), HOUSEHOLD_SHEET).to_dicts()}
+    assert (t1["H1"]["建议措施"], t1["H1"]["核查时限"]) == ("入户核查", "3个工作日")
+    assert t1["H14"]["核查时限"] == "10个工作日" and t1["H14"]["核查期限"].startswith("2024-07-15")
+    assert t1["H14"]["月人均收入（元）"] is None  # never assessed: left empty, not 0
+    # May's list was issued 2024-06-03: 10 working days skip the 端午 holiday on 2024-06-10
+    may = {r["家庭编号"]: r for r in sheet(workbook(run, T1, MAY), HOUSEHOLD_SHEET).to_dicts()}
+    assert may["H2"]["核查期限"].startswith("2024-06-18")
+
+
+def test_working_days_follow_the_official_calendar():
+    calendar = load_rules(date(2024, 9, 1)).calendar
+    assert calendar.add_working_days(date(2024, 9, 13), 1) == date(2024, 9, 14)  # a 调休 Saturday
+    assert calendar.add_working_days(date(2024, 9, 14), 1) == date(2024, 9, 18)  # 中秋 15-17
+    assert calendar.add_working_days(date(2024, 9, 27), 3) == date(2024, 10, 8)  # 29 Sep works, 国庆 1-7
+    with pytest.raises(Exception, match="no rule version"):
+        load_rules(date(2023, 6, 1))
+
+
+def test_formula_looking_text_stays_literal(run):
+    path = workbook(run, T2)
+    rows = {r["家庭编号"]: r for r in sheet(path, HOUSEHOLD_SHEET).to_dicts()}
+    assert rows["H4"]["户主姓名"] == FORMULA_NAME
+    candidates = sheet(workbook(run, T1), CANDIDATE_SHEET)
+    assert candidates["姓名"].to_list() == [FORMULA_CANDIDATE]
+    for p in (path, workbook(run, T1)):
+        with zipfile.ZipFile(p) as z:
+            sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert not any("<f>" in s or "<f " in s for s in sheets)  # no formula cell at all
+        assert not any("hyperlink" in s.lower() for s in sheets)
+    # the CSV twin: Excel would evaluate a cell starting with "=", so it gets a leading apostrophe
+    twin = list(csv.DictReader(path.with_suffix(".csv").open(encoding="utf-8-sig")))
+    assert {r["家庭编号"]: r["户主姓名"] for r in twin}["H4"] == "'" + FORMULA_NAME
+
+
+def test_sheets_have_chinese_headers_frozen_filtered_and_fitted(run):
+    path = workbook(run, T1)
+    assert sheet(path, HOUSEHOLD_SHEET).columns == [c.header for c in HOUSEHOLD_COLUMNS]
+    with zipfile.ZipFile(path) as z:
+        for n in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml"):
+            xml = z.read(n).decode()
+            assert 'state="frozen"' in xml and "<autoFilter" in xml and 'customWidth="1"' in xml
+        assert "<dataValidation" in z.read("xl/worksheets/sheet1.xml").decode()  # 核查结果 drop-down
+    assert path.with_suffix(".csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_each_export_is_audited_and_a_rewrite_replaces_the_list_state(run):
+    exports = query(run, "SELECT as_of_date, township_code, households, actor, xlsx_path FROM audit.list_exports"
+                         " ORDER BY as_of_date, township_code")
+    assert [(d, t, n, a) for d, t, n, a, _ in exports] == [
+        (MAY, T1, 6, "tester"), (MAY, T2, 1, "tester"), (JUNE, T1, 4, "tester"), (JUNE, T2, 3, "tester")]
+    assert exports[2][4] == str(workbook(run, T1).resolve())
+    deadlines = query(run, "SELECT household_id, deadline FROM mart.listed_households WHERE as_of_date = ?"
+                           " ORDER BY 1", [JUNE])
+    again = write_lists(run.wh, run.out, JUNE, actor="second")
+    assert again["markers"] == run.june["markers"]  # still compared with May, not with itself
+    assert again["issued_on"] == "2024-07-01"  # written again, the list keeps the day it was first issued
+    assert query(run, "SELECT household_id, deadline FROM mart.listed_households WHERE as_of_date = ?"
+                      " ORDER BY 1", [JUNE]) == deadlines
+    assert query(run, "SELECT count(*) FROM audit.list_exports WHERE actor = 'second'") == [(2,)]
+
+
+def test_the_nightly_run_writes_a_scoring_dates_lists_once(run, tmp_path):
+    write_lists(run.wh, run.out, JUNE)
+    exports = query(run, "SELECT count(*) FROM audit.list_exports")
+    assert write_lists(run.wh, run.out, new_only=True)["status"] == "already_written"
+    assert query(run, "SELECT count(*) FROM audit.list_exports") == exports
+    elsewhere = write_lists(run.wh, tmp_path, new_only=True)  # another --out gets its own copy
+    assert elsewhere["status"] == "written" and (tmp_path / "2024-06-30" / "371502" / f"{T1}.xlsx").is_file()
+
+
+def test_reasons_are_shown_in_plain_chinese_when_the_code_table_exists(run, tmp_path):
+    # mart.reason_codes is the scoring step's table (warehouse/38_scores); created here only if it is absent
+    with warehouse(run.wh) as con:
+        assert reason_texts(con) == {}
+        con.execute("CREATE TABLE IF NOT EXISTS mart.reason_codes (code VARCHAR, kind VARCHAR, text_zh VARCHAR,"
+                    " text_en VARCHAR, features VARCHAR[], condition VARCHAR)")
+        con.execute("INSERT INTO mart.reason_codes (code, kind, text_zh, text_en, features) VALUES"
+                    " ('low_income', 'model', '收入接近低保标准', 'income near the line', ['income']),"
+                    " ('stale_check', 'model', '收入核对已久', 'income check is old', ['check_age'])")
+    try:
+        write_lists(run.wh, tmp_path, JUNE, issued_on=JUNE_ISSUED)
+        rows = {r["家庭编号"]: r for r in sheet(tmp_path / "2024-06-30" / "371502" / f"{T1}.xlsx",
+                                                 HOUSEHOLD_SHEET).to_dicts()}
+        assert rows["H1"]["风险原因"] == "收入接近低保标准；收入核对已久"
+        assert rows["H2"]["风险原因"] == "edge_income"  # a code the table lacks is shown as it is
+    finally:
+        with warehouse(run.wh) as con:
+            con.execute("DELETE FROM mart.reason_codes WHERE code IN ('low_income', 'stale_check')")
+
+
+def test_bad_requests_fail_with_one_line(run, tmp_path):
+    with pytest.raises(ListError, match="no risk scores for 2024-01-31") as err:
+        write_lists(run.wh, tmp_path, date(2024, 1, 31))
+    assert "\n" not in str(err.value)
+    empty = tmp_path / "empty.duckdb"
+    with warehouse(empty):
+        pass
+    # no scores yet (the scoring step skipped): the nightly run goes on, nothing is written
+    skipped = write_lists(empty, tmp_path / "none")
+    assert skipped["status"] == "skipped" and "score the households first" in skipped["reason"]
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(ListError, match="no risk scores for 2024-06-30 in mart.risk_list"):
+        write_lists(empty, tmp_path, JUNE)
