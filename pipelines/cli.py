@@ -198,6 +198,65 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
         _console(sys.stdout).print(table)
 
 
+# ---------------------------------------------------------------- outputs
+def cmd_whatif(args) -> int:
+    from pipelines.warehouse import WarehouseError
+    from pipelines.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
+
+    if not args.standard and not args.params:
+        raise CliError("dibao whatif: give --standard 城市=960 --standard 农村=780 or --params FILE")
+    try:
+        standards = {**(read_standards(args.params) if args.params else {}),
+                     **(parse_standards(args.standard) if args.standard else {})}
+        frame = whatif(args.warehouse, standards, args.as_of)
+    except (StandardsError, WarehouseError) as exc:
+        raise CliError(f"dibao whatif: {exc}") from None
+    if args.format == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif args.format == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+    else:
+        print(format_whatif(frame))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from pipelines.feedback import FeedbackError, load_feedback
+    from pipelines.warehouse import WarehouseError
+
+    try:
+        summary = load_feedback(args.warehouse, args.file)
+    except (FeedbackError, WarehouseError) as exc:
+        raise CliError(f"dibao feedback: {exc}") from None
+    print(f"{args.file}: {summary.get('status')}, {summary.get('rows_loaded', 0)} rows loaded, "
+          f"{summary.get('rows_quarantined', 0)} quarantined")
+    return 0
+
+
+def cmd_lists(args) -> int:
+    from pipelines.lists import ListError, write_lists
+    from pipelines.warehouse import WarehouseError
+
+    try:
+        summary = write_lists(args.warehouse, args.out, args.date)
+    except (ListError, WarehouseError) as exc:
+        raise CliError(f"dibao lists: {exc}") from None
+    print(f"lists {summary.get('status')} for {summary.get('as_of_date')}: {summary.get('files', 0)} files under {args.out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from pipelines.report import write_report
+    from pipelines.warehouse import WarehouseError
+
+    try:
+        path = write_report(args.warehouse, args.out)
+    except WarehouseError as exc:
+        raise CliError(f"dibao report: {exc}") from None
+    print(path)
+    return 0
+
+
 # ---------------------------------------------------------------- airflow
 def cmd_airflow(args) -> int:
     """Airflow's own standalone server (scheduler, API/UI, triggerer) on the project's DAGs."""
@@ -244,6 +303,30 @@ def build_parser() -> Parser:
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
     q.add_argument("sql")
     q.set_defaults(func=cmd_query)
+
+    w = sub.add_parser("whatif", help="households and cost under proposed 低保 standards, per county")
+    w.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    w.add_argument("--standard", action="append", metavar="城市=960", help="a proposed standard (repeatable)")
+    w.add_argument("--params", type=Path, help="a parameter file with the proposed standards")
+    w.add_argument("--as-of", type=_date, default=None, help="snapshot date of the incomes (default: latest)")
+    w.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    w.set_defaults(func=cmd_whatif)
+
+    f = sub.add_parser("feedback", help="load a caseworker's returned list (核查结果)")
+    f.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    f.add_argument("file", type=Path)
+    f.set_defaults(func=cmd_feedback)
+
+    li = sub.add_parser("lists", help="write the township risk lists for a scoring date")
+    li.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    li.add_argument("--out", type=Path, default=config.default_out())
+    li.add_argument("--date", type=_date, default=None)
+    li.set_defaults(func=cmd_lists)
+
+    rp = sub.add_parser("report", help="write the officials' HTML report of the latest run")
+    rp.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    rp.add_argument("--out", type=Path, default=config.default_out())
+    rp.set_defaults(func=cmd_report)
 
     a = sub.add_parser("airflow", help="start Airflow's standalone server and UI on the project's DAGs")
     a.add_argument("--port", type=_positive, default=8080)
