@@ -1,0 +1,235 @@
+"""Nightly risk scoring: write `mart.risk_list` for the latest mz snapshot.
+
+`score_latest` is what the nightly DAG calls after the marts are built:
+
+1. make sure a model is registered (train and promote one on the warehouse's
+   own history the first time; pipelines.train). A warehouse with too little
+   history to train on (less than about half a year of snapshots) is scored
+   with the project's reference model instead, the one the model card
+   evaluates (models/registry.json), when its artifact is present; else the
+   run says why no list was written;
+2. on a read-only connection: the features of every scored household on the
+   scoring date (`core.scoring_date()`, the latest loaded mz snapshot), the
+   calibrated probability, the reasons (rule flags, then the model's own
+   attributions: pipelines.reasons) and the levels;
+3. on a short writer connection, in one transaction: replace that date's rows
+   of `mart.risk_list` and `mart.risk_list_detail` (model version, feature
+   values, contributions) and refresh `mart.reason_codes`.
+
+Levels follow caseworker capacity: in each township the `visits` highest
+scores are 高 (this month's home visits), the next `visits` are 中 and the rest
+低. `visits` is the policy parameter `risk_visits_per_township` in force on the
+scoring date (parameters/risk_visits_per_township.yaml), unless a caller gives one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from pipelines.config import MODELS
+from pipelines.features import household_features
+from pipelines.reasons import (
+    ReasonCode, ReasonCodeError, contributions, model_groups, ranked_reasons, reason_codes, rule_flags,
+)
+from pipelines.registry import Registry, RegistryError, default_models_dir
+from pipelines.risk_model import RiskModel
+
+log = logging.getLogger(__name__)
+
+VISITS_PARAMETER = "risk_visits_per_township"
+DEFAULT_VISITS_PER_TOWNSHIP = 10  # when the parameter is not loaded (parameters/ says why 10)
+LEVELS = ("高", "中", "低")
+# The model card's model: the cold-start fallback for a warehouse that cannot train its own yet.
+REFERENCE_MODELS = MODELS
+
+
+def scoring_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    return con.execute("SELECT core.scoring_date()").fetchall()[0][0]
+
+
+def visits_per_township(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
+    found = con.execute(
+        "SELECT amount FROM core.policy_parameters WHERE parameter = ? AND region_code = '371500'"
+        " AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [VISITS_PARAMETER, as_of, as_of],
+    ).fetchall()
+    return int(found[0][0]) if found else DEFAULT_VISITS_PER_TOWNSHIP
+
+
+def assign_levels(frame: pl.DataFrame, visits: int) -> pl.DataFrame:
+    """Add rank_in_township (1 = highest score; ties by household_id) and risk_level."""
+    if visits < 0:
+        raise ValueError(f"visits per township must be 0 or more, got {visits}")
+    ranked = frame.sort(["township_code", "risk_score", "household_id"], descending=[False, True, False])
+    ranked = ranked.with_columns(rank_in_township=pl.int_range(1, pl.len() + 1).over("township_code"))
+    return ranked.with_columns(
+        risk_level=pl.when(pl.col("rank_in_township") <= visits).then(pl.lit(LEVELS[0]))
+        .when(pl.col("rank_in_township") <= 2 * visits).then(pl.lit(LEVELS[1]))
+        .otherwise(pl.lit(LEVELS[2]))
+    )
+
+
+def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
+                     codes: list[ReasonCode] | None = None) -> pl.DataFrame:
+    """Score a household_features frame: risk_score, risk_level, reasons, and the
+    detail (rule flags, contributions) each row was decided on."""
+    codes = codes if codes is not None else reason_codes()
+    groups = model_groups(codes, model.features)
+    p = np.clip(model.predict(features), 0.0, 1.0)
+    flags = rule_flags(features, codes)
+    contrib = contributions(model, features, groups, p)
+    reasons = ranked_reasons(flags, contrib, groups)
+    contribution_json = [
+        json.dumps({g.code: round(float(v), 4) for g, v in zip(groups, row)}) for row in contrib
+    ]
+    scored = features.with_columns(
+        risk_score=pl.Series(p, dtype=pl.Float64),
+        reasons=pl.Series(reasons, dtype=pl.List(pl.String)),
+        rule_flags=pl.Series(flags, dtype=pl.List(pl.String)),
+        contributions=pl.Series(contribution_json, dtype=pl.String),
+        features=features.select(model.features).select(pl.struct(pl.all()).struct.json_encode()).to_series(),
+    )
+    return assign_levels(scored, visits)
+
+
+def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of: date, model_version: str,
+                    visits: int, codes: list[ReasonCode]) -> int:
+    """Replace `as_of`'s rows of mart.risk_list and mart.risk_list_detail, and
+    the reason code table, in one transaction; return the rows written."""
+    rows = scored.select(
+        "as_of_date", "household_id", "county_code", "township_code", "risk_score", "risk_level", "reasons",
+        "rank_in_township", "features", "contributions", "rule_flags",
+    ).to_arrow()
+    table = pl.DataFrame({
+        "code": [c.code for c in codes], "kind": [c.kind for c in codes], "text_zh": [c.zh for c in codes],
+        "text_en": [c.en for c in codes], "features": [list(c.features) or [c.condition["feature"]] for c in codes],
+        "condition": [json.dumps(c.condition, ensure_ascii=False) if c.condition else None for c in codes],
+    }).to_arrow()
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.register("scored_rows", rows)
+    con.register("reason_code_rows", table)
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM mart.risk_list WHERE as_of_date = ?", [as_of])
+        con.execute("DELETE FROM mart.risk_list_detail WHERE as_of_date = ?", [as_of])
+        con.execute("""
+            INSERT INTO mart.risk_list
+            SELECT as_of_date, household_id, county_code, township_code, risk_score, risk_level, reasons
+            FROM scored_rows""")
+        con.execute("""
+            INSERT INTO mart.risk_list_detail
+            SELECT as_of_date, household_id, ?, ?, rank_in_township, features::JSON, contributions::JSON,
+                   rule_flags, ?
+            FROM scored_rows""", [model_version, visits, now])
+        con.execute("DELETE FROM mart.reason_codes")
+        con.execute("INSERT INTO mart.reason_codes SELECT * FROM reason_code_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("scored_rows")
+        con.unregister("reason_code_rows")
+    return scored.height
+
+
+def score_latest(warehouse: str, models_dir: str | None = None, visits: int | None = None,
+                 seed: int = 0) -> dict:
+    """Score every household due on the latest mz snapshot and write mart.risk_list.
+
+    Trains and promotes a model first when none is registered in `models_dir`
+    (default `<warehouse>.models`). Returns a JSON-able summary; when there is
+    nothing to score, or too little history to train a first model, it says so
+    (status `skipped`) instead of failing the run.
+    """
+    from pipelines.train import TrainingError, ensure_model
+    from pipelines.warehouse import open_warehouse, warehouse as open_wh
+
+    started = time.perf_counter()
+    models_dir = str(models_dir or default_models_dir(warehouse))
+    con = open_warehouse(Path(warehouse), read_only=True)
+    try:
+        as_of = scoring_date(con)
+    finally:
+        con.close()
+    if as_of is None:
+        return {"status": "skipped", "reason": "no mz snapshot is loaded"}
+    registry, source = Registry(models_dir), "warehouse"
+    try:
+        version = ensure_model(warehouse, models_dir, seed)
+    except TrainingError as exc:
+        registry, source = Registry(REFERENCE_MODELS), "reference"
+        reference = registry.current()
+        if reference is None or not registry.loadable(reference["version"]):
+            log.warning("risk list not written: %s (and no reference model artifact)", exc)
+            return {"status": "skipped", "as_of_date": str(as_of), "reason": str(exc)}
+        version = reference["version"]
+        log.warning("%s: scoring with the reference model %s until the warehouse can train its own", exc, version)
+    model = registry.load(version)
+    codes = reason_codes()
+    con = open_warehouse(Path(warehouse), read_only=True)
+    try:
+        capacity = visits if visits is not None else visits_per_township(con, as_of)
+        features = household_features(con, as_of)
+    finally:
+        con.close()
+    missing = sorted(set(model.features) - set(features.columns))
+    if missing:
+        raise RegistryError(f"model {version} needs features the warehouse no longer computes: {missing}")
+    scored = score_households(model, features, capacity, codes)
+    with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
+        written = write_risk_list(con, scored, as_of, version, capacity, codes)
+    levels = scored.group_by("risk_level").len().sort("risk_level")
+    summary = {
+        "status": "scored", "as_of_date": str(as_of), "model_version": version, "model_source": source,
+        "households": written,
+        "visits_per_township": capacity, "levels": dict(zip(levels["risk_level"], levels["len"])),
+        "mean_risk_score": round(float(scored["risk_score"].mean()), 4) if written else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    log.info("risk list %s: %d households scored with %s in %.1f s", as_of, written, version, summary["seconds"])
+    return summary
+
+
+def stored_features(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """The feature values a past list was scored on, as a household_features frame
+    (with model_version): rescoring them with that model reproduces the list."""
+    rows = con.sql(
+        "SELECT r.as_of_date, r.household_id, r.county_code, r.township_code, d.model_version,"
+        " d.features::VARCHAR AS features FROM mart.risk_list r JOIN mart.risk_list_detail d USING"
+        " (as_of_date, household_id) WHERE r.as_of_date = $d ORDER BY r.household_id", params={"d": as_of},
+    ).pl()
+    if rows.height == 0:
+        return rows
+    decoded = pl.DataFrame([json.loads(f) for f in rows["features"]], infer_schema_length=None)
+    return rows.drop("features", *[c for c in decoded.columns if c in rows.columns]).hstack(decoded)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.score",
+                                     description="Score the latest mz snapshot and write mart.risk_list.")
+    parser.add_argument("--warehouse", required=True, type=Path)
+    parser.add_argument("--models-dir", type=Path, help="registry folder (default: <warehouse>.models)")
+    parser.add_argument("--visits", type=int, help="visits per township per month (default: the parameter)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = score_latest(str(args.warehouse), str(args.models_dir) if args.models_dir else None, args.visits)
+    except (RegistryError, ReasonCodeError, duckdb.Error, ValueError) as exc:
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Risk scoring end to end on a generated town: the model trained on the
+warehouse's own history, mart.risk_list exactly per the output contract, the
+right households, levels within capacity, documented reasons, idempotent
+reruns that accumulate across dates, reproducible past lists, safe artifacts,
+promotion, and the evaluation against the generator's truth.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from pipelines.config import MODELS
+from pipelines.evaluate import evaluate, format_evaluation
+from pipelines.features import household_features
+from pipelines.reasons import reason_codes
+from pipelines.registry import Registry, RegistryError
+from pipelines.score import score_households, score_latest, stored_features, write_risk_list
+from pipelines.train import examples, labelled_dates, promote_if_not_worse, train_candidate
+from pipelines.warehouse import warehouse
+from tests.risk_world import copy_warehouse, town_world
+
+VISITS = 2  # town townships hold only a handful of scored households
+
+CONTRACT = [("as_of_date", "DATE"), ("household_id", "VARCHAR"), ("county_code", "VARCHAR"),
+            ("township_code", "VARCHAR"), ("risk_score", "DOUBLE"), ("risk_level", "VARCHAR"),
+            ("reasons", "VARCHAR[]")]
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    world = town_world(tmp_path_factory)
+    folder = tmp_path_factory.mktemp("score")
+    wh = copy_warehouse(world, folder)
+    models = folder / "models"
+    first = score_latest(str(wh), str(models), visits=VISITS)
+    return {"world": world, "wh": wh, "models": models, "first": first}
+
+
+def q(path, sql: str, params=None) -> pl.DataFrame:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.sql(sql, params=params).pl()
+    finally:
+        con.close()
+
+
+def test_a_model_is_trained_on_the_warehouse_and_the_list_written(scored):
+    first = scored["first"]
+    assert first["status"] == "scored" and first["model_source"] == "warehouse"
+    entry = Registry(scored["models"]).current()
+    assert entry["version"] == first["model_version"]
+    assert entry["artifact"].endswith(".skops") and (scored["models"] / entry["artifact"]).exists()
+    assert entry["data_window"]["last_as_of"] < first["as_of_date"]  # trained on labelled past months only
+
+
+def test_risk_list_has_exactly_the_contract_columns(scored):
+    columns = q(scored["wh"], "SELECT column_name, data_type FROM duckdb_columns()"
+                              " WHERE schema_name = 'mart' AND table_name = 'risk_list' ORDER BY column_index")
+    assert list(columns.iter_rows()) == CONTRACT
+
+
+def test_exactly_the_active_households_off_dibao_and_tekun_are_scored(scored):
+    as_of = q(scored["wh"], "SELECT max(extract_date) AS d FROM audit.deliveries"
+                            " WHERE source = 'mz' AND status = 'loaded'")["d"][0]
+    expected = q(scored["wh"], "SELECT DISTINCT household_id FROM staging.mz_households WHERE extract_date = $d"
+                               " AND status = '在册' AND category NOT IN ('低保', '特困')", {"d": as_of})
+    got = q(scored["wh"], "SELECT * FROM mart.risk_list")
+    assert set(got["as_of_date"]) == {as_of}
+    assert sorted(got["household_id"]) == sorted(expected["household_id"])
+    assert got["risk_score"].is_between(0, 1).all()
+    assert got.filter(pl.col("county_code").str.len_chars() != 6).height == 0
+    assert got.filter(pl.col("township_code").str.len_chars() != 9).height == 0
+    assert got.filter(~pl.col("township_code").str.starts_with(pl.col("county_code"))).height == 0
+
+
+def test_levels_follow_capacity_per_township(scored):
+    got = q(scored["wh"], "SELECT township_code, risk_score, risk_level FROM mart.risk_list")
+    assert set(got["risk_level"]) <= {"高", "中", "低"}
+    for (_township,), g in got.group_by("township_code"):
+        n = g.height
+        counts = {lvl: g.filter(pl.col("risk_level") == lvl).height for lvl in ("高", "中", "低")}
+        assert counts["高"] == min(VISITS, n)
+        assert counts["中"] == min(VISITS, max(n - VISITS, 0))
+        order = {"高": 0, "中": 1, "低": 2}
+        ranked = g.with_columns(o=pl.col("risk_level").replace_strict(order)).sort("o")
+        # a higher level never has a lower score than a lower level in the same township
+        for a, b in zip(ranked.rows(named=True), ranked.rows(named=True)[1:]):
+            if a["o"] < b["o"]:
+                assert a["risk_score"] >= b["risk_score"]
+
+
+def test_every_reason_is_a_documented_code(scored):
+    used = set(q(scored["wh"], "SELECT DISTINCT unnest(reasons) AS code FROM mart.risk_list")["code"])
+    table = q(scored["wh"], "SELECT * FROM mart.reason_codes")
+    yaml_codes = {c.code for c in reason_codes()}
+    card = (MODELS / "README.md").read_text(encoding="utf-8")
+    assert used, "no household got any reason"
+    assert used <= set(table["code"]) == yaml_codes
+    assert table.filter((pl.col("text_zh") == "") | (pl.col("text_en") == "")).height == 0
+    documented = set(re.findall(r"`([RM]_[A-Z_]+)`", card))
+    assert yaml_codes <= documented, yaml_codes - documented
+
+
+def test_rule_flags_always_surface_first(scored):
+    got = q(scored["wh"], """
+        SELECT r.reasons, d.rule_flags, (d.features->>'check_income_ratio')::DOUBLE AS check_ratio
+        FROM mart.risk_list r JOIN mart.risk_list_detail d USING (as_of_date, household_id)""")
+    below = got.filter(pl.col("check_ratio") < 1)
+    assert below.height > 0
+    for row in got.iter_rows(named=True):
+        flags = list(row["rule_flags"])
+        assert list(row["reasons"])[:len(flags)] == flags
+        assert all(c.startswith("M_") for c in list(row["reasons"])[len(flags):])
+    assert all("R_BELOW_AT_LAST_CHECK" in r for r in below["reasons"])
+
+
+def test_rerun_replaces_the_date_and_lists_accumulate(scored, tmp_path):
+    wh = copy_warehouse(scored["world"], tmp_path)
+    models = str(scored["models"])
+    score_latest(str(wh), models, visits=VISITS)
+    before = q(wh, "SELECT * FROM mart.risk_list ORDER BY household_id")
+    # an earlier date's list, scored with the same model, is kept beside the latest
+    earlier = labelled_dates_of(wh)[-1]
+    model = Registry(models).load(Registry(models).current()["version"])
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        features = household_features(con, earlier)
+    finally:
+        con.close()
+    codes = reason_codes()
+    with warehouse(wh) as con:
+        write_risk_list(con, score_households(model, features, VISITS, codes), earlier, model.version, VISITS, codes)
+    again = score_latest(str(wh), models, visits=VISITS)
+    after = q(wh, "SELECT * FROM mart.risk_list WHERE as_of_date = $d ORDER BY household_id",
+              {"d": date.fromisoformat(again["as_of_date"])})
+    assert after.equals(before)
+    dates = q(wh, "SELECT as_of_date, count(*) AS n FROM mart.risk_list GROUP BY 1 ORDER BY 1")
+    assert dates["as_of_date"].to_list() == [earlier, date.fromisoformat(again["as_of_date"])]
+    detail = q(wh, "SELECT as_of_date, count(*) AS n FROM mart.risk_list_detail GROUP BY 1 ORDER BY 1")
+    assert detail.equals(dates)
+
+
+def labelled_dates_of(path) -> list[date]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return labelled_dates(con)
+    finally:
+        con.close()
+
+
+def test_a_past_list_is_reproduced_from_its_stored_features(scored):
+    con = duckdb.connect(str(scored["wh"]), read_only=True)
+    try:
+        as_of = con.execute("SELECT max(as_of_date) FROM mart.risk_list").fetchall()[0][0]
+        stored = stored_features(con, as_of)
+        listed = con.sql("SELECT household_id, risk_score FROM mart.risk_list ORDER BY household_id").pl()
+    finally:
+        con.close()
+    (version,) = set(stored["model_version"])
+    model = Registry(scored["models"]).load(version)
+    assert np.allclose(model.predict(stored), listed["risk_score"].to_numpy(), atol=1e-9)
+
+
+def test_probabilities_are_calibrated_on_the_held_out_month(scored):
+    entry = Registry(scored["models"]).current()
+    month = date.fromisoformat(entry["data_window"]["calibration_dates"][-1])
+    con = duckdb.connect(str(scored["wh"]), read_only=True)
+    try:
+        rows = examples(con, [month]).filter(pl.col("review_due"))
+    finally:
+        con.close()
+    p = Registry(scored["models"]).load(entry["version"]).predict(rows)
+    observed = rows["label"].mean()
+    assert abs(p.mean() - observed) < 0.05
+    assert p.min() >= 0 and p.max() <= 1
+
+
+def test_an_empty_population_scores_to_an_empty_list(scored):
+    model = Registry(scored["models"]).load(Registry(scored["models"]).current()["version"])
+    con = duckdb.connect(str(scored["wh"]), read_only=True)
+    try:
+        features = household_features(con, scored["first"]["as_of_date"]).head(0)
+    finally:
+        con.close()
+    out = score_households(model, features, VISITS)
+    assert out.height == 0 and {"risk_score", "risk_level", "reasons"} <= set(out.columns)
+
+
+def test_a_tampered_artifact_is_refused(scored, tmp_path):
+    registry = Registry(scored["models"])
+    entry = registry.current()
+    copy = tmp_path / "models"
+    (copy / "artifacts").mkdir(parents=True)
+    (copy / "registry.json").write_text(json.dumps({"models": [entry]}), encoding="utf-8")
+    data = bytearray((scored["models"] / entry["artifact"]).read_bytes())
+    data[-10] ^= 0xFF
+    (copy / entry["artifact"]).write_bytes(bytes(data))
+    with pytest.raises(RegistryError, match="sha256"):
+        Registry(copy).load(entry["version"])
+
+
+def test_a_candidate_is_promoted_only_when_not_worse(scored, tmp_path):
+    models = tmp_path / "models"
+    candidate = train_candidate(str(scored["wh"]), str(models))
+    assert candidate["status"] == "candidate"
+    first = promote_if_not_worse(str(scored["wh"]), str(models))
+    assert first["promoted"] and first["reason"] == "no current model"
+    second = train_candidate(str(scored["wh"]), str(models))
+    decision = promote_if_not_worse(str(scored["wh"]), str(models), second["version"])
+    assert decision["version"] == second["version"]
+    current = Registry(models).current()["version"]
+    assert current == (second["version"] if decision["promoted"] else candidate["version"])
+    recorded = Registry(models).entry(second["version"])["promotion"]
+    assert recorded["promoted"] == decision["promoted"] and recorded["reason"] == decision["reason"]
+
+
+def test_evaluation_against_the_truth(scored):
+    result = evaluate(scored["wh"], scored["world"]["truth"])
+    assert result["households"] == q(scored["wh"], "SELECT count(*) AS n FROM mart.risk_list")["n"][0]
+    for name in ("model", "baseline", "oracle"):
+        ranking = result["rankings"][name]
+        assert 0 <= ranking["roc_auc"] <= 1
+        assert ranking["at_capacity"]["visits"] == result["visits"]
+        assert set(ranking["fairness"]["urban_rural"]) <= {"城市", "农村", "urban_rural_recall_gap"}
+    assert result["rankings"]["oracle"]["roc_auc"] > 0.8  # the truth's own income ranks it well
+    assert sum(b["households"] for b in result["rankings"]["model"]["reliability"]) == result["households"]
+    text = format_evaluation(result)
+    assert "ROC AUC" in text and "precision @ capacity" in text and "baseline" in text

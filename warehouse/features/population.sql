@@ -1,0 +1,24 @@
+-- Feature population on $as_of: the households risk scoring is for, as the
+-- latest mz snapshot on or before $as_of showed them (outputs.md): 保障状态 在册
+-- and 保障类别 neither 低保 nor 特困 (those are already covered).
+-- Grain: one row per household. Kept as the temp table feature_population,
+-- which every feature group reads. dibao_standard is the 低保 standard in force
+-- on $as_of for the household's 城乡属性 (元/人·月).
+SELECT
+    h.household_id,
+    h.county_code,
+    h.township_code,
+    h.urban_rural,
+    h.category,
+    h.household_size,
+    h.income_per_capita,
+    h.check_date,
+    h.granted_date,
+    h.head_key,
+    l.dibao_standard::DOUBLE AS dibao_standard
+FROM core.households_asof($as_of) h
+LEFT JOIN core.dibao_lines l
+  ON l.urban_rural = h.urban_rural
+ AND l.valid_from <= $as_of::DATE AND (l.valid_to IS NULL OR l.valid_to > $as_of::DATE)
+WHERE h.status = '在册'
+  AND h.category NOT IN ('低保', '特困')
