@@ -11,10 +11,15 @@ Loads every complete delivery from the landing folder (民政 `mz`, 残联 `cl`,
    in `expectations/`;
 4. **load** the deliveries in date order, each in one DuckDB transaction, behind
    the quality gate (a rejected delivery loads nothing and raises an alert);
-5. **history** rebuilds the core layer: person keys, validity-interval history,
+5. **feedback** loads caseworkers' returned lists (核查结果) from the feedback folder;
+6. **history** rebuilds the core layer: person keys, validity-interval history,
    change events, policy parameters;
-6. **publish** rebuilds the marts officials query (masked ids only);
-7. **quality_docs** renders the run's Data Docs and writes the run summary.
+7. **marts** rebuilds the marts officials query (masked ids only);
+8. **score** scores every monitored household of the latest 民政 snapshot
+   (`mart.risk_list`), training a first model when none is registered;
+9. **publish** writes the township risk lists and the run report, and publishes the
+   copy of the warehouse that officials' queries read;
+10. **quality_docs** renders the run's Data Docs and writes the run summary.
 
 Paths come from the run's params (`dibao run` sets them) or the environment
 (`DIBAO_LANDING`, `DIBAO_WAREHOUSE`, `DIBAO_OUT`). Tasks only call functions of
@@ -35,6 +40,7 @@ from pipelines.alerts import on_task_failure
 STAGING = Asset("dibao://warehouse/staging", group="dibao")
 CORE = Asset("dibao://warehouse/core", group="dibao")
 MARTS = Asset("dibao://warehouse/mart", group="dibao")
+RISK_LIST = Asset("dibao://warehouse/mart/risk_list", group="dibao")
 
 DEFAULT_ARGS = {
     "owner": "data-team",
@@ -64,6 +70,8 @@ def _params() -> dict:
         "landing": Param(os.environ.get("DIBAO_LANDING", "var/landing"), type="string"),
         "warehouse": Param(os.environ.get("DIBAO_WAREHOUSE", "var/warehouse.duckdb"), type="string"),
         "out": Param(os.environ.get("DIBAO_OUT", "var/out"), type="string"),
+        "feedback": Param(os.environ.get("DIBAO_FEEDBACK", "var/feedback"), type="string",
+                          description="folder of caseworkers' returned lists"),
         "until": Param(None, type=["null", "string"], description="load deliveries up to this extract date"),
     },
 )
@@ -93,31 +101,54 @@ def dibao_nightly():
 
         return load_deliveries(list(staged_folders or []), _params()["warehouse"])
 
+    @task
+    def feedback(loaded: dict) -> dict:
+        from pipelines.nightly import load_feedback
+
+        p = _params()
+        return load_feedback(p["warehouse"], p["feedback"])
+
     @task(outlets=[CORE])
-    def history(loaded: dict) -> dict:
+    def history(feedback_loaded: dict) -> dict:
         from pipelines.nightly import build_history
 
         return build_history(_params()["warehouse"])
 
     @task(outlets=[MARTS])
-    def publish(core: dict) -> dict:
+    def marts(core: dict) -> dict:
         from pipelines.nightly import publish_marts
 
         return publish_marts(_params()["warehouse"])
 
+    @task(outlets=[RISK_LIST])
+    def score(built: dict) -> dict:
+        from pipelines.nightly import score as score_households
+
+        return score_households(_params()["warehouse"])
+
     @task
-    def quality_docs(loaded: dict, core: dict, marts: dict) -> str | None:
+    def publish(scored: dict, loaded: dict) -> dict:
+        from pipelines.nightly import publish_outputs
+
+        p = _params()
+        return publish_outputs(p["warehouse"], p["out"], loaded)
+
+    @task
+    def quality_docs(loaded: dict, core: dict, built: dict, scored: dict, published: dict) -> str | None:
         from pipelines.nightly import build_quality_docs, write_summary
 
         p = _params()
         docs = build_quality_docs(p["warehouse"], p["out"], get_current_context()["run_id"])
-        write_summary({**loaded, "core": core, "marts": marts, "data_docs": docs}, p["out"])
+        write_summary({**loaded, "core": core, "marts": built, "score": scored, **published, "data_docs": docs},
+                      p["out"])
         return docs
 
     loaded = load(validate.expand(staged_folder=stage.expand(item=discover())))
-    core = history(loaded)
-    marts = publish(core)
-    quality_docs(loaded, core, marts)
+    core = history(feedback(loaded))
+    built = marts(core)
+    scored = score(built)
+    published = publish(scored, loaded)
+    quality_docs(loaded, core, built, scored, published)
 
 
 dibao_nightly()

@@ -44,7 +44,10 @@ def _positive(value: str) -> int:
 def _console(file=None):
     from rich.console import Console
 
-    return Console(file=file, stderr=file is None, highlight=False)
+    stream = file or sys.stderr
+    # Piped to a file or CI log, rich would assume 80 columns and crush the tables.
+    width = None if getattr(stream, "isatty", lambda: False)() else 160
+    return Console(file=file, stderr=file is None, highlight=False, width=width)
 
 
 class _Bars:
@@ -108,7 +111,9 @@ def cmd_run(args) -> int:
     console = _console(os.fdopen(os.dup(2), "w", buffering=1))
     home = configure()
     log_file = out / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
-    conf = {"landing": str(landing), "warehouse": str(warehouse), "out": str(out),
+    # Caseworkers return their lists beside the agencies' deliveries (discovery reads only mz/cl/rs).
+    feedback = Path(os.environ.get("DIBAO_FEEDBACK") or landing / "feedback")
+    conf = {"landing": str(landing), "warehouse": str(warehouse), "out": str(out), "feedback": str(feedback),
             "until": args.date.isoformat() if args.date else None}
     # A one-shot run should fail fast on a bug instead of sleeping through retry back-off.
     os.environ.setdefault("DIBAO_TASK_RETRIES", "1")
@@ -196,6 +201,26 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
         for r in rows:
             table.add_row(*("" if v is None else str(v) for v in r))
         _console(sys.stdout).print(table)
+
+
+# ---------------------------------------------------------------- evaluate
+def cmd_evaluate(args) -> int:
+    from pipelines.evaluate import EvaluationError, evaluate, format_evaluation
+    from pipelines.warehouse import WarehouseError
+
+    if not args.truth.is_dir():
+        raise CliError(f"dibao evaluate: truth folder {args.truth} does not exist")
+    try:
+        result = evaluate(args.warehouse, args.truth)
+    except (EvaluationError, WarehouseError) as exc:
+        raise CliError(f"dibao evaluate: {exc}") from None
+    if args.format == "json":
+        import json
+
+        print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    else:
+        print(format_evaluation(result))
+    return 0
 
 
 # ---------------------------------------------------------------- outputs
@@ -303,6 +328,12 @@ def build_parser() -> Parser:
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
     q.add_argument("sql")
     q.set_defaults(func=cmd_query)
+
+    e = sub.add_parser("evaluate", help="score the latest risk list against the generator's ground truth")
+    e.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    e.add_argument("--truth", type=Path, default=config.default_truth())
+    e.add_argument("--format", choices=["table", "json"], default="table")
+    e.set_defaults(func=cmd_evaluate)
 
     w = sub.add_parser("whatif", help="households and cost under proposed 低保 standards, per county")
     w.add_argument("--warehouse", type=Path, default=config.default_warehouse())

@@ -120,12 +120,38 @@ def build_history(warehouse: str) -> dict:
 def publish_marts(warehouse: str) -> dict:
     """Rebuild the marts officials query; refuses to publish a raw 身份证号."""
     from pipelines.publish import build_marts
-    from pipelines.warehouse import publish_query_copy, warehouse as open_wh
+    from pipelines.warehouse import warehouse as open_wh
 
     with open_wh(Path(warehouse)) as con:
         built = build_marts(con)
-    publish_query_copy(Path(warehouse))
     return _build_summary("mart", built)
+
+
+def load_feedback(warehouse: str, folder: str) -> dict:
+    """Caseworkers' returned lists (核查结果) waiting in the feedback folder."""
+    from pipelines.feedback import load_feedback_folder
+
+    return load_feedback_folder(Path(warehouse), Path(folder), missing_ok=True)
+
+
+def score(warehouse: str) -> dict:
+    """Score every monitored household of the latest mz snapshot into mart.risk_list."""
+    from pipelines.score import score_latest
+
+    return score_latest(warehouse)
+
+
+def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
+    """Township risk lists, the run report, and the copy officials query."""
+    from pipelines.lists import write_lists
+    from pipelines.report import write_report
+    from pipelines.warehouse import publish_query_copy
+
+    lists = write_lists(Path(warehouse), Path(out), new_only=True)
+    report_path = write_report(Path(warehouse), Path(out), loaded)
+    log.info("run report: %s", report_path)
+    publish_query_copy(Path(warehouse))
+    return {"lists": lists, "report": str(report_path)}
 
 
 def _build_summary(layer: str, built: list[dict]) -> dict:

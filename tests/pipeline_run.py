@@ -18,3 +18,11 @@ def run_all(landing: Path, wh: Path, until: str | None = None) -> dict:
     summary["core"] = nightly.build_history(str(wh))
     summary["marts"] = nightly.publish_marts(str(wh))
     return summary
+
+
+def run_with_outputs(landing: Path, wh: Path, out: Path, until: str | None = None) -> dict:
+    """The whole nightly job, scoring and lists included."""
+    summary = run_all(landing, wh, until)
+    summary["score"] = nightly.score(str(wh))
+    summary.update(nightly.publish_outputs(str(wh), str(out), summary))
+    return summary

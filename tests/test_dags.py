@@ -23,11 +23,14 @@ def test_dags_import_without_errors(dagbag):
 
 def test_nightly_shape(dagbag):
     dag = dagbag.dags["dibao_nightly"]
-    assert set(dag.task_ids) == {"discover", "stage", "validate", "load", "history", "publish", "quality_docs"}
+    assert set(dag.task_ids) == {"discover", "stage", "validate", "load", "feedback", "history", "marts", "score", "publish",
+                                 "quality_docs"}
     assert dag.get_task("stage").upstream_task_ids == {"discover"}
     assert dag.get_task("load").upstream_task_ids == {"validate"}
-    assert dag.get_task("history").upstream_task_ids == {"load"}
-    assert dag.get_task("publish").upstream_task_ids == {"history"}
+    assert dag.get_task("history").upstream_task_ids == {"feedback"}
+    assert dag.get_task("marts").upstream_task_ids == {"history"}
+    assert dag.get_task("score").upstream_task_ids == {"marts"}
+    assert dag.get_task("publish").upstream_task_ids == {"score", "load"}
     assert dag.max_active_runs == 1
 
 
@@ -53,3 +56,9 @@ def test_dag_files_do_not_import_heavy_libraries():
     heavy = out.rsplit("]", 1)[0] + "]"
     assert heavy.strip().endswith("[]"), out
     assert time.perf_counter() - started < 60
+
+
+def test_retrain_shape(dagbag):
+    dag = dagbag.dags["dibao_retrain"]
+    assert set(dag.task_ids) == {"train_candidate", "promote"}
+    assert dag.get_task("promote").upstream_task_ids == {"train_candidate"}

@@ -1,0 +1,66 @@
+"""
+### dibao monthly retraining
+
+Trains a candidate risk model on the warehouse's own history, evaluates it on the
+latest held-out months (time-based validation), and promotes it only if it is not
+worse than the current model on the candidate's test month. Every decision, with
+its reason and both models' metrics, is recorded in the model registry
+(`<warehouse>.models/registry.json`).
+
+Tasks only call `pipelines.train`; nothing heavy is imported while this file is
+parsed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+
+from pipelines.alerts import on_task_failure
+
+DEFAULT_ARGS = {
+    "owner": "data-team",
+    "retries": int(os.environ.get("DIBAO_TASK_RETRIES", "2")),
+    "retry_delay": timedelta(seconds=int(os.environ.get("DIBAO_RETRY_DELAY_SECONDS", "120"))),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(hours=3),
+    "on_failure_callback": on_task_failure,
+}
+
+
+@dag(
+    dag_id="dibao_retrain",
+    schedule="0 3 1 * *",  # the first of the month, after the nightly run
+    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["dibao", "model"],
+    params={
+        "warehouse": Param(os.environ.get("DIBAO_WAREHOUSE", "var/warehouse.duckdb"), type="string"),
+        "seed": Param(0, type="integer"),
+    },
+)
+def dibao_retrain():
+    @task
+    def train_candidate() -> dict:
+        from pipelines.train import train_candidate as train
+
+        p = get_current_context()["params"]
+        return train(p["warehouse"], seed=p["seed"])
+
+    @task
+    def promote(candidate: dict) -> dict:
+        from pipelines.train import promote_if_not_worse
+
+        p = get_current_context()["params"]
+        return promote_if_not_worse(p["warehouse"], version=candidate["version"])
+
+    promote(train_candidate())
+
+
+dibao_retrain()
