@@ -34,7 +34,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from pipelines.alerts import on_task_failure
+from pipelines.dag_defaults import default_args
 
 # Data-aware scheduling: downstream DAGs (retraining, reports) wait on these.
 STAGING = Asset("dibao://warehouse/staging", group="dibao")
@@ -42,15 +42,7 @@ CORE = Asset("dibao://warehouse/core", group="dibao")
 MARTS = Asset("dibao://warehouse/mart", group="dibao")
 RISK_LIST = Asset("dibao://warehouse/mart/risk_list", group="dibao")
 
-DEFAULT_ARGS = {
-    "owner": "data-team",
-    "retries": int(os.environ.get("DIBAO_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(seconds=int(os.environ.get("DIBAO_RETRY_DELAY_SECONDS", "120"))),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(hours=2),
-    "on_failure_callback": on_task_failure,
-}
+DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=2))
 
 
 def _params() -> dict:

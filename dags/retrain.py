@@ -19,16 +19,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pipelines.alerts import on_task_failure
+from pipelines.dag_defaults import default_args
 
-DEFAULT_ARGS = {
-    "owner": "data-team",
-    "retries": int(os.environ.get("DIBAO_TASK_RETRIES", "2")),
-    "retry_delay": timedelta(seconds=int(os.environ.get("DIBAO_RETRY_DELAY_SECONDS", "120"))),
-    "retry_exponential_backoff": True,
-    "execution_timeout": timedelta(hours=3),
-    "on_failure_callback": on_task_failure,
-}
+DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=3))
 
 
 @dag(

@@ -38,7 +38,7 @@ import polars as pl
 from pipelines.contract import DATE, ENUM, TEXT, Column, FileSpec
 from pipelines.readers import LINE, UnreadableFile, read_file
 from pipelines.repair import MissingColumns, repair_frame
-from pipelines.warehouse import warehouse as open_warehouse
+from pipelines.warehouse import insert_rows, warehouse as open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +241,10 @@ def _record(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, actor: str, toda
                 con.execute("INSERT INTO staging.feedback SELECT * FROM feedback_rows")
                 con.unregister("feedback_rows")
             quarantine = pl.concat([q.select(LINE, "column_name", "raw_value", "reason") for q in load.quarantine])
-            _insert(con, "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            insert_rows(con, "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
                 [load.load_id, SOURCE, today, name, line, column, raw, reason]
                 for line, column, raw, reason in quarantine.sort(LINE).iter_rows()])
-            _insert(con, "INSERT INTO audit.repairs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            insert_rows(con, "INSERT INTO audit.repairs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 [load.load_id, SOURCE, today, name, line, column, kind, raw, value]
                 for line, column, raw, kind, value in load.repairs.select(
                     LINE, "column_name", "raw_value", "kind", "repaired_value").iter_rows()])
@@ -257,10 +257,6 @@ def _record(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, actor: str, toda
         con.execute("ROLLBACK")
         raise
 
-
-def _insert(con: duckdb.DuckDBPyConnection, sql: str, rows: list[list]) -> None:
-    if rows:
-        con.executemany(sql, rows)
 
 
 def _load_id(sha: str | None) -> str:

@@ -41,7 +41,7 @@ import duckdb
 from pipelines.check_rules import RULES_FILE, CheckRules, load_rules
 from pipelines.feedback import CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS, current_user
 from pipelines.sheets import DATE, INT, MONEY, SCORE, Column, Sheet, write_csv, write_workbook
-from pipelines.warehouse import warehouse as open_warehouse
+from pipelines.warehouse import insert_rows, warehouse as open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -540,17 +540,17 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
     try:
         for table in ("mart.listed_households", "mart.listed_candidates", "mart.list_departures"):
             con.execute(f"DELETE FROM {table} WHERE as_of_date = ?", [as_of])
-        _insert(con, "INSERT INTO mart.listed_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        insert_rows(con, "INSERT INTO mart.listed_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [as_of, issued_on, r["county_code"], r["township_code"], r["household_id"], r["list_rank"],
              r["risk_score"], r["risk_level"], r["reasons"], r["marker"], r["step"].action, r["step"].time_limit,
              r["step"].deadline, export_id] for r in households])
-        _insert(con, "INSERT INTO mart.listed_candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        insert_rows(con, "INSERT INTO mart.listed_candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [as_of, r["county_code"], r["township_code"], r["person_key"], r["rule"], r["marker"],
              r["step"].action, r["step"].time_limit, r["step"].deadline, export_id] for r in candidates])
-        _insert(con, "INSERT INTO mart.list_departures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        insert_rows(con, "INSERT INTO mart.list_departures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [as_of, previous, r["county_code"], r["township_code"], r["household_id"], r["previous_level"],
              r["reason"], r["detail"], export_id] for r in departures])
-        _insert(con, "INSERT INTO audit.list_exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        insert_rows(con, "INSERT INTO audit.list_exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [export_id, as_of, issued_on, f["county_code"], f["township_code"], f["xlsx"], f["csv"], f["sha256"],
              f["households"], f["candidates"], f["departures"], actor, now] for f in files])
         con.execute("COMMIT")
@@ -558,7 +558,3 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
         con.execute("ROLLBACK")
         raise
 
-
-def _insert(con: duckdb.DuckDBPyConnection, sql: str, rows: list[list]) -> None:
-    if rows:
-        con.executemany(sql, rows)

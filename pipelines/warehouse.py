@@ -110,6 +110,12 @@ def warehouse(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyCo
         con.close()
 
 
+def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list[list]) -> None:
+    """executemany that accepts an empty batch (DuckDB refuses one)."""
+    if rows:
+        con.executemany(sql, rows)
+
+
 # --- Models: layers 40 and up, rebuilt each night --------------------------------
 
 # `schema.object` references in model SQL; used to build a model after the models
