@@ -5,7 +5,8 @@ Trains a candidate risk model on the warehouse's own history, evaluates it on th
 latest held-out months (time-based validation), and promotes it only if it is not
 worse than the current model on the candidate's test month. Every decision, with
 its reason and both models' metrics, is recorded in the model registry
-(`<warehouse>.models/registry.json`).
+(`<warehouse>.models/registry.json`, the one nightly scoring reads; the `models_dir`
+param points a run at another registry, e.g. a trial one).
 
 Tasks only call `pipelines.train`; nothing heavy is imported while this file is
 parsed.
@@ -35,6 +36,8 @@ DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=3))
     tags=["dibao", "model"],
     params={
         "warehouse": Param(os.environ.get("DIBAO_WAREHOUSE", "var/warehouse.duckdb"), type="string"),
+        "models_dir": Param(None, type=["null", "string"],
+                            description="registry folder; default <warehouse>.models, where nightly scoring looks"),
         "seed": Param(0, type="integer"),
     },
 )
@@ -44,14 +47,14 @@ def dibao_retrain():
         from pipelines.train import train_candidate as train
 
         p = get_current_context()["params"]
-        return train(p["warehouse"], seed=p["seed"])
+        return train(p["warehouse"], p["models_dir"], seed=p["seed"])
 
     @task
     def promote(candidate: dict) -> dict:
         from pipelines.train import promote_if_not_worse
 
         p = get_current_context()["params"]
-        return promote_if_not_worse(p["warehouse"], version=candidate["version"])
+        return promote_if_not_worse(p["warehouse"], p["models_dir"], version=candidate["version"])
 
     promote(train_candidate())
 
