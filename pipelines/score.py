@@ -16,10 +16,15 @@
    of `mart.risk_list` and `mart.risk_list_detail` (model version, feature
    values, contributions) and refresh `mart.reason_codes`.
 
-Levels follow caseworker capacity: in each township the `visits` highest
-scores are 高 (this month's home visits), the next `visits` are 中 and the rest
-低. `visits` is the policy parameter `risk_visits_per_township` in force on the
-scoring date (parameters/risk_visits_per_township.yaml), unless a caller gives one.
+Levels follow caseworker capacity, not a probability threshold. The city's
+visit budget is `risk_visits_per_township` x the number of townships; a share
+`risk_visits_by_need` of it is divided among townships in proportion to their
+expected number of households falling below the line (the sum of their scores),
+the rest equally (`allocate_visits`). In each township its visits' worth of the
+highest scores are 高 (this month's home visits), the next as many 中, the rest
+低; a score under `risk_min_score` is never 高 or 中, whatever the capacity.
+All three are effective-dated parameters (parameters/risk_*.yaml) read on the
+scoring date; a caller may give `visits` instead.
 """
 
 from __future__ import annotations
@@ -43,11 +48,17 @@ from pipelines.reasons import (
 )
 from pipelines.registry import Registry, RegistryError, default_models_dir
 from pipelines.risk_model import RiskModel
+from pipelines.timing import timed
+from pipelines.warehouse import rollback
 
 log = logging.getLogger(__name__)
 
 VISITS_PARAMETER = "risk_visits_per_township"
-DEFAULT_VISITS_PER_TOWNSHIP = 10  # when the parameter is not loaded (parameters/ says why 10)
+BY_NEED_PARAMETER = "risk_visits_by_need"
+MIN_SCORE_PARAMETER = "risk_min_score"
+# When the parameters are not loaded (parameters/risk_*.yaml say why these values).
+DEFAULTS = {VISITS_PARAMETER: 10, BY_NEED_PARAMETER: 1.0, MIN_SCORE_PARAMETER: 0.01}
+DEFAULT_VISITS_PER_TOWNSHIP = DEFAULTS[VISITS_PARAMETER]
 LEVELS = ("高", "中", "低")
 # The model card's model: the cold-start fallback for a warehouse that cannot train its own yet.
 REFERENCE_MODELS = MODELS
@@ -57,29 +68,72 @@ def scoring_date(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("SELECT core.scoring_date()").fetchall()[0][0]
 
 
-def visits_per_township(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
+def _parameter(con: duckdb.DuckDBPyConnection, name: str, as_of: date) -> float:
     found = con.execute(
         "SELECT amount FROM core.policy_parameters WHERE parameter = ? AND region_code = '371500'"
-        " AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [VISITS_PARAMETER, as_of, as_of],
+        " AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [name, as_of, as_of],
     ).fetchall()
-    return int(found[0][0]) if found else DEFAULT_VISITS_PER_TOWNSHIP
+    return float(found[0][0]) if found else DEFAULTS[name]
 
 
-def assign_levels(frame: pl.DataFrame, visits: int) -> pl.DataFrame:
-    """Add rank_in_township (1 = highest score; ties by household_id) and risk_level."""
+def visits_per_township(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
+    return int(_parameter(con, VISITS_PARAMETER, as_of))
+
+
+def level_settings(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
+    """The capacity parameters in force on `as_of`."""
+    return {"visits": visits_per_township(con, as_of), "by_need": _parameter(con, BY_NEED_PARAMETER, as_of),
+            "min_score": _parameter(con, MIN_SCORE_PARAMETER, as_of)}
+
+
+def allocate_visits(frame: pl.DataFrame, visits: int, by_need: float = 1.0) -> pl.DataFrame:
+    """Visits per township: the budget `visits` x townships, a `by_need` share of it
+    in proportion to each township's summed risk_score, the rest equally.
+
+    Equal visits per township leave the townships with the most households at
+    risk (mostly rural) with the lowest share of them visited; dividing by
+    expected need evens that out. Largest remainders round to whole visits, so
+    the budget is spent exactly (ties by township_code).
+    """
     if visits < 0:
         raise ValueError(f"visits per township must be 0 or more, got {visits}")
+    if not 0.0 <= by_need <= 1.0:
+        raise ValueError(f"the share of visits allocated by need must be between 0 and 1, got {by_need}")
+    need = frame.group_by("township_code").agg(need=pl.col("risk_score").sum()).sort("township_code")
+    n = need.height
+    if n == 0:
+        return need.select("township_code", township_visits=pl.lit(0, pl.Int64))
+    weights = np.full(n, 1.0 / n)
+    total_need = float(need["need"].sum())
+    if total_need > 0:
+        weights = (1.0 - by_need) * weights + by_need * need["need"].to_numpy() / total_need
+    quota = weights * visits * n
+    whole = np.floor(quota + 1e-9)
+    left = int(round(visits * n - whole.sum()))
+    order = np.lexsort((np.arange(n), -(quota - whole)))  # largest remainder first, then township order
+    whole[order[:left]] += 1
+    return need.select("township_code").with_columns(township_visits=pl.Series(whole.astype(np.int64)))
+
+
+def assign_levels(frame: pl.DataFrame, visits: int, by_need: float = 0.0, min_score: float = 0.0) -> pl.DataFrame:
+    """Add township_visits, rank_in_township (1 = highest score; ties by
+    household_id) and risk_level."""
+    allocated = allocate_visits(frame, visits, by_need)
     ranked = frame.sort(["township_code", "risk_score", "household_id"], descending=[False, True, False])
     ranked = ranked.with_columns(rank_in_township=pl.int_range(1, pl.len() + 1).over("township_code"))
+    ranked = ranked.join(allocated, on="township_code", how="left")
+    eligible = pl.col("risk_score") >= min_score
     return ranked.with_columns(
-        risk_level=pl.when(pl.col("rank_in_township") <= visits).then(pl.lit(LEVELS[0]))
-        .when(pl.col("rank_in_township") <= 2 * visits).then(pl.lit(LEVELS[1]))
+        risk_level=pl.when(eligible & (pl.col("rank_in_township") <= pl.col("township_visits")))
+        .then(pl.lit(LEVELS[0]))
+        .when(eligible & (pl.col("rank_in_township") <= 2 * pl.col("township_visits"))).then(pl.lit(LEVELS[1]))
         .otherwise(pl.lit(LEVELS[2]))
     )
 
 
 def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
-                     codes: list[ReasonCode] | None = None) -> pl.DataFrame:
+                     codes: list[ReasonCode] | None = None, by_need: float = 0.0,
+                     min_score: float = 0.0) -> pl.DataFrame:
     """Score a household_features frame: risk_score, risk_level, reasons, and the
     detail (rule flags, contributions) each row was decided on."""
     codes = codes if codes is not None else reason_codes()
@@ -98,16 +152,16 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
         contributions=pl.Series(contribution_json, dtype=pl.String),
         features=features.select(model.features).select(pl.struct(pl.all()).struct.json_encode()).to_series(),
     )
-    return assign_levels(scored, visits)
+    return assign_levels(scored, visits, by_need, min_score)
 
 
 def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of: date, model_version: str,
-                    visits: int, codes: list[ReasonCode]) -> int:
+                    codes: list[ReasonCode]) -> int:
     """Replace `as_of`'s rows of mart.risk_list and mart.risk_list_detail, and
     the reason code table, in one transaction; return the rows written."""
     rows = scored.select(
         "as_of_date", "household_id", "county_code", "township_code", "risk_score", "risk_level", "reasons",
-        "rank_in_township", "features", "contributions", "rule_flags",
+        "rank_in_township", "township_visits", "features", "contributions", "rule_flags",
     ).to_arrow()
     table = pl.DataFrame({
         "code": [c.code for c in codes], "kind": [c.kind for c in codes], "text_zh": [c.zh for c in codes],
@@ -127,14 +181,14 @@ def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of:
             FROM scored_rows""")
         con.execute("""
             INSERT INTO mart.risk_list_detail
-            SELECT as_of_date, household_id, ?, ?, rank_in_township, features::JSON, contributions::JSON,
-                   rule_flags, ?
-            FROM scored_rows""", [model_version, visits, now])
+            SELECT as_of_date, household_id, ?, township_visits, rank_in_township, features::JSON,
+                   contributions::JSON, rule_flags, ?
+            FROM scored_rows""", [model_version, now])
         con.execute("DELETE FROM mart.reason_codes")
         con.execute("INSERT INTO mart.reason_codes SELECT * FROM reason_code_rows")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
     finally:
         con.unregister("scored_rows")
@@ -165,7 +219,8 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         return {"status": "skipped", "reason": "no mz snapshot is loaded"}
     registry, source = Registry(models_dir), "warehouse"
     try:
-        version = ensure_model(warehouse, models_dir, seed)
+        with timed("train"):
+            version = ensure_model(warehouse, models_dir, seed)
     except TrainingError as exc:
         registry, source = Registry(REFERENCE_MODELS), "reference"
         reference = registry.current()
@@ -178,21 +233,26 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
     codes = reason_codes()
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
-        capacity = visits if visits is not None else visits_per_township(con, as_of)
-        features = household_features(con, as_of)
+        settings = level_settings(con, as_of)
+        if visits is not None:
+            settings["visits"] = visits
+        with timed("features"):
+            features = household_features(con, as_of)
     finally:
         con.close()
     missing = sorted(set(model.features) - set(features.columns))
     if missing:
         raise RegistryError(f"model {version} needs features the warehouse no longer computes: {missing}")
-    scored = score_households(model, features, capacity, codes)
+    scored = score_households(model, features, settings["visits"], codes, settings["by_need"],
+                              settings["min_score"])
     with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
-        written = write_risk_list(con, scored, as_of, version, capacity, codes)
+        written = write_risk_list(con, scored, as_of, version, codes)
     levels = scored.group_by("risk_level").len().sort("risk_level")
     summary = {
         "status": "scored", "as_of_date": str(as_of), "model_version": version, "model_source": source,
         "households": written,
-        "visits_per_township": capacity, "levels": dict(zip(levels["risk_level"], levels["len"])),
+        "visits_per_township": settings["visits"], "visits_by_need": settings["by_need"],
+        "min_score": settings["min_score"], "levels": dict(zip(levels["risk_level"], levels["len"])),
         "mean_risk_score": round(float(scored["risk_score"].mean()), 4) if written else None,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -21,7 +21,9 @@ from pipelines.evaluate import evaluate, format_evaluation
 from pipelines.features import household_features
 from pipelines.reasons import reason_codes
 from pipelines.registry import Registry, RegistryError
-from pipelines.score import score_households, score_latest, stored_features, write_risk_list
+from pipelines.score import (
+    allocate_visits, assign_levels, score_households, score_latest, stored_features, write_risk_list,
+)
 from pipelines.train import examples, labelled_dates, promote_if_not_worse, train_candidate
 from pipelines.warehouse import warehouse
 from tests.risk_world import copy_warehouse, town_world
@@ -81,19 +83,55 @@ def test_exactly_the_active_households_off_dibao_and_tekun_are_scored(scored):
 
 
 def test_levels_follow_capacity_per_township(scored):
-    got = q(scored["wh"], "SELECT township_code, risk_score, risk_level FROM mart.risk_list")
+    got = q(scored["wh"], """
+        SELECT r.township_code, r.risk_score, r.risk_level, d.visits_per_township AS visits
+        FROM mart.risk_list r JOIN mart.risk_list_detail d USING (as_of_date, household_id)""")
     assert set(got["risk_level"]) <= {"高", "中", "低"}
+    per_township = got.group_by("township_code").agg(visits=pl.col("visits").first(),
+                                                     distinct=pl.col("visits").n_unique())
+    assert per_township["distinct"].max() == 1
+    # the city's budget is spent exactly: VISITS per township, shared out by need
+    assert per_township["visits"].sum() == VISITS * per_township.height
     for (_township,), g in got.group_by("township_code"):
-        n = g.height
+        visits = g["visits"][0]
+        eligible = g.filter(pl.col("risk_score") >= 0.01).height  # parameters/risk_min_score.yaml
         counts = {lvl: g.filter(pl.col("risk_level") == lvl).height for lvl in ("高", "中", "低")}
-        assert counts["高"] == min(VISITS, n)
-        assert counts["中"] == min(VISITS, max(n - VISITS, 0))
+        assert counts["高"] == min(visits, eligible)
+        assert counts["中"] == min(visits, max(eligible - visits, 0))
         order = {"高": 0, "中": 1, "低": 2}
         ranked = g.with_columns(o=pl.col("risk_level").replace_strict(order)).sort("o")
         # a higher level never has a lower score than a lower level in the same township
         for a, b in zip(ranked.rows(named=True), ranked.rows(named=True)[1:]):
             if a["o"] < b["o"]:
                 assert a["risk_score"] >= b["risk_score"]
+
+
+def _townships(scores: dict[str, list[float]]) -> pl.DataFrame:
+    return pl.DataFrame([{"township_code": t, "household_id": f"{t}-{i}", "risk_score": s}
+                         for t, values in scores.items() for i, s in enumerate(values)])
+
+
+def test_visits_are_shared_by_need_and_the_budget_is_spent_exactly():
+    frame = _townships({"A": [0.9, 0.8, 0.7, 0.6], "B": [0.1, 0.1], "C": [0.3, 0.2, 0.1]})
+    equal = allocate_visits(frame, 3, by_need=0.0)
+    assert equal["township_visits"].to_list() == [3, 3, 3]
+    by_need = dict(allocate_visits(frame, 3, by_need=1.0).iter_rows())
+    assert sum(by_need.values()) == 9
+    assert by_need == {"A": 7, "B": 1, "C": 1}  # quotas 7.1, 0.47, 1.42: the largest remainder goes to B
+    half = dict(allocate_visits(frame, 3, by_need=0.5).iter_rows())
+    assert sum(half.values()) == 9 and by_need["A"] >= half["A"] >= 3
+    nothing = allocate_visits(_townships({"A": [0.0], "B": [0.0]}), 2, by_need=1.0)
+    assert nothing["township_visits"].to_list() == [2, 2]  # no need anywhere: equal shares
+    with pytest.raises(ValueError):
+        allocate_visits(frame, 3, by_need=1.5)
+    with pytest.raises(ValueError):
+        allocate_visits(frame, -1)
+
+
+def test_scores_under_the_floor_are_never_high_or_medium():
+    frame = _townships({"A": [0.5, 0.009, 0.001, 0.0]})
+    levels = assign_levels(frame, 2, by_need=0.0, min_score=0.01).sort("rank_in_township")["risk_level"]
+    assert levels.to_list() == ["高", "低", "低", "低"]
 
 
 def test_every_reason_is_a_documented_code(scored):
@@ -136,7 +174,7 @@ def test_rerun_replaces_the_date_and_lists_accumulate(scored, tmp_path):
         con.close()
     codes = reason_codes()
     with warehouse(wh) as con:
-        write_risk_list(con, score_households(model, features, VISITS, codes), earlier, model.version, VISITS, codes)
+        write_risk_list(con, score_households(model, features, VISITS, codes), earlier, model.version, codes)
     again = score_latest(str(wh), models, visits=VISITS)
     after = q(wh, "SELECT * FROM mart.risk_list WHERE as_of_date = $d ORDER BY household_id",
               {"d": date.fromisoformat(again["as_of_date"])})

@@ -9,8 +9,9 @@
 --                  below the applicable 低保 standard in some month of the 3 months
 --                  after as_of_date (models/README.md says how far that holds)
 --   risk_level     高: this month's home visits (the township's top households by
---                  risk_score, as many as its visits per month); 中: the next as many;
---                  低: the rest
+--                  risk_score, as many as its visits that month: its share of the
+--                  city's budget, by need); 中: the next as many; 低: the rest and any
+--                  score under risk_min_score
 --   reasons        reason codes, most important first (mart.reason_codes)
 CREATE TABLE IF NOT EXISTS mart.risk_list (
     as_of_date    DATE      NOT NULL,

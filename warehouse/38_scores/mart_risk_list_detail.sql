@@ -2,7 +2,8 @@
 -- list can be explained and reproduced when a decision is questioned.
 -- Grain: one row per mart.risk_list row (same key), replaced with it on a rerun.
 --   model_version         the registry entry (models folder registry.json) that scored it
---   visits_per_township   the capacity the levels were cut at
+--   visits_per_township   this township's visits that month, the capacity its levels were
+--                         cut at (its share of the city's budget: pipelines.score)
 --   rank_in_township      1 = highest risk_score in the township that day
 --   features              every feature value the model was given (JSON object)
 --   contributions         per model reason code: predicted probability minus the
