@@ -5,12 +5,13 @@ PYTHON ?= python3
 SCALE ?= town
 MONTHS ?= 12
 SEED ?= 0
+BENCH_SCALE ?= city
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo test clean
+.PHONY: help env demo test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +32,9 @@ demo: env ## generate town-scale deliveries and run the nightly job on them (var
 
 test: env ## run the test suite
 	$(RUN) pytest
+
+bench: env ## time the nightly job against its read floor (BENCH_SCALE=city): docs/bench-<scale>.json
+	$(RUN) dibao bench --scale $(BENCH_SCALE) --months $(MONTHS) --seed $(SEED)
 
 clean: ## remove generated data, the warehouse and the embedded Airflow home
 	rm -rf var .airflow

@@ -21,12 +21,14 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.contract import FileSpec, files_of
-from pipelines.landing import Delivery, read_ready_counts
+from pipelines.landing import READY, Delivery, data_files, read_ready_counts, sha256_file
 from pipelines.progress import report
+from pipelines.timing import timed
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+SCRATCH_COMPRESSION = "lz4"
 
 
 @dataclass
@@ -55,6 +57,9 @@ class Staged:
     extra_files: list[str] = field(default_factory=list)
     dq: list[dict] = field(default_factory=list)  # Great Expectations results
     warnings: list[str] = field(default_factory=list)
+    # The folder changed after discovery (still being written): nothing loads, nothing is
+    # recorded, the next run takes it as it then is.
+    changed: list[str] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -74,6 +79,7 @@ class Staged:
             "extra_files": self.extra_files,
             "dq": self.dq,
             "warnings": self.warnings,
+            "changed": self.changed,
         }
         tmp = self.path / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -92,6 +98,7 @@ class Staged:
             extra_files=doc["extra_files"],
             dq=doc["dq"],
             warnings=doc.get("warnings", []),
+            changed=doc.get("changed", []),
         )
 
 
@@ -110,9 +117,14 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
     folder.mkdir(parents=True)
     staged = Staged(load_id=load_id, delivery=delivery, folder=str(folder))
     specs = {s.name: s for s in files_of(delivery.source)}
+    changed = _changed_since_discovery(delivery)
+    if changed:
+        return _defer(staged, changed)
 
     try:
         counts = read_ready_counts(delivery.path)
+    except FileNotFoundError:
+        return _defer(staged, f"{READY} was removed after discovery")
     except ValueError as exc:
         staged.errors.append(str(exc))
         counts = None
@@ -137,22 +149,32 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
         sf = StagedFile(file_name=name, stem=spec.name, sha256=delivery.files[name])
         staged.files.append(sf)
         try:
-            result = read_file(delivery.path / name)
+            with timed("read", file=name) as rec:
+                result = read_file(delivery.path / name)
+                rec["rows"] = result.rows_read
         except UnreadableFile as exc:
+            if not (delivery.path / name).exists():
+                return _defer(staged, f"{name} was removed after discovery")
             sf.error = f"{name}: {exc}"
             staged.errors.append(sf.error)
             continue
+        if result.sha256 is not None and result.sha256 != delivery.files[name]:
+            # Rewritten (or being rewritten) since discovery hashed it: what was read may be
+            # half a file, and loading it under the discovered hash would mark it done.
+            return _defer(staged, f"{name} changed after discovery")
         sf.rows_read, sf.encoding = result.rows_read, result.encoding
         extra, missing = match_headers(result.headers, spec)
         sf.extra_columns = extra
         sf.missing_optional = [h for h in missing if spec.column(h).optional]
         try:
-            repaired = repair_frame(result.frame, spec)
+            with timed("repair", file=name, rows=sf.rows_read):
+                repaired = repair_frame(result.frame, spec)
         except MissingColumns as exc:
             sf.error = f"{name}: {exc}"
             staged.errors.append(sf.error)
             continue
-        _write_parts(staged, spec, result.frame, repaired)
+        with timed("stage_write", file=name, rows=sf.rows_read):
+            _write_parts(staged, spec, result.frame, repaired)
         sf.rows_loaded = repaired.clean.height
         sf.rows_quarantined = repaired.quarantine["_line"].n_unique() if repaired.quarantine.height else 0
         sf.rows_repaired = repaired.repairs["_line"].n_unique() if repaired.repairs.height else 0
@@ -170,6 +192,30 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
     return staged
 
 
+def _changed_since_discovery(delivery: Delivery) -> str | None:
+    """Why the folder is not the one discovery described (its `_READY` gone or rewritten,
+    data files added or removed), or None. File contents are checked as they are read."""
+    try:
+        ready = sha256_file(delivery.path / READY)
+        names = {p.name for p in data_files(delivery.path)}
+    except FileNotFoundError:
+        return f"{READY} or the folder was removed after discovery"
+    if ready != delivery.ready_sha256:
+        return f"{READY} was rewritten after discovery"
+    if names != set(delivery.files):
+        return f"files added or removed after discovery ({', '.join(sorted(names ^ set(delivery.files)))})"
+    return None
+
+
+def _defer(staged: Staged, reason: str) -> Staged:
+    """The folder is still being written: stage nothing of it; load records nothing."""
+    log.warning("delivery %s: %s; left for the next run", staged.delivery.rel, reason)
+    staged.changed.append(reason)
+    staged.files, staged.errors, staged.extra_files = [], [], []
+    staged.save()
+    return staged
+
+
 def _write_parts(staged: Staged, spec: FileSpec, frame: pl.DataFrame, repaired) -> None:
     """Persist the four parts of one file; raw keeps the contract's columns as text."""
     raw = frame.select(
@@ -179,10 +225,12 @@ def _write_parts(staged: Staged, spec: FileSpec, frame: pl.DataFrame, repaired) 
             for c in spec.columns
         ],
     )
-    raw.write_parquet(staged.part(spec.name, "raw"))
-    repaired.clean.write_parquet(staged.part(spec.name, "clean"))
-    repaired.repairs.write_parquet(staged.part(spec.name, "repairs"))
-    repaired.quarantine.write_parquet(staged.part(spec.name, "quarantine"))
+    # Scratch files, read once by validate and load: lz4 writes about twice as fast as
+    # the default zstd, for files about 1.5 times as large.
+    raw.write_parquet(staged.part(spec.name, "raw"), compression=SCRATCH_COMPRESSION)
+    repaired.clean.write_parquet(staged.part(spec.name, "clean"), compression=SCRATCH_COMPRESSION)
+    repaired.repairs.write_parquet(staged.part(spec.name, "repairs"), compression=SCRATCH_COMPRESSION)
+    repaired.quarantine.write_parquet(staged.part(spec.name, "quarantine"), compression=SCRATCH_COMPRESSION)
 
 
 def discard(staged: Staged) -> None:

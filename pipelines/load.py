@@ -26,6 +26,7 @@ from pipelines import config
 from pipelines.contract import FILES, spec as file_spec
 from pipelines.ingest import Staged
 from pipelines.landing import Delivery
+from pipelines.warehouse import insert_rows, rollback
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def load_staged(con: duckdb.DuckDBPyConnection, staged: Staged) -> LoadResult:
         result = _load(con, staged, now)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
     if result.status == REJECTED:
         log.warning("delivery %s rejected: %s", d.rel, result.message)
@@ -98,8 +99,10 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     _write_ledger(con, staged, result, now, original[0][0] if original else None)
     if result.status == LOADED:
         from pipelines.link import record_conflicts  # the source's cross-checks, same transaction
+        from pipelines.timing import timed
 
-        record_conflicts(con, staged.load_id, d.source, d.extract_date)
+        with timed("link", delivery=d.rel):
+            record_conflicts(con, staged.load_id, d.source, d.extract_date)
     if result.status == REJECTED:
         con.execute(
             "INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
@@ -182,12 +185,22 @@ def _insert_parts(con, staged: Staged) -> None:
     for name in staged.extra_files:
         con.execute("INSERT INTO audit.schema_drift VALUES (?, ?, ?, ?, ?, 'extra_file')",
                     [staged.load_id, d.source, d.extract_date, name, name])
-    for r in staged.dq:
-        con.execute(
-            "INSERT INTO audit.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [staged.load_id, d.source, d.extract_date, r["file_name"], r.get("expectation"), r.get("column"),
-             r.get("level", "row"), bool(r.get("success")), r.get("unexpected_count"), r.get("element_count")],
-        )
+    insert_rows(con, "INSERT INTO audit.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        [staged.load_id, d.source, d.extract_date, r["file_name"], r.get("expectation"), r.get("column"),
+         r.get("level", "row"), bool(r.get("success")), r.get("unexpected_count"), r.get("element_count")]
+        for r in staged.dq
+    ])
+
+
+def defer_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
+    """Let this connection's commits go to the write-ahead log until the next CHECKPOINT.
+
+    DuckDB checkpoints (rewrites the touched row groups into the file) whenever the
+    log passes 16 MB, i.e. after nearly every delivery of a backfill. Each commit
+    is as durable either way (the log is synced on commit and replayed on open);
+    the caller checkpoints once after its last delivery.
+    """
+    con.execute("SET checkpoint_threshold = '64GB'")
 
 
 def _write_ledger(con, staged: Staged, result: LoadResult, now: datetime, replay_of: str | None) -> None:

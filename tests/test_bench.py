@@ -1,0 +1,135 @@
+"""`dibao bench`: the JSON it writes has the issue's keys and numbers that are
+positive and add up.
+
+The fast tests time one real run of the nightly steps (direct calls, in this
+process) on town-scale data of 2 months and put the bench's result together from
+it. `test_the_command` runs the whole command (floor, backfill through Airflow,
+direct calls, nightly split) at the same size; its phases run in this process
+(`measure` replaced), since four fresh processes each pay ~15 s of imports and
+Airflow start-up before any work: it is marked slow (minutes on a busy 2-core machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+
+import pytest
+
+from pipelines import bench as bench_module
+from pipelines import cli
+
+KEYS = {"scale", "floor_s", "backfill_s", "train_s", "nightly_s", "startup_s", "direct_s", "peak_rss_mb",
+        "stages", "machine", "targets", "runs"}
+
+
+def _in_process(cmd, env, log_path, phase):
+    """What `bench.measure` does, without a new process: cmd is [python, -m, module, *args]."""
+    module, args = cmd[2], cmd[3:]
+    saved = dict(os.environ)
+    os.environ.update(env)
+    for name in set(saved) - set(env):
+        os.environ.pop(name)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.time()
+    try:
+        code = (cli.main if module == "pipelines.cli" else bench_module.main)(args)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    ended = time.time()
+    assert code == 0, f"phase {phase} failed"
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {"started": started, "ended": ended, "wall_s": round(ended - started, 3),
+            "cpu_s": round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 3),
+            "peak_rss_mb": round(after.ru_maxrss / 1024, 1)}
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory):
+    """Generated data (cached), its read floor and one timed run of the nightly steps."""
+    from pipelines.timing import TIMINGS_ENV, read_timings
+
+    root = tmp_path_factory.mktemp("bench-fast")
+    data = bench_module.ensure_data(root / "town-2-0", "town", 2, 0)
+    landing = root / "town-2-0" / "landing"
+    floor = bench_module.read_floor(landing)
+    timings = root / "timings.jsonl"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TIMINGS_ENV, str(timings))
+        started = time.time()
+        bench_module.run_direct(str(landing), str(root / "w.duckdb"), str(root / "out"))
+        ended = time.time()
+    measured = {"started": started, "ended": ended, "wall_s": round(ended - started, 3), "cpu_s": 1.0,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    run = bench_module.summarise_run(measured, read_timings(timings))
+    cut, new = bench_module.nightly_cut(landing)
+    result = bench_module.assemble("town", 2, 0, data, floor, {"wall_s": 1.0}, run, run,
+                                   {"wall_s": 1.0, "cpu_s": 1.0, "peak_rss_mb": 1.0}, run, cut, new, None)
+    again = bench_module.ensure_data(root / "town-2-0", "town", 2, 0)
+    return {"result": json.loads(json.dumps(result)), "again": again, "run": run, "floor": floor}
+
+
+def test_the_result_has_the_issues_keys(one_run):
+    r = one_run["result"]
+    assert KEYS <= set(r)
+    assert r["machine"]["cores"] >= 1 and r["machine"]["memory_mb"] > 0
+    for key in ("floor_s", "backfill_s", "nightly_s", "direct_s", "peak_rss_mb"):
+        assert r[key] > 0, key
+    assert {"read", "repair", "validate", "load", "link", "history", "marts", "features", "train", "score",
+            "publish"} <= set(r["stages"])
+    assert len(r["targets"]) == 3
+
+
+def test_stage_times_add_up_to_at_most_the_run(one_run):
+    run = one_run["run"]
+    assert 0 < sum(run["stages"].values()) <= run["wall_s"]
+    assert sum(run["tasks"].values()) <= run["wall_s"]
+    # every task is one stage of the same name plus the finer stages inside it
+    assert sum(run["stages"].values()) == pytest.approx(sum(run["tasks"].values()), abs=0.05 * run["wall_s"])
+    assert all(mb > 0 for mb in run["stage_peak_mb"].values())
+
+
+def test_floor_reads_every_file_of_every_complete_delivery(one_run):
+    floor = one_run["floor"]
+    assert floor["deliveries"] >= 3 and floor["files"] >= floor["deliveries"] and floor["rows"] > 0 and floor["seconds"] > 0
+
+
+def test_generated_data_is_cached(one_run):
+    assert one_run["again"]["cached"] is True
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bench_module, "measure", _in_process)
+        json_path = root / "bench-town.json"
+        result = bench_module.bench("town", 2, 0, root / "cache", json_path)
+        again = bench_module.ensure_data(root / "cache" / "town-2-0", "town", 2, 0)
+    return {"result": result, "file": json.loads(json_path.read_text(encoding="utf-8")), "again": again}
+
+
+@pytest.mark.slow
+def test_the_command(result):
+    r = result["file"]
+    assert KEYS <= set(r)
+    assert r["scale"] == "town"
+    assert r["machine"]["cores"] >= 1 and r["machine"]["memory_mb"] > 0
+    for key in ("floor_s", "backfill_s", "nightly_s", "startup_s", "direct_s", "peak_rss_mb"):
+        assert r[key] > 0, key
+    assert r["train_s"] >= 0
+    assert {"read", "repair", "validate", "load", "link", "history", "marts", "features", "train", "score",
+            "publish"} <= set(r["stages"])
+    assert sum(r["stages"].values()) <= r["backfill_s"]
+    assert r["train_s"] <= r["backfill_s"]
+    assert r["startup_s"] < r["nightly_s"]
+    for run in ("backfill", "direct", "nightly"):
+        assert sum(r["runs"][run]["stages"].values()) <= r["runs"][run]["wall_s"]
+    assert r["nightly_new_deliveries"] >= 1
+    assert r["data"]["rows"] > 0 and r["data"]["files"] > 0
+    assert {t["target"] for t in r["targets"]} >= {"backfill without training ≤ 3× read floor",
+                                                    "Airflow overhead ≤ 20% over direct calls"}
+    assert result["again"]["cached"] is True
