@@ -23,10 +23,8 @@ once, by content: the same bytes again change nothing.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import logging
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -36,9 +34,9 @@ import duckdb
 import polars as pl
 
 from pipelines.contract import DATE, ENUM, TEXT, Column, FileSpec
-from pipelines.readers import LINE, UnreadableFile, read_file
+from pipelines.readers import LINE, UnreadableFile, read_file, read_regular_bytes
 from pipelines.repair import MissingColumns, repair_frame
-from pipelines.warehouse import insert_rows, warehouse as open_warehouse
+from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +127,10 @@ def load_feedback_folder(warehouse: Path, folder: Path, *, actor: str | None = N
 def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: date,
                record_repeats: bool) -> FeedbackLoad | None:
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        load = FeedbackLoad(_load_id(None), file, None, REJECTED, f"cannot read file: {exc.strerror or exc}")
+        data = read_regular_bytes(file)  # a symlink is not followed outside the folder
+    except (OSError, UnreadableFile) as exc:
+        load = FeedbackLoad(_load_id(None), file, None, REJECTED,
+                            f"cannot read file: {getattr(exc, 'strerror', None) or exc}")
         _record(con, load, actor, today)
         return load
     sha = hashlib.sha256(data).hexdigest()
@@ -254,7 +253,7 @@ def _record(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, actor: str, toda
              load.rows_quarantined, load.rows_skipped, load.status, load.message, actor, now])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
 
 
@@ -264,8 +263,9 @@ def _load_id(sha: str | None) -> str:
 
 
 def current_user() -> str:
-    """Who is recorded as acting: the OS user."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, as in some containers
-        return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    """Who is recorded as acting: the OS user the process runs as (its effective uid),
+    not $LOGNAME/$USER, which whoever starts the process can set to anything."""
+    from pipelines.access_log import os_user
+
+    name, _ = os_user()
+    return name

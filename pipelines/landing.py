@@ -6,9 +6,12 @@ A folder without `_READY` is still being written and is never touched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import os
+import stat
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,7 +36,7 @@ class Delivery:
     extract_date: date
     folder: str  # absolute path
     rel: str  # <source>/<YYYY-MM-DD>
-    files: dict[str, str] = field(default_factory=dict)  # data file name -> sha256
+    files: dict[str, str | None] = field(default_factory=dict)  # data file name -> sha256 (None: not a regular file)
     content_sha256: str = ""
     ready_sha256: str = ""
 
@@ -51,24 +54,50 @@ class Delivery:
         return cls(**{**d, "extract_date": date.fromisoformat(d["extract_date"])})
 
 
+class NotRegularFile(OSError):
+    """A landing entry that is a symlink, pipe, device or folder: never followed or read."""
+
+
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
+    """SHA-256 of a regular file. The file is opened without following a symlink and
+    without blocking, and must be a regular file once open: a named pipe called
+    `members.csv` would otherwise hang discovery, and a symlink could read outside
+    the landing folder."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile(f"{Path(path).name} is a symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(f"{Path(path).name} is not a regular file")
+        h = hashlib.sha256()
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
 def data_files(folder: Path) -> list[Path]:
-    """Regular data files of a delivery folder, by name; symlinks are not followed."""
+    """Data files of a delivery folder, by name, whatever they are: a symlink, pipe or
+    folder named like a data file is listed too, so that its delivery is rejected
+    with the reason (pipelines.readers refuses to read it), never silently passed over."""
     return sorted(
         p for p in folder.iterdir()
-        if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "~$")) and not p.is_symlink()
+        if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "~$"))
     )
 
 
+def _digest_or_none(path: Path) -> str | None:
+    """The file's SHA-256, or None for an entry that is not a regular file."""
+    try:
+        return sha256_file(path)
+    except OSError:  # not a regular file, or unreadable: the reader rejects it with the reason
+        return None
+
+
 def describe(source: str, folder: Path, landing: Path) -> Delivery:
-    files = {p.name: sha256_file(p) for p in data_files(folder)}
+    files = {p.name: _digest_or_none(p) for p in data_files(folder)}
     content = hashlib.sha256(
         "".join(f"{name}\0{digest}\n" for name, digest in sorted(files.items())).encode()
     ).hexdigest()
@@ -104,21 +133,35 @@ def discover(landing: Path, until: date | None = None) -> tuple[list[Delivery], 
     notes: list[str] = []
     for source in SOURCES:
         root = landing / source
+        if root.is_symlink():  # nothing outside the landing folder is read
+            notes.append(f"{source}: is a symbolic link, not followed (deliveries must lie inside the landing folder)")
+            continue
         if not root.is_dir():
             continue
         for folder in sorted(root.iterdir()):
-            if not folder.is_dir() or folder.is_symlink():
+            if folder.is_symlink():
+                notes.append(f"{source}/{folder.name!r}: a symbolic link, not followed")
+                continue
+            if not folder.is_dir():
                 continue
             d = parse_folder_date(folder.name)
             if d is None:
-                notes.append(f"{source}/{folder.name}: not a YYYY-MM-DD folder, ignored")
+                notes.append(f"{source}/{folder.name!r}: not a YYYY-MM-DD folder, ignored")
                 continue
             if until is not None and d > until:
                 continue
-            if not (folder / READY).is_file():
+            ready = folder / READY
+            if ready.is_symlink() or (ready.exists() and not ready.is_file()):
+                notes.append(f"{source}/{folder.name}: {READY} is not a regular file (symlink, pipe or folder), "
+                             "delivery refused")
+                continue
+            if not ready.is_file():
                 notes.append(f"{source}/{folder.name}: no {READY} yet (incomplete), skipped")
                 continue
-            found.append(describe(source, folder, landing))
+            try:
+                found.append(describe(source, folder, landing))
+            except OSError as exc:  # e.g. _READY swapped or unreadable since it was looked at
+                notes.append(f"{source}/{folder.name}: cannot be read ({exc.strerror or exc}), delivery refused")
     order = {s: i for i, s in enumerate(SOURCES)}
     found.sort(key=lambda x: (x.extract_date, order[x.source]))
     for n in notes:

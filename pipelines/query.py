@@ -1,21 +1,43 @@
-"""Read-only SQL for officials and analysts (`dibao query`).
+"""Read-only SQL for officials, analysts and caseworkers (`dibao query`).
 
-One statement, read-only: the warehouse is opened read-only, only SELECT-like
-statements are accepted, and the connection cannot reach files outside the
-warehouse (no read_csv('/etc/...'), no ATTACH, no COPY).
+One statement, read-only, from the file of the caller's role
+(pipelines/roles.py): the administrator's published copy by default, the
+analyst copy with `role="analyst"`, a township's copy with
+`role="caseworker", township=...`. Which role may read which file is decided
+by the files' permissions, not here: this module only picks the file.
+
+The file is opened read-only with external access disabled and the
+configuration locked: only SELECT-like statements are accepted, and the
+connection cannot reach other files (no read_csv('/etc/...'), no ATTACH, no
+COPY, no INSTALL/LOAD, no SET). Every query, answered or refused, is recorded
+in the access log (pipelines/access_log.py) before its rows are returned; a
+query that cannot be recorded is not answered.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 
 READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
+PENDING_LOG = "pending_query_log"  # administrators: access-log lines not yet in audit.query_log
+CONNECTION_CONFIG = {
+    "enable_external_access": False,  # no files, no extensions, no secrets beyond the opened one
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "lock_configuration": True,  # no SET / PRAGMA can loosen the above
+}
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?", re.IGNORECASE)
 
 
 class QueryError(Exception):
     """Refused or failed query; the message is one line."""
+
+
+class Refused(QueryError):
+    """Not read-only, or the role's file cannot be opened."""
 
 
 def _first_line(exc: Exception) -> str:
@@ -28,35 +50,98 @@ def check_statement(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     except duckdb.Error as exc:
         raise QueryError(f"malformed SQL: {_first_line(exc)}") from None
     if len(statements) != 1:
-        raise QueryError(f"give exactly one SQL statement (got {len(statements)})")
+        raise Refused(f"give exactly one SQL statement (got {len(statements)})")
     kind = statements[0].type.name
     if kind not in READ_ONLY_TYPES:
-        raise QueryError(f"only read-only statements are allowed (SELECT, WITH ... SELECT, EXPLAIN); got {kind}")
+        raise Refused(f"only read-only statements are allowed (SELECT, WITH ... SELECT, EXPLAIN); got {kind}")
+    if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs its statement: that one must be read-only too
+        inner = _EXPLAIN.sub("", statements[0].query, count=1)
+        try:
+            inner_kind = [s.type.name for s in con.extract_statements(inner)]
+        except duckdb.Error:
+            inner_kind = []
+        if inner_kind != ["SELECT"]:
+            raise Refused("EXPLAIN is allowed for SELECT statements only")
 
 
 def readable_file(warehouse: Path) -> Path:
-    """The published copy when there is one (never blocks the nightly run), else the file itself."""
-    from pipelines.warehouse import query_copy_path
+    """The administrator's file: the published copy when there is one (never blocks the
+    nightly run), else the warehouse itself."""
+    from pipelines.roles import ADMIN, role_file
 
-    copy = query_copy_path(warehouse)
-    return copy if copy.is_file() else warehouse
+    return role_file(Path(warehouse), ADMIN)
 
 
-def run_query(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]:
-    if not Path(warehouse).is_file():
-        raise QueryError(f"no warehouse at {warehouse}: run `dibao run` first")
-    warehouse = readable_file(Path(warehouse))
+def run_query(warehouse: Path, sql: str, *, role: str | None = None,
+              township: str | None = None) -> tuple[list[str], list[tuple]]:
+    """Run one read-only statement on the role's file; record it; return columns and rows."""
+    from pipelines.roles import ADMIN, RoleError, role_file
+
+    warehouse = Path(warehouse)
+    role = role or ADMIN
     try:
-        con = duckdb.connect(str(warehouse), read_only=True, config={"enable_external_access": False})
+        path = role_file(warehouse, role, township)
+    except RoleError as exc:
+        raise QueryError(str(exc)) from None
+    if not path.exists():
+        if role == ADMIN:
+            raise QueryError(f"no warehouse at {warehouse}: run `dibao run` first")
+        raise QueryError(f"no {role} copy at {path}: the nightly run publishes it (run `dibao run` first)")
+
+    def recorded(status: str, rows: int | None = None, message: str | None = None) -> None:
+        from pipelines.access_log import AccessLogError, entry, record
+
+        try:
+            record(warehouse, entry(role=role, township=township, file_read=path, sql=sql, status=status,
+                                    rows=rows, message=message))
+        except AccessLogError as exc:
+            raise QueryError(str(exc)) from None
+
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=CONNECTION_CONFIG)
     except duckdb.Error as exc:
-        raise QueryError(f"cannot open {warehouse}: {_first_line(exc)}") from None
+        message = f"cannot open {path}: {_first_line(exc)}"
+        if "permission denied" in message.lower():
+            message += f" (the {role} file is not readable by this user)"
+        recorded("refused", message=message)
+        raise Refused(message) from None
     try:
-        check_statement(con, sql)
+        try:
+            check_statement(con, sql)
+        except QueryError as exc:
+            recorded("refused" if isinstance(exc, Refused) else "error", message=str(exc))
+            raise
+        if role == ADMIN and PENDING_LOG in sql.lower():
+            _register_pending_log(con, warehouse)
         try:
             cur = con.execute(sql)
             columns = [d[0] for d in cur.description or []]
-            return columns, cur.fetchall()
+            rows = cur.fetchall()
         except duckdb.Error as exc:
+            recorded("error", message=_first_line(exc))
             raise QueryError(_first_line(exc)) from None
+        recorded("ok", rows=len(rows))
+        return columns, rows
     finally:
         con.close()
+
+
+def _register_pending_log(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """`pending_query_log`: access-log lines the published copy's audit.query_log lacks (today's)."""
+    import polars as pl
+
+    from pipelines.access_log import FIELDS, AccessLogError, pending_entries
+
+    try:
+        entries = pending_entries(warehouse)
+    except AccessLogError as exc:
+        raise QueryError(str(exc)) from None
+    try:
+        known = {q for (q,) in con.execute("SELECT query_id FROM audit.query_log").fetchall()}
+    except duckdb.Error:  # a warehouse from before the table existed
+        known = set()
+    rows = [e for e in entries if e["query_id"] not in known]
+    schema = {k: (pl.Int64 if k in ("uid", "rows", "pid") else pl.String) for k in FIELDS}
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    frame = frame.with_columns(pl.col("queried_at").str.to_datetime(strict=False))
+    con.register(PENDING_LOG, frame.to_arrow())

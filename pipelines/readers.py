@@ -32,8 +32,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import gc
+import hashlib
 import io
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +67,7 @@ class ReadResult:
     encoding: str  # "utf-8", "utf-8-sig", "gb18030" or "xlsx"
     headers: list[str]  # as delivered, stripped of surrounding whitespace and BOM
     rows_read: int  # data rows per the contract (blank lines/rows are not rows)
+    sha256: str | None = None  # of the very bytes parsed: ingest checks them against discovery's
 
 
 def read_file(path: Path) -> ReadResult:
@@ -71,10 +75,13 @@ def read_file(path: Path) -> ReadResult:
     path = Path(path)
     _require_regular_file(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _read_csv(path)
-    if suffix == ".xlsx":
-        return _read_xlsx(path)
+    try:
+        if suffix == ".csv":
+            return _read_csv(path)
+        if suffix == ".xlsx":
+            return _read_xlsx(path)
+    except OSError as err:  # e.g. no read permission: the file is rejected, the run goes on
+        raise UnreadableFile(f"cannot read file: {err.strerror or err}") from None
     raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}: expected .csv or .xlsx")
 
 
@@ -90,16 +97,34 @@ def _require_regular_file(path: Path) -> None:
         raise UnreadableFile("not a regular file")
 
 
+def read_regular_bytes(path: Path) -> bytes:
+    """The bytes of a regular file, opened without following a symlink or blocking
+    on a pipe: the check above and this open see the same file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnreadableFile("is a symbolic link, not a regular file") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise UnreadableFile("not a regular file")
+        return f.read()
+
+
 # --------------------------------------------------------------------------- CSV
 
 
 def _read_csv(path: Path) -> ReadResult:
-    data = path.read_bytes()
+    data = read_regular_bytes(path)
     encoding, utf8 = decode_csv_bytes(data)
     table = parse_csv_fast(utf8)
     if table is None:
         table = parse_csv_slow(utf8.decode("utf-8"))
-    return _result(table, encoding)
+    result = _result(table, encoding)
+    result.sha256 = hashlib.sha256(data).hexdigest()
+    return result
 
 
 def decode_csv_bytes(data: bytes) -> tuple[str, bytes]:
@@ -315,8 +340,9 @@ def _empty_frame(width: int) -> pl.DataFrame:
 def _read_xlsx(path: Path) -> ReadResult:
     import fastexcel  # only XLSX deliveries pay for it
 
+    data = read_regular_bytes(path)  # parse the bytes that are hashed, not a second read of the file
     try:
-        reader = fastexcel.read_excel(path)
+        reader = fastexcel.read_excel(data)
         if not reader.sheet_names:
             raise UnreadableFile("workbook has no sheets")
         # header_row=None + skip_rows=0: row i of the grid is sheet row i + 1.
@@ -329,7 +355,9 @@ def _read_xlsx(path: Path) -> ReadResult:
         table = _sheet_table(reader, grid)
     except fastexcel.FastExcelError as err:  # the second look at the cell types
         raise _unreadable_xlsx(err) from None
-    return _result(table, "xlsx")
+    result = _result(table, "xlsx")
+    result.sha256 = hashlib.sha256(data).hexdigest()
+    return result
 
 
 def _unreadable_xlsx(err: BaseException) -> UnreadableFile:

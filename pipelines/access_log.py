@@ -1,0 +1,195 @@
+"""Who queried what: the access log of `dibao query`, imported nightly into `audit.query_log`.
+
+`dibao query` reads a published copy while the nightly run may hold the
+warehouse's single writer lock, so it cannot write into the warehouse. Each
+query therefore appends one JSON line to an access log beside the warehouse
+(`<warehouse>.access.log`, or `DIBAO_ACCESS_LOG`):
+
+- who: the OS user of the process's *effective uid* (not `$USER`, which the
+  caller sets) and the uid, the role asked for, the township, the file opened;
+- when: UTC timestamp; what: the SQL text (and its SHA-256), the outcome
+  (`ok`, `refused`, `error`) with the row count or the one-line message;
+- never a result row.
+
+A line is written with one `write()` on a descriptor opened `O_APPEND`, under
+an exclusive `flock`, so concurrent queries never interleave. A query whose
+line cannot be written is not answered (fail closed): no query goes unrecorded.
+
+The log is created by the nightly publish with mode 0620 (owner read/write,
+group write-only) and the group `DIBAO_QUERY_GROUP`: query users can append
+but not read each other's SQL. Each nightly run imports the new lines into
+`audit.query_log` (`import_query_log`, idempotent by `query_id`: a line is
+imported once however often the run repeats). Administrators see the lines not
+imported yet through the `pending_query_log` table of their `dibao query`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import grp
+import hashlib
+import json
+import logging
+import os
+import pwd
+import socket
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+LOG_MODE = 0o620
+GROUP_ENV = "DIBAO_QUERY_GROUP"
+MAX_SQL_CHARS = 20_000  # longer SQL is cut in the log (its SHA-256 covers the whole text)
+FIELDS = ("query_id", "queried_at", "os_user", "uid", "role", "township_code", "file_read", "sql_text",
+          "sql_sha256", "status", "rows", "message", "pid", "host")
+
+
+class AccessLogError(Exception):
+    """The access log cannot be written or read; the message is one line."""
+
+
+def log_path(warehouse: Path) -> Path:
+    value = os.environ.get("DIBAO_ACCESS_LOG")
+    if value:
+        return Path(value).expanduser()
+    warehouse = Path(warehouse)
+    return warehouse.with_name(warehouse.name + ".access.log")
+
+
+def os_user() -> tuple[str, int]:
+    """The effective user: who the kernel says runs this process."""
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name, uid
+    except KeyError:  # no passwd entry (some containers)
+        return f"uid:{uid}", uid
+
+
+def entry(*, role: str, township: str | None, file_read: Path | None, sql: str, status: str,
+          rows: int | None = None, message: str | None = None) -> dict:
+    user, uid = os_user()
+    return {
+        "query_id": uuid.uuid4().hex,
+        "queried_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds"),
+        "os_user": user, "uid": uid, "role": role, "township_code": township,
+        "file_read": str(file_read) if file_read else None,
+        "sql_text": sql[:MAX_SQL_CHARS], "sql_sha256": hashlib.sha256(sql.encode("utf-8", "replace")).hexdigest(),
+        "status": status, "rows": rows, "message": (message or None) and message[:500],
+        "pid": os.getpid(), "host": socket.gethostname(),
+    }
+
+
+def record(warehouse: Path, item: dict) -> None:
+    """Append one line; raise AccessLogError when it cannot be written."""
+    path = log_path(warehouse)
+    line = (json.dumps(item, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0), LOG_MODE)
+    except OSError as exc:
+        raise AccessLogError(f"cannot write the access log {path}: {exc.strerror or exc}; every query is "
+                             f"recorded, so none is answered without it") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        written = os.write(fd, line)
+        if written != len(line):
+            raise AccessLogError(f"short write to the access log {path}")
+    except OSError as exc:
+        raise AccessLogError(f"cannot write the access log {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def ensure_log(warehouse: Path) -> Path:
+    """Create the log if missing and give it its mode and group (the nightly publish calls this)."""
+    path = log_path(warehouse)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), LOG_MODE)
+    os.close(fd)
+    group = os.environ.get(GROUP_ENV)
+    if group:
+        try:
+            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+        except KeyError:
+            log.warning("%s names group %r, which does not exist: only the owner can append to %s",
+                        GROUP_ENV, group, path)
+    os.chmod(path, LOG_MODE)
+    return path
+
+
+def read_entries(path: Path) -> tuple[list[dict], int]:
+    """Every complete, well-formed line of the log, and how many lines were not."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return [], 0
+    except OSError as exc:
+        raise AccessLogError(f"cannot read the access log {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH)  # no line is read half-written
+        data = f.read()
+    entries, bad = [], 0
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    elif lines:
+        lines.pop()  # a last line without its newline is still being written
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            bad += 1
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("query_id"), str) \
+                or _value(item, "queried_at") is None:
+            bad += 1
+            continue
+        entries.append({k: item.get(k) for k in FIELDS})
+    return entries, bad
+
+
+def import_query_log(warehouse: Path) -> dict:
+    """Copy the log's new lines into audit.query_log (the nightly run, holding the writer lock)."""
+    from pipelines.warehouse import insert_rows, rollback
+    from pipelines.warehouse import warehouse as open_warehouse
+
+    path = log_path(warehouse)
+    entries, bad = read_entries(path)
+    with open_warehouse(Path(warehouse)) as con:
+        known = {q for (q,) in con.execute("SELECT query_id FROM audit.query_log").fetchall()}
+        new = [e for e in entries if e["query_id"] not in known]
+        new = list({e["query_id"]: e for e in new}.values())  # a line copied twice counts once
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        con.execute("BEGIN")
+        try:
+            insert_rows(con, f"INSERT INTO audit.query_log VALUES ({', '.join('?' * (len(FIELDS) + 1))})",
+                        [[_value(e, k) for k in FIELDS] + [now] for e in new])
+            con.execute("COMMIT")
+        except BaseException:
+            rollback(con)
+            raise
+    if bad:
+        log.warning("access log %s: %d malformed lines not imported", path, bad)
+    log.info("access log %s: %d lines, %d new imported into audit.query_log", path, len(entries), len(new))
+    return {"log": str(path), "lines": len(entries), "imported": len(new), "malformed": bad}
+
+
+def _value(item: dict, key: str):
+    value = item.get(key)
+    if key in ("uid", "rows", "pid"):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if key == "queried_at":
+        try:
+            return datetime.fromisoformat(str(value)) if value else None
+        except ValueError:
+            return None
+    return None if value is None else str(value)
+
+
+def pending_entries(warehouse: Path) -> list[dict]:
+    """Lines of the log not in the published copy's audit.query_log yet (for administrators)."""
+    entries, _ = read_entries(log_path(warehouse))
+    return entries

@@ -1,0 +1,402 @@
+"""Hostile and broken input (docs/security.md): nothing crashes, nothing is lost, nothing runs.
+
+- Property tests over the readers and repairers: random bytes, wrong encodings,
+  NUL bytes, ragged rows, formula-looking and huge cells. A file is read or
+  rejected with one line (UnreadableFile); a read file's rows are each loaded
+  or quarantined.
+- Property tests over the XLSX/CSV writers: any text comes back as the same
+  text (cut at Excel's 32,767 characters), never as a formula.
+- Through the whole pipeline: formula-looking names, household ids and a 10 MB
+  name delivered in a landing folder end up in the caseworkers' lists as
+  literal text cells; an HTML-looking file name reaches the run report escaped.
+- Path tricks in the landing folder: symlinks out of it, named pipes, a _READY
+  that is not a file, names with newlines or `../`: every one is a ledger
+  entry or a clear note, the run never hangs, and nothing outside the landing
+  folder is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import signal
+import zipfile
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from pipelines.contract import FILES, spec
+from pipelines.readers import LINE, UnreadableFile, read_file
+from pipelines.repair import MissingColumns, match_headers, repair_frame
+from pipelines.sheets import _FORMULA_START, Column, Sheet, write_csv, write_workbook
+from tests.staging_builder import make_id
+
+FORMULAS = ['=HYPERLINK("http://x","click")', "+cmd", "-1+1", "@SUM(A1)", "=1+1", '=cmd|" /C calc"!A0',
+            "\t=1", "\r=1", "=HYPERLINK(\"http://example.invalid\")&\"\"", "-2", "+86 138"]
+EXCEL_MAX = 32_767
+
+
+@contextmanager
+def deadline(seconds: int, what: str):
+    """Fail instead of hanging (a named pipe read without care blocks forever)."""
+    def expired(signum, frame):
+        raise AssertionError(f"{what} did not finish within {seconds}s: something blocked")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# ------------------------------------------------------------------ readers and repairers
+
+HOSTILE_CELL = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=30),  # any printable unicode
+    st.sampled_from(FORMULAS),
+    st.sampled_from(FORMULAS),
+    st.text(alphabet="\x7f\u2028\u2029\ufeff\ufffe\"',\r\n\t =+-@", max_size=10),
+    st.integers(1_000, 100_000).map(lambda n: "长" * n),  # huge cells
+    st.sampled_from(["371502199001011234", "3.71502199001011234E+17", "1990/1/1", "931元", "一级"]),
+)
+
+
+def accounted(read, repaired) -> bool:
+    loaded = set(repaired.clean[LINE].to_list())
+    quarantined = set(repaired.quarantine[LINE].to_list())
+    return not loaded & quarantined and read.rows_read == len(loaded) + len(quarantined)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.large_base_example, HealthCheck.data_too_large])
+@given(
+    file_spec=st.sampled_from(FILES),
+    rows=st.lists(st.lists(HOSTILE_CELL, max_size=14), max_size=8),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-8", "utf-8-sig", "gb18030", "utf-16",
+                              "latin-1", "shift_jis", "cp1252", "big5"]),
+    control=st.one_of(st.none(), st.none(), st.none(),
+                      st.tuples(st.integers(0, 10_000), st.sampled_from([b"\x00", b"\x01", b"\x1b", b"\x00" * 9]))),
+)
+def test_hostile_csv_is_read_and_accounted_or_rejected_in_one_line(tmp_path, file_spec, rows, encoding, control):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(file_spec.headers)
+    writer.writerows(rows)  # ragged: rows have any length
+    data = buffer.getvalue().encode(encoding, errors="replace")
+    if control is not None:  # a NUL or another control byte somewhere in the file
+        at, byte = control
+        data = data[:at] + byte + data[at:]
+    path = tmp_path / f"{file_spec.name}.csv"
+    path.write_bytes(data)
+    try:
+        read = read_file(path)
+    except UnreadableFile as err:
+        assert "\n" not in str(err) and str(err)
+        event(f"file rejected: {str(err).split(':')[0][:40]}")
+        return
+    try:
+        result = repair_frame(read.frame, file_spec)
+    except MissingColumns:  # a header the encoding garbled: the file is rejected as a whole
+        assert match_headers(read.headers, file_spec)[1]
+        event("file rejected: header unreadable in this encoding")
+        return
+    assert accounted(read, result)
+    event(f"file read ({read.encoding}): every row loaded or quarantined")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=2_000), suffix=st.sampled_from([".csv", ".xlsx"]))
+def test_random_bytes_as_csv_or_xlsx_never_crash(tmp_path, content, suffix):
+    path = tmp_path / f"members{suffix}"
+    path.write_bytes(content if suffix == ".csv" else b"PK\x03\x04" + content)
+    try:
+        read_file(path)
+    except UnreadableFile as err:
+        assert "\n" not in str(err)
+
+
+def test_a_10_mb_cell_is_read_whole(tmp_path):
+    members = spec("mz", "members")
+    huge = "名" * (10_000_000 // 3 + 1)  # ~10 MB of UTF-8
+    path = tmp_path / "members.csv"
+    row = ["H1", make_id(), huge, "本人", "男", "1990-01-01", "有劳动能力", "健康", "否"]
+    path.write_text(",".join(members.headers) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 10_000_000
+    read = read_file(path)
+    result = repair_frame(read.frame, members)
+    assert result.clean["name"].to_list() == [huge]
+
+
+# ------------------------------------------------------------------ writers
+
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+def sheet_cells(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as z:
+        return [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(ANY_TEXT, st.sampled_from(FORMULAS)), min_size=1, max_size=8))
+def test_any_text_is_written_as_literal_text(tmp_path, values):
+    path = tmp_path / "list.xlsx"
+    sheet = Sheet("名单", [Column("姓名"), Column("备注")], [(v, v) for v in values])
+    write_workbook(path, [sheet])
+    write_csv(path.with_suffix(".csv"), sheet)
+    for xml in sheet_cells(path):
+        assert "<f>" not in xml and "<f " not in xml  # no formula cell
+        assert not re.search(r'<c [^>]*t="(?:str|e|b)"', xml)  # no formula string, error or boolean cell
+    # the sheet as a grid (empty rows kept): empty strings are written blank, the rest as the same text
+    import fastexcel
+
+    grid = fastexcel.read_excel(path).load_sheet(0, header_row=None, dtypes="string").to_polars()
+    got = [v or "" for v in grid.to_series(0).to_list()[1:]]
+    assert got + [""] * (len(values) - len(got)) == values
+    with path.with_suffix(".csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    for value, row in zip(values, rows):
+        want = "'" + value if value.startswith(_FORMULA_START) else value
+        assert row[0] == want
+
+
+def test_a_10_mb_text_is_cut_at_excels_limit_not_lost_silently_in_the_csv(tmp_path):
+    huge = "=" + "x" * 10_000_000
+    sheet = Sheet("名单", [Column("姓名")], [(huge,)])
+    write_workbook(tmp_path / "l.xlsx", [sheet])
+    write_csv(tmp_path / "l.csv", sheet)
+    back = pl.read_excel(tmp_path / "l.xlsx", infer_schema_length=0)["姓名"].to_list()
+    assert back == [huge[:EXCEL_MAX]]  # Excel cannot hold more in a cell
+    assert (tmp_path / "l.csv").read_text(encoding="utf-8-sig").splitlines()[1] == "'" + huge
+
+
+# ------------------------------------------------------------------ through the pipeline
+
+HOSTILE_NAMES = FORMULAS[:6] + ["<script>alert(1)</script>", "甲\u3000乙", "名" * 40_000]
+
+
+def _csv(path: Path, headers: list[str], rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([headers, *rows])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    from pipelines import nightly
+    from tests.pipeline_run import load_all
+
+    root = tmp_path_factory.mktemp("hostile")
+    landing, wh, out = root / "landing", root / "w.duckdb", root / "out"
+    day = date(2024, 6, 30)
+    folder = landing / "mz" / day.isoformat()
+    folder.mkdir(parents=True)
+    households, members = [], []
+    for n, name in enumerate(HOSTILE_NAMES):
+        hid = ["=1+1", "+H2", "@H3", "-H4"][n] if n < 4 else f"H{n}"
+        head = make_id("19800101", 101 + 2 * n)
+        households.append([hid, head, name, "371502001001", "城市", "其他低收入", "在册", "1", "900", "2024-01-01",
+                           "0", "2023-01-01"])
+        members.append([hid, head, name, "本人", "男", "1980-01-01", "有劳动能力", "健康", "否"])
+    _csv(folder / "households.csv", spec("mz", "households").headers, households)
+    _csv(folder / "members.csv", spec("mz", "members").headers, members)
+    (folder / "_READY").write_text("")
+    # a rejected delivery whose reason names an HTML-looking file: it reaches the report's alerts
+    bad = landing / "cl" / day.isoformat()
+    bad.mkdir(parents=True)
+    _csv(bad / "disability.csv", spec("cl", "disability").headers, [])
+    (bad / "_READY").write_text(json.dumps({"files": {"disability.csv": 0, "<img src=x onerror=alert(1)>.csv": 1}}))
+    summary = load_all(landing, wh)
+    nightly.build_history(str(wh))
+    nightly.publish_marts(str(wh))
+    con = duckdb.connect(str(wh))
+    con.execute("INSERT INTO mart.risk_list SELECT ?, household_id, county_code, township_code, 0.9, '高',"
+                " ['low_income'] FROM core.households_asof(?) WHERE status = '在册'", [day, day])
+    con.close()
+    from pipelines.lists import write_lists
+    from pipelines.report import write_report
+
+    lists = write_lists(wh, out, actor="tester")
+    report = write_report(wh, out, summary)
+    return {"wh": wh, "out": out, "lists": lists, "report": report, "summary": summary}
+
+
+def test_hostile_names_and_ids_reach_the_list_as_literal_text(hostile_run):
+    xlsx = hostile_run["out"] / "2024-06-30" / "371502" / "371502001.xlsx"
+    for xml in sheet_cells(xlsx):
+        assert "<f>" not in xml and "<f " not in xml
+        assert not re.search(r'<c [^>]*t="(?:str|e|b)"', xml)
+        assert "<hyperlinks>" not in xml and "<hyperlink " not in xml  # no link, the text only
+    rows = pl.read_excel(xlsx, sheet_name="风险名单", infer_schema_length=0)
+    shown = dict(zip(rows["家庭编号"], rows["户主姓名"]))
+    expected = {(["=1+1", "+H2", "@H3", "-H4"][n] if n < 4 else f"H{n}"): name[:EXCEL_MAX]
+                for n, name in enumerate(HOSTILE_NAMES)}
+    assert shown == expected
+    with xlsx.with_suffix(".csv").open(encoding="utf-8-sig", newline="") as f:
+        twin = list(csv.DictReader(f))
+    for row in twin:
+        for value in (row["家庭编号"], row["户主姓名"]):
+            assert not value.startswith(_FORMULA_START), value  # each got its leading apostrophe
+    assert {r["家庭编号"] for r in twin} == {"'=1+1", "'+H2", "'@H3", "'-H4"} | {f"H{n}" for n in
+                                                                               range(4, len(HOSTILE_NAMES))}
+
+
+def test_the_report_escapes_what_came_from_the_landing_folder(hostile_run):
+    html = hostile_run["report"].read_text(encoding="utf-8")
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script>" not in html  # and no name at all: the report shows counts only
+    assert not [n for n in HOSTILE_NAMES if n in html]
+
+
+# ------------------------------------------------------------------ path tricks in the landing folder
+
+CANARY = "CANARY-OUTSIDE-THE-LANDING"
+
+
+def _members_rows(name: str = "张三", n: int = 2) -> list[list[str]]:
+    return [[f"H{i}", make_id("19800101", 301 + 2 * i), name, "本人", "男", "1980-01-01",
+             "有劳动能力", "健康", "否"] for i in range(n)]
+
+
+def _households_rows(n: int = 2) -> list[list[str]]:
+    return [[f"H{i}", make_id("19800101", 301 + 2 * i), "张三", "371502001001", "城市", "其他低收入", "在册", "1",
+             "900", "2024-01-01", "0", "2023-01-01"] for i in range(n)]
+
+
+def _delivery(folder: Path, ready: str | None = "", name: str = "张三") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    _csv(folder / "households.csv", spec("mz", "households").headers, _households_rows())
+    _csv(folder / "members.csv", spec("mz", "members").headers, _members_rows(name))
+    if ready is not None:
+        (folder / "_READY").write_text(ready)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tricks(tmp_path_factory):
+    from pipelines.landing import discover
+    from tests.pipeline_run import load_all
+
+    root = tmp_path_factory.mktemp("tricks")
+    landing, outside, wh = root / "landing", root / "outside", root / "w.duckdb"
+    _delivery(outside / "delivery", name=CANARY)  # a complete delivery, outside
+    _delivery(outside / "cl-root" / "2024-01-31", name=CANARY)
+    (outside / "ready").write_text("")
+    _csv(outside / "members.csv", spec("mz", "members").headers, _members_rows(CANARY))
+    os.mkfifo(outside / "pipe")
+
+    # 01-31: members.csv is a symlink to a file outside
+    d = _delivery(landing / "mz" / "2024-01-31")
+    (d / "members.csv").unlink()
+    (d / "members.csv").symlink_to(outside / "members.csv")
+    # 02-29: households.csv is a named pipe; another file is a symlink to a pipe outside
+    d = _delivery(landing / "mz" / "2024-02-29")
+    (d / "households.csv").unlink()
+    os.mkfifo(d / "households.csv")
+    (d / "extra.xlsx").symlink_to(outside / "pipe")
+    # 03-31: _READY is a symlink; 04-30: _READY is a pipe
+    d = _delivery(landing / "mz" / "2024-03-31", ready=None)
+    (d / "_READY").symlink_to(outside / "ready")
+    d = _delivery(landing / "mz" / "2024-04-30", ready=None)
+    os.mkfifo(d / "_READY")
+    # 05-31: the delivery folder itself is a symlink out of the landing
+    (landing / "mz" / "2024-05-31").symlink_to(outside / "delivery")
+    # 06-30: _READY names files with ../ and an absolute path; a file name holds a newline; a folder named .csv
+    d = _delivery(landing / "mz" / "2024-06-30", ready=json.dumps({"files": {
+        "households.csv": 2, "members.csv": 2, "../../outside/members.csv": 2, "/etc/passwd": 1}}))
+    (d / "house\nholds.csv").write_text("x\n")
+    (d / "folder.csv").mkdir()
+    # 07-31: a clean delivery with only odd extras: a newline in a name and a folder named .xlsx
+    d = _delivery(landing / "mz" / "2024-07-31")
+    (d / "notes\n.csv").write_text("a,b\n1,2\n")
+    (d / "dir.xlsx").mkdir()
+    # a whole source folder that is a symlink out of the landing
+    (landing / "cl").symlink_to(outside / "cl-root")
+
+    with deadline(300, "discovery and loading"):
+        found, notes = discover(landing)
+        summary = load_all(landing, wh)
+    con = duckdb.connect(str(wh), read_only=True)
+    yield {"landing": landing, "outside": outside, "wh": wh, "con": con, "found": found, "notes": notes,
+           "summary": summary, "root": root}
+    con.close()
+
+
+def _status(con, folder: str) -> list[tuple]:
+    return con.execute("SELECT status, message FROM audit.deliveries WHERE folder = ?", [folder]).fetchall()
+
+
+def _ledger(con, folder: str) -> dict[str, tuple]:
+    return {name: (status, message) for name, status, message in con.execute(
+        "SELECT l.file_name, l.status, l.message FROM audit.load_ledger l JOIN audit.deliveries d USING (load_id)"
+        " WHERE d.folder = ?", [folder]).fetchall()}
+
+
+def test_a_symlinked_data_file_is_rejected_and_not_followed(tricks):
+    con = tricks["con"]
+    assert [s for s, _ in _status(con, "mz/2024-01-31")] == ["rejected"]
+    ledger = _ledger(con, "mz/2024-01-31")
+    assert ledger["members.csv"][0] == "rejected" and "symbolic link" in ledger["members.csv"][1]
+
+
+def test_a_named_pipe_is_rejected_without_hanging(tricks):
+    con = tricks["con"]
+    assert [s for s, _ in _status(con, "mz/2024-02-29")] == ["rejected"]
+    ledger = _ledger(con, "mz/2024-02-29")
+    assert "not a regular file" in ledger["households.csv"][1]
+
+
+def test_a_ready_marker_that_is_not_a_file_is_refused_with_a_note(tricks):
+    notes = "\n".join(tricks["notes"])
+    for day in ("2024-03-31", "2024-04-30"):
+        assert _status(tricks["con"], f"mz/{day}") == []
+        assert f"mz/{day}: _READY is not a regular file" in notes
+
+
+def test_symlinked_folders_out_of_the_landing_are_not_followed(tricks):
+    notes = "\n".join(tricks["notes"])
+    assert _status(tricks["con"], "mz/2024-05-31") == [] and "mz/'2024-05-31': a symbolic link" in notes
+    assert "cl: is a symbolic link" in notes
+    assert not tricks["con"].execute("SELECT count(*) FROM audit.deliveries WHERE source = 'cl'").fetchall()[0][0]
+
+
+def test_names_with_dot_dot_newlines_and_folders_are_recorded_not_followed(tricks):
+    con = tricks["con"]
+    status, message = _status(con, "mz/2024-06-30")[0]
+    assert status == "rejected"
+    assert "_READY lists ../../outside/members.csv, which is not in the delivery" in message
+    assert "_READY lists /etc/passwd" in message
+    # the clean delivery with odd extras loads; the extras are recorded as extra files
+    assert [s for s, _ in _status(con, "mz/2024-07-31")] == ["loaded"]
+    drift = {n for (n,) in con.execute(
+        "SELECT file_name FROM audit.schema_drift WHERE drift = 'extra_file' AND extract_date = '2024-07-31'"
+    ).fetchall()}
+    assert drift == {"notes\n.csv", "dir.xlsx"}
+
+
+def test_nothing_outside_the_landing_folder_was_read(tricks):
+    """The outside files hold a canary name; no table and no staged file holds it."""
+    con = tricks["con"]
+    loaded = {f for (f,) in con.execute("SELECT folder FROM audit.deliveries WHERE status = 'loaded'").fetchall()}
+    assert loaded == {"mz/2024-07-31"}
+    for schema, table, column in con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'"
+            " AND NOT internal").fetchall():
+        hits = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" LIKE ?',
+                           [f"%{CANARY}%"]).fetchall()[0][0]
+        assert hits == 0, (schema, table, column)
+    for path in Path(f"{tricks['wh']}.work").rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
