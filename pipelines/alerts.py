@@ -82,4 +82,10 @@ def on_task_failure(context) -> None:
     where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
     if getattr(ti, "map_index", -1) not in (-1, None):
         where += f"[{ti.map_index}]"
+    task_failures.append((where, reason))  # before send: a full disk may refuse the alert log
     send("error", "task_failed", f"{where} failed in run {context.get('run_id', '?')}: {reason}")
+
+
+# Failures of tasks that ran in this process (`dibao run` runs the DAG in-process), oldest
+# first, as (dag.task, reason): the command's one-line error says which step failed and why.
+task_failures: list[tuple[str, str]] = []

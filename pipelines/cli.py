@@ -102,6 +102,10 @@ def cmd_run(args) -> int:
 
     from pipelines.airflow_runner import AirflowRunError, configure, ensure_metadata_db, output_to, run_dag
 
+    try:  # the warehouse, staged files, lists and logs hold identities: private to the pipeline's user
+        os.umask(int(os.environ.get("DIBAO_UMASK", "077"), 8))
+    except ValueError:
+        raise CliError(f"dibao run: DIBAO_UMASK must be octal, e.g. 027, got {os.environ['DIBAO_UMASK']!r}") from None
     landing, warehouse, out = args.landing.resolve(), args.warehouse.resolve(), args.out.resolve()
     if not landing.is_dir():
         raise CliError(f"dibao run: landing folder {landing} does not exist")
@@ -131,14 +135,43 @@ def cmd_run(args) -> int:
                 state, run_id = run_dag("dibao_nightly", conf)
         except AirflowRunError as exc:
             raise CliError(f"dibao run: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - Airflow itself failed (its metadata database, a full disk)
+            print(f"dibao run: Airflow could not run the DAG: {_cause(exc)}; see {log_file}", file=sys.stderr)
+            return 1
         finally:
             set_reporter(None)
     elapsed = time.perf_counter() - started
-    _print_run_summary(console, out / "run-summary.json", state, run_id, elapsed)
-    if state != "success":
-        console.print(f"dibao run: the DAG run ended {state}; see {log_file}")
+    if state != "success":  # run-summary.json, if any, is an earlier run's: not shown
+        from pipelines.alerts import task_failures
+
+        console.print(f"run {run_id}: {state} in {elapsed:.1f}s")
+        where, reason = task_failures[0] if task_failures else ("the DAG run", f"ended {state}")
+        print(f"dibao run: {where.split('.', 1)[-1]} failed: {_cause(reason)}; see {log_file}", file=sys.stderr)
         return 1
+    _print_run_summary(console, out / "run-summary.json", state, run_id, elapsed)
     return 0
+
+
+# What an operator can do about the commonest causes of a failed run.
+_HINTS = {
+    "File too large": "disk full or file size limit reached",
+    "No space left": "disk full",
+    "Disk quota exceeded": "disk quota reached",
+    "disk I/O error": "disk full or failing?",
+    "database or disk is full": "disk full",
+    "Permission denied": "no permission to write there",
+    "Read-only file system": "the file system is read-only",
+}
+
+
+def _cause(exc: BaseException | str) -> str:
+    """One line: the error's first line, with a hint for a full disk or a missing permission.
+    Nothing already committed is lost: each step commits whole or not at all."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, BaseException):
+        text = f"{type(exc).__name__}: {text}"
+    hint = next((h for k, h in _HINTS.items() if k in text), None)
+    return f"{text} ({hint})" if hint else text
 
 
 def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: float) -> None:
@@ -177,7 +210,7 @@ def cmd_query(args) -> int:
     from pipelines.query import QueryError, run_query
 
     try:
-        columns, rows = run_query(args.warehouse, args.sql)
+        columns, rows = run_query(args.warehouse, args.sql, role=args.role, township=args.township)
     except QueryError as exc:
         raise CliError(f"dibao query: {exc}") from None
     _print_rows(columns, rows, args.format)
@@ -282,6 +315,33 @@ def cmd_report(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- bench
+def cmd_bench(args) -> int:
+    from pipelines.bench import BENCH_ROOT, DOCS, PHASES, BenchError, bench, print_result
+
+    if args.months < 2:
+        raise CliError("dibao bench: --months must be at least 2 (the nightly phase adds the last month)")
+    json_path = args.json or DOCS / f"bench-{args.scale}.json"
+    console = _console()
+    started = time.perf_counter()
+    with _Bars(console) as bars:
+        step = f"bench {args.scale}"
+
+        def progress(phase: str, done: int, total: int) -> None:
+            bars(step, done, total)
+            bars.progress.update(bars.tasks[step], description=f"{step}: {phase}")
+
+        try:
+            result = bench(args.scale, args.months, args.seed, args.root or BENCH_ROOT, json_path, args.keep,
+                           progress=progress)
+        except BenchError as exc:
+            raise CliError(f"dibao bench: {exc}") from None
+    print_result(_console(sys.stdout), result)
+    console.print(f"bench {args.scale} done in {time.perf_counter() - started:.0f}s; wrote {json_path}"
+                  f" ({len(PHASES)} phases)")
+    return 0
+
+
 # ---------------------------------------------------------------- airflow
 def cmd_airflow(args) -> int:
     """Airflow's own standalone server (scheduler, API/UI, triggerer) on the project's DAGs."""
@@ -326,6 +386,9 @@ def build_parser() -> Parser:
     q = sub.add_parser("query", help="run one read-only SQL statement against the warehouse")
     q.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    q.add_argument("--role", choices=["admin", "analyst", "caseworker"], default=None,
+                   help="read that role's published copy (default admin; see docs/security.md)")
+    q.add_argument("--township", default=None, help="the caseworker's township code (9 digits)")
     q.add_argument("sql")
     q.set_defaults(func=cmd_query)
 
@@ -362,6 +425,15 @@ def build_parser() -> Parser:
     a = sub.add_parser("airflow", help="start Airflow's standalone server and UI on the project's DAGs")
     a.add_argument("--port", type=_positive, default=8080)
     a.set_defaults(func=cmd_airflow)
+
+    b = sub.add_parser("bench", help="measure the nightly job against its read floor (prints and writes JSON)")
+    b.add_argument("--scale", choices=["town", "city", "province"], default="city")
+    b.add_argument("--months", type=_positive, default=12)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--root", type=Path, default=None, help="cache of generated data and runs (default var/bench)")
+    b.add_argument("--json", type=Path, default=None, help="result file (default docs/bench-<scale>.json)")
+    b.add_argument("--keep", action="store_true", help="keep the runs' warehouses and logs under the cache")
+    b.set_defaults(func=cmd_bench)
     return p
 
 
@@ -384,11 +456,15 @@ def _unexpected(exc: Exception) -> int:
     import traceback
 
     log_dir = config.VAR / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / f"error-{time.strftime('%Y%m%dT%H%M%S')}.txt"
-    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        details = f" (details in {path})"
+    except OSError as err:  # a full disk or a read-only var/: the one line still goes out
+        details = f" (no details: {path} could not be written: {err.strerror or err})"
     text = str(exc).strip().splitlines()
-    print(f"dibao: {type(exc).__name__}: {text[0] if text else ''} (details in {path})", file=sys.stderr)
+    print(f"dibao: {type(exc).__name__}: {text[0] if text else ''}{details}", file=sys.stderr)
     return 1
 
 

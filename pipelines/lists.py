@@ -41,7 +41,7 @@ import duckdb
 from pipelines.check_rules import RULES_FILE, CheckRules, load_rules
 from pipelines.feedback import CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS, current_user
 from pipelines.sheets import DATE, INT, MONEY, SCORE, Column, Sheet, write_csv, write_workbook
-from pipelines.warehouse import insert_rows, warehouse as open_warehouse
+from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -555,6 +555,6 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
              f["households"], f["candidates"], f["departures"], actor, now] for f in files])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
 

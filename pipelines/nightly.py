@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from pipelines.progress import report
+from pipelines.timing import timed_task
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def work_dir(warehouse: str | Path) -> Path:
     return Path(f"{warehouse}.work")
 
 
+@timed_task("discover")
 def discover_pending(landing: str, warehouse: str, until: str | None = None) -> list[dict]:
     """Complete deliveries not yet attempted, in date order, each with its load id."""
     from pipelines.landing import discover
@@ -52,6 +54,7 @@ def _clear_stale_staging(work: Path) -> None:
                 shutil.rmtree(child, ignore_errors=True)
 
 
+@timed_task("stage")
 def stage_delivery(item: dict, warehouse: str) -> str:
     """Read and repair one delivery into the work folder; return the staged folder."""
     from pipelines.ingest import load_id_for, stage
@@ -67,6 +70,7 @@ def dq_dir(warehouse: str | Path, run_id: str) -> Path:
     return work_dir(warehouse) / "dq" / safe
 
 
+@timed_task("validate")
 def validate_delivery(staged_folder: str, warehouse: str, run_id: str) -> str:
     """Run the Great Expectations suites on one staged delivery."""
     from pipelines.ingest import Staged
@@ -76,19 +80,28 @@ def validate_delivery(staged_folder: str, warehouse: str, run_id: str) -> str:
     return staged.folder
 
 
+@timed_task("load")
 def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
     """Commit staged deliveries in date order, one transaction each; return a summary."""
     from pipelines.alerts import send
     from pipelines.ingest import Staged, discard
-    from pipelines.load import REJECTED, is_pending, load_staged, stale_sources
+    from pipelines.load import REJECTED, defer_checkpoints, is_pending, load_staged, stale_sources
     from pipelines.warehouse import warehouse as open_wh
 
     staged = sorted((Staged.open(f) for f in staged_folders if f),
                     key=lambda s: (s.delivery.extract_date, "mz cl rs".index(s.delivery.source)))
     results = []
     with open_wh(Path(warehouse)) as con:
+        defer_checkpoints(con)  # one checkpoint after the last delivery, not one per delivery
         for i, s in enumerate(staged):
             report("load deliveries", i, len(staged))
+            if s.changed:  # changed while this run read it: no ledger row, the next run loads it
+                message = f"{s.delivery.rel} changed after discovery ({'; '.join(s.changed)}): left for the next run"
+                send("warning", "delivery_changed", message)
+                results.append({"load_id": None, "source": s.delivery.source,
+                                "extract_date": s.delivery.extract_date.isoformat(), "status": "deferred",
+                                "message": message, "files": []})
+                continue
             if not is_pending(con, s.delivery):
                 continue  # committed by an earlier try of this task: a retry loads nothing twice
             result = load_staged(con, s)
@@ -102,11 +115,13 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
             send("warning", "source_stale", message)
             con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'source_stale', ?, NULL, ?)",
                         [now, message.split(":")[0], message])
+        con.execute("CHECKPOINT")
     for s in staged:  # only once every delivery is committed: a retry still finds them
         discard(s)
     return {"deliveries": results, "stale": stale}
 
 
+@timed_task("history")
 def build_history(warehouse: str) -> dict:
     """Rebuild the core layer (identity, history, policy parameters) from staging."""
     from pipelines.history import build_core
@@ -117,6 +132,7 @@ def build_history(warehouse: str) -> dict:
     return _build_summary("core", built)
 
 
+@timed_task("marts")
 def publish_marts(warehouse: str) -> dict:
     """Rebuild the marts officials query; refuses to publish a raw 身份证号."""
     from pipelines.publish import build_marts
@@ -127,6 +143,7 @@ def publish_marts(warehouse: str) -> dict:
     return _build_summary("mart", built)
 
 
+@timed_task("feedback")
 def load_feedback(warehouse: str, folder: str) -> dict:
     """Caseworkers' returned lists (核查结果) waiting in the feedback folder."""
     from pipelines.feedback import load_feedback_folder
@@ -134,6 +151,7 @@ def load_feedback(warehouse: str, folder: str) -> dict:
     return load_feedback_folder(Path(warehouse), Path(folder), missing_ok=True)
 
 
+@timed_task("score")
 def score(warehouse: str) -> dict:
     """Score every monitored household of the latest mz snapshot into mart.risk_list."""
     from pipelines.score import score_latest
@@ -141,17 +159,23 @@ def score(warehouse: str) -> dict:
     return score_latest(warehouse)
 
 
+@timed_task("publish")
 def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
-    """Township risk lists, the run report, and the copy officials query."""
+    """Township risk lists, the run report, and the copies each role queries (docs/security.md)."""
+    from pipelines.access_log import ensure_log, import_query_log
     from pipelines.lists import write_lists
     from pipelines.report import write_report
+    from pipelines.roles import publish_role_copies
     from pipelines.warehouse import publish_query_copy
 
     lists = write_lists(Path(warehouse), Path(out), new_only=True)
     report_path = write_report(Path(warehouse), Path(out), loaded)
     log.info("run report: %s", report_path)
+    query_log = import_query_log(Path(warehouse))  # before the copies, so they hold it
     publish_query_copy(Path(warehouse))
-    return {"lists": lists, "report": str(report_path)}
+    roles = publish_role_copies(Path(warehouse))
+    ensure_log(Path(warehouse))
+    return {"lists": lists, "report": str(report_path), "query_log": query_log, "roles": roles}
 
 
 def _build_summary(layer: str, built: list[dict]) -> dict:
@@ -161,6 +185,7 @@ def _build_summary(layer: str, built: list[dict]) -> dict:
             "rows": {b["name"]: b["rows"] for b in built if b.get("rows") is not None}}
 
 
+@timed_task("data_docs")
 def build_quality_docs(warehouse: str, out: str, run_id: str) -> str | None:
     """Render this run's Great Expectations results as Data Docs under `<out>/data_docs/<run>`."""
     import shutil
@@ -175,6 +200,7 @@ def build_quality_docs(warehouse: str, out: str, run_id: str) -> str | None:
     return str(index)
 
 
+@timed_task("summary")
 def write_summary(summary: dict, out: str) -> str:
     path = Path(out) / "run-summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)

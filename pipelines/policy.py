@@ -28,6 +28,7 @@ import yaml
 
 from pipelines.config import PROJECT_ROOT
 from pipelines.contract import CITY_CODE, GRADES
+from pipelines.warehouse import rollback
 
 PARAMETERS = PROJECT_ROOT / "parameters"
 TABLE = "core.policy_parameters"
@@ -151,7 +152,7 @@ def load_parameters(con: duckdb.DuckDBPyConnection, folder: Path = PARAMETERS) -
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
     return {"layer": "40_core", "name": TABLE, "kind": "table", "rows": len(rows),
             "seconds": round(time.perf_counter() - started, 3)}

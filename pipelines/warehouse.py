@@ -58,6 +58,19 @@ def migrations(root: Path = WAREHOUSE_SQL) -> list[Migration]:
     return [Migration(f, f.read_text(encoding="utf-8")) for layer in layers for f in sorted(layer.glob("*.sql"))]
 
 
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if there is one.
+
+    A COMMIT that failed (disk full, permission denied on the WAL) has already
+    ended the transaction; the ROLLBACK's own error ("no transaction is
+    active") must not replace the error that says what went wrong.
+    """
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def migrate(con: duckdb.DuckDBPyConnection, root: Path = WAREHOUSE_SQL) -> list[str]:
     """Apply new or changed migration files; return the names applied."""
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
@@ -79,7 +92,7 @@ def migrate(con: duckdb.DuckDBPyConnection, root: Path = WAREHOUSE_SQL) -> list[
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise WarehouseError(f"migration {m.name} failed: {exc}".splitlines()[0]) from exc
         applied.append(m.name)
     return applied
@@ -110,10 +123,50 @@ def warehouse(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyCo
         con.close()
 
 
+# `INSERT INTO schema.table VALUES (?, ..., ?)`: the statements insert_rows can bulk-insert.
+_INSERT_VALUES_RE = re.compile(r"\s*INSERT INTO ([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*) VALUES \(\?(?:\s*,\s*\?)*\)\s*",
+                               re.IGNORECASE)
+# Below this many rows executemany is as fast as building a frame.
+BULK_INSERT_FROM = 200
+
+
 def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list[list]) -> None:
-    """executemany that accepts an empty batch (DuckDB refuses one)."""
-    if rows:
+    """executemany that accepts an empty batch (DuckDB refuses one).
+
+    executemany runs one statement per row (about a millisecond each); a large
+    batch for a plain `INSERT INTO schema.table VALUES (?, ...)` is instead
+    inserted in one statement from a frame, each column cast to the table's type,
+    which is what binding the parameter one row at a time does too. Anything the
+    frame cannot hold as given (mixed types in a column) takes the row-by-row route.
+    """
+    if not rows:
+        return
+    m = _INSERT_VALUES_RE.fullmatch(sql)
+    if m is None or len(rows) < BULK_INSERT_FROM or not _insert_frame(con, m.group(1), m.group(2), rows):
         con.executemany(sql, rows)
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str, rows: list[list]) -> bool:
+    import polars as pl
+
+    types = [t for (t,) in con.execute(
+        "SELECT data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, table]).fetchall()]
+    if not types or any(len(r) != len(types) for r in rows):
+        return False
+    names = [f"c{i}" for i in range(len(types))]
+    try:
+        frame = pl.DataFrame(rows, schema=names, orient="row", strict=True, infer_schema_length=None)
+    except Exception:  # noqa: BLE001 - mixed types in a column: executemany binds them one by one
+        return False
+    view = f"_insert_rows_{uuid.uuid4().hex[:12]}"
+    con.register(view, frame)
+    try:
+        casts = ", ".join(f'CAST("{n}" AS {t})' for n, t in zip(names, types))
+        con.execute(f"INSERT INTO {schema}.{table} SELECT {casts} FROM {view}")
+    finally:
+        con.unregister(view)
+    return True
 
 
 # --- Models: layers 40 and up, rebuilt each night --------------------------------
@@ -216,14 +269,17 @@ def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root:
             raise WarehouseError("; ".join(problems))
         con.execute("COMMIT")
     except (duckdb.Error, WarehouseError) as exc:
-        con.execute("ROLLBACK")
+        rollback(con)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        record_model_run(con, {"run_id": run_id, "layer": layer, "name": step, "kind": "unknown", "rows": None,
-                               "seconds": round(time.perf_counter() - started, 3), "status": "failed",
-                               "message": message})
+        try:
+            record_model_run(con, {"run_id": run_id, "layer": layer, "name": step, "kind": "unknown",
+                                   "rows": None, "seconds": round(time.perf_counter() - started, 3),
+                                   "status": "failed", "message": message})
+        except duckdb.Error:  # a full disk refuses the record too; the error below still says why
+            pass
         raise WarehouseError(f"{step} failed: {message}") from exc
     except BaseException:  # interrupted: leave no transaction open
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return runs
 
@@ -244,11 +300,16 @@ def query_copy_path(path: Path) -> Path:
 
 def publish_query_copy(path: Path) -> Path:
     """Copy the closed warehouse file next to itself and swap it in atomically."""
+    import glob
     import os
     import shutil
 
     path = Path(path)
     target = query_copy_path(path)
+    # A run killed while copying leaves its temporary copy (as big as the warehouse) behind;
+    # the writer is alone (max_active_runs=1), so any such file is stale.
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(path, tmp)
