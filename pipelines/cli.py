@@ -427,9 +427,10 @@ def build_parser() -> Parser:
     a.set_defaults(func=cmd_airflow)
 
     b = sub.add_parser("bench", help="measure the nightly job against its read floor (prints and writes JSON)")
-    b.add_argument("--scale", choices=["town", "city", "province"], default="city")
-    b.add_argument("--months", type=_positive, default=12)
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--scale", choices=["town", "city", "province"], default="city",
+                   help="population to generate (default city)")
+    b.add_argument("--months", type=_positive, default=12, help="months of deliveries (default 12)")
+    b.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     b.add_argument("--root", type=Path, default=None, help="cache of generated data and runs (default var/bench)")
     b.add_argument("--json", type=Path, default=None, help="result file (default docs/bench-<scale>.json)")
     b.add_argument("--keep", action="store_true", help="keep the runs' warehouses and logs under the cache")
