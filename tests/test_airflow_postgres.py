@@ -50,7 +50,7 @@ def postgres_url():
     """A fresh database on the test server, dropped afterwards."""
     url = os.environ.get(URL_VARIABLE)
     if not url:
-        message = f"{URL_VARIABLE} is not set (`bash .ci/postgres-up` starts a server and prints one)"
+        message = f"{URL_VARIABLE} is not set (`bash .ci/postgres start` starts a server and prints one)"
         if _required():
             pytest.fail(message + "; CI requires the PostgreSQL test (DIBAO_REQUIRE_POSTGRES/CI is set)",
                         pytrace=False)
