@@ -45,6 +45,8 @@ BENCH_ROOT = config.VAR / "bench"
 DOCS = config.PROJECT_ROOT / "docs"
 GENERATOR = Path(__file__).resolve().parent / "generate"
 PHASES = ("generate", "floor", "backfill", "direct", "nightly prep", "nightly")
+# Phases `--skip` may leave out: a province run's backfill alone takes most of an hour here.
+SKIPPABLE = ("direct", "nightly")
 
 # The issue's targets: ratios measured in the same run.
 FLOOR_RATIO_MAX = 3.0  # backfill without training / read floor
@@ -303,8 +305,12 @@ def _load_average() -> list[float] | None:
 
 
 def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BENCH_ROOT,
-          json_path: Path | None = None, keep: bool = False, progress=None) -> dict:
-    """Run every phase; return the result (also written to `json_path`)."""
+          json_path: Path | None = None, keep: bool = False, progress=None,
+          skip: frozenset[str] = frozenset()) -> dict:
+    """Run every phase but those in `skip` (SKIPPABLE); return the result (also written to `json_path`)."""
+    unknown = set(skip) - set(SKIPPABLE)
+    if unknown:
+        raise BenchError(f"cannot skip {', '.join(sorted(unknown))}: only {', '.join(SKIPPABLE)}")
     tick = progress or (lambda phase, done, total: None)
     folder = Path(root).resolve() / data_key(scale, months, seed)
     landing, runs, airflow_home = folder / "landing", folder / "runs", Path(root).resolve() / "airflow"
@@ -329,28 +335,31 @@ def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BEN
     backfill_dir.mkdir()
     backfill = summarise_run(_airflow_run(backfill_dir, landing, env), read_timings(backfill_dir / "timings.jsonl"))
 
-    tick("direct", 3, len(PHASES))
-    direct_dir = runs / "direct"
-    direct_dir.mkdir()
-    env = _phase_env(direct_dir / "timings.jsonl", airflow_home)
-    direct = summarise_run(_direct_run(direct_dir, landing, env), read_timings(direct_dir / "timings.jsonl"))
-
-    tick("nightly prep", 4, len(PHASES))
+    direct = prep = nightly = None
     cut, new_deliveries = nightly_cut(landing)
-    nightly_dir = runs / "nightly"
-    nightly_dir.mkdir()
-    env = _phase_env(nightly_dir / "prep-timings.jsonl", airflow_home)
-    prep = _direct_run(nightly_dir, landing, env, until=cut)
+    if "direct" not in skip:
+        tick("direct", 3, len(PHASES))
+        direct_dir = runs / "direct"
+        direct_dir.mkdir()
+        env = _phase_env(direct_dir / "timings.jsonl", airflow_home)
+        direct = summarise_run(_direct_run(direct_dir, landing, env), read_timings(direct_dir / "timings.jsonl"))
 
-    tick("nightly", 5, len(PHASES))
-    env = _phase_env(nightly_dir / "timings.jsonl", airflow_home)
-    nightly = summarise_run(_airflow_run(nightly_dir, landing, env), read_timings(nightly_dir / "timings.jsonl"))
-    tick("nightly", 6, len(PHASES))
+    if "nightly" not in skip:
+        tick("nightly prep", 4, len(PHASES))
+        nightly_dir = runs / "nightly"
+        nightly_dir.mkdir()
+        env = _phase_env(nightly_dir / "prep-timings.jsonl", airflow_home)
+        prep = _direct_run(nightly_dir, landing, env, until=cut)
+
+        tick("nightly", 5, len(PHASES))
+        env = _phase_env(nightly_dir / "timings.jsonl", airflow_home)
+        nightly = summarise_run(_airflow_run(nightly_dir, landing, env), read_timings(nightly_dir / "timings.jsonl"))
+    tick("done", 6, len(PHASES))
 
     if not keep:
         shutil.rmtree(runs, ignore_errors=True)
     result = assemble(scale, months, seed, data, floor, init, backfill, direct, prep, nightly, cut,
-                      new_deliveries, load_before)
+                      new_deliveries, load_before, skip)
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -358,12 +367,16 @@ def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BEN
 
 
 def assemble(scale, months, seed, data, floor, init, backfill, direct, prep, nightly, cut, new_deliveries,
-             load_before) -> dict:
+             load_before, skip=frozenset()) -> dict:
+    """The result; a skipped phase's figures are null."""
     train_s = backfill["stages"].get("train", 0.0)
     rows = floor["rows"]
+    skipped = sorted(skip)
     result = {
         "scale": scale, "months": months, "seed": seed,
-        "command": f"dibao bench --scale {scale} --months {months} --seed {seed}",
+        "command": f"dibao bench --scale {scale} --months {months} --seed {seed}"
+                   + (f" --skip {','.join(skipped)}" if skipped else ""),
+        "skipped": skipped,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {**machine(), "load_average_before": load_before, "load_average_after": _load_average()},
         "data": {"deliveries": floor["deliveries"], "files": floor["files"], "rows": rows, "bytes": floor["bytes"],
@@ -372,18 +385,19 @@ def assemble(scale, months, seed, data, floor, init, backfill, direct, prep, nig
         "floor_parts_s": floor["parts_s"],
         "backfill_s": backfill["wall_s"],
         "train_s": round(train_s, 3),
-        "nightly_s": nightly["wall_s"],
+        "nightly_s": nightly["wall_s"] if nightly else None,
         "nightly_new_deliveries": new_deliveries,
         "nightly_after": cut.isoformat(),
-        "startup_s": nightly["startup_s"],
-        "direct_s": direct["wall_s"],
+        # the fixed cost of one run: measured on the nightly run, else on the backfill
+        "startup_s": (nightly or backfill)["startup_s"],
+        "direct_s": direct["wall_s"] if direct else None,
         "peak_rss_mb": backfill["peak_rss_mb"],
         "stages": backfill["stages"],
         "stage_peak_mb": backfill["stage_peak_mb"],
         "airflow_db_init_s": init["wall_s"],
         "runs": {"backfill": backfill, "direct": direct, "nightly": nightly,
-                 "nightly_prep": {"wall_s": prep["wall_s"], "cpu_s": prep["cpu_s"],
-                                  "peak_rss_mb": prep["peak_rss_mb"]}},
+                 "nightly_prep": prep and {"wall_s": prep["wall_s"], "cpu_s": prep["cpu_s"],
+                                           "peak_rss_mb": prep["peak_rss_mb"]}},
         "per_million_rows_s": {
             "floor": round(floor["seconds"] / rows * 1e6, 3) if rows else None,
             "backfill_without_training": round((backfill["wall_s"] - train_s) / rows * 1e6, 3) if rows else None,
@@ -401,7 +415,7 @@ def targets(r: dict) -> list[dict]:
         ratio = (r["backfill_s"] - r["train_s"]) / r["floor_s"]
         out.append({"target": "backfill without training ≤ 3× read floor", "measured": round(ratio, 2),
                     "limit": FLOOR_RATIO_MAX, "met": ratio <= FLOOR_RATIO_MAX})
-    if r["backfill_s"]:
+    if r["backfill_s"] and r["nightly_s"] is not None:
         share = (r["nightly_s"] - r["startup_s"]) / r["backfill_s"]
         out.append({"target": "nightly without fixed start-up ≤ 1/10 backfill", "measured": round(share, 3),
                     "limit": NIGHTLY_SHARE_MAX, "met": share <= NIGHTLY_SHARE_MAX})
@@ -442,11 +456,15 @@ def print_result(console, result: dict) -> None:
     for key, label in (("backfill", "backfill (dibao run)"), ("direct", "backfill, direct calls"),
                        ("nightly", "nightly (last month)")):
         run = runs[key]
+        if run is None:
+            table.add_row(label, "", "", "", "", "skipped (--skip)")
+            continue
         table.add_row(label, f"{run['wall_s']:.1f}", f"{run['cpu_s']:.1f}", f"{run['peak_rss_mb']:,.0f}",
                       f"{run['startup_s']:.1f}", f"between tasks {run['between_tasks_s']:.1f}s")
-    table.add_row("nightly prep (direct, untimed)", f"{runs['nightly_prep']['wall_s']:.1f}",
-                  f"{runs['nightly_prep']['cpu_s']:.1f}", f"{runs['nightly_prep']['peak_rss_mb']:,.0f}", "",
-                  f"deliveries up to {result['nightly_after']}")
+    if runs["nightly_prep"]:
+        table.add_row("nightly prep (direct, untimed)", f"{runs['nightly_prep']['wall_s']:.1f}",
+                      f"{runs['nightly_prep']['cpu_s']:.1f}", f"{runs['nightly_prep']['peak_rss_mb']:,.0f}", "",
+                      f"deliveries up to {result['nightly_after']}")
     console.print(table)
 
     stages = Table(title="backfill stages (self time)")
@@ -454,8 +472,9 @@ def print_result(console, result: dict) -> None:
         stages.add_column(name, justify="left" if name == "stage" else "right")
     total = result["backfill_s"] or 1
     for name, seconds in result["stages"].items():
+        other = [f"{runs[k]['stages'].get(name, 0):.1f}" if runs[k] else "" for k in ("direct", "nightly")]
         stages.add_row(name, f"{seconds:.1f}", f"{seconds / total:.0%}", f"{result['stage_peak_mb'][name]:,.0f}",
-                       f"{runs['direct']['stages'].get(name, 0):.1f}", f"{runs['nightly']['stages'].get(name, 0):.1f}")
+                       *other)
     console.print(stages)
 
     verdicts = Table(title="targets")

@@ -316,6 +316,16 @@ def cmd_report(args) -> int:
 
 
 # ---------------------------------------------------------------- bench
+def _skip_phases(text: str) -> tuple[str, ...]:
+    from pipelines.bench import SKIPPABLE
+
+    phases = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in phases if p not in SKIPPABLE]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"cannot skip {', '.join(unknown)}: only {', '.join(SKIPPABLE)}")
+    return phases
+
+
 def cmd_bench(args) -> int:
     from pipelines.bench import BENCH_ROOT, DOCS, PHASES, BenchError, bench, print_result
 
@@ -333,7 +343,7 @@ def cmd_bench(args) -> int:
 
         try:
             result = bench(args.scale, args.months, args.seed, args.root or BENCH_ROOT, json_path, args.keep,
-                           progress=progress)
+                           progress=progress, skip=frozenset(args.skip))
         except BenchError as exc:
             raise CliError(f"dibao bench: {exc}") from None
     print_result(_console(sys.stdout), result)
@@ -434,6 +444,8 @@ def build_parser() -> Parser:
     b.add_argument("--root", type=Path, default=None, help="cache of generated data and runs (default var/bench)")
     b.add_argument("--json", type=Path, default=None, help="result file (default docs/bench-<scale>.json)")
     b.add_argument("--keep", action="store_true", help="keep the runs' warehouses and logs under the cache")
+    b.add_argument("--skip", type=_skip_phases, default=(), metavar="PHASES",
+                   help="leave out phases, comma-separated: direct, nightly (e.g. a province run's backfill only)")
     b.set_defaults(func=cmd_bench)
     return p
 

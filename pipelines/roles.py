@@ -25,6 +25,7 @@ one, never half of one.
 
 from __future__ import annotations
 
+import functools
 import glob
 import grp
 import logging
@@ -32,8 +33,10 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,6 +53,7 @@ ROLES = (ADMIN, ANALYST, CASEWORKER)
 ADMIN_MODE, ROLE_MODE, TOWNSHIP_DIR_MODE = 0o600, 0o640, 0o711
 TOWNSHIP_BLOCK_SIZE = 16_384  # DuckDB's smallest: township files are small
 ANALYST_GROUP_ENV, CASEWORKER_GROUP_ENV = "DIBAO_ANALYST_GROUP", "DIBAO_CASEWORKER_GROUP"
+ROLE_WORKERS_ENV = "DIBAO_ROLE_WORKERS"
 
 # Schemas holding raw 身份证号 and names (warehouse/00_schemas/schemas.sql): no role copy has them.
 RESTRICTED_SCHEMAS = ("raw", "staging", "restricted")
@@ -65,6 +69,10 @@ TOWNSHIP = re.compile(r"[0-9]{9}")
 # row occur by chance inside them.
 ID_PATTERN = "[0-9]{17}[0-9Xx]"
 HEX_KEY_PATTERN = "[0-9a-fA-F]{64}"
+# A decimal fraction is not an identity: the scored features' JSON holds floats
+# like 0.033619763694951614. The digits after a point that follows a digit are
+# dropped before looking; 371502199001011234.0 (an ID read as a number) still hits.
+FRACTION_PATTERN, FRACTION_REPLACE = "([0-9])[.][0-9]+", "\\1"
 MASK_FIND, MASK_REPLACE = "([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])", "\\1********\\2"
 
 
@@ -134,8 +142,7 @@ def publish_role_copies(warehouse: Path) -> dict:
         townships = list_townships(con)
         with _stage(con, warehouse):  # one pass over the warehouse, not one per township
             staged = stage_townships(con)
-            for township in townships:
-                build_township_copy(con, township_copy_path(warehouse, township), township, staged)
+            _build_townships(con, warehouse, townships, staged)
     stale = [p for p in folder.glob("*.duckdb") if p.stem not in set(townships)]
     for path in stale:  # a township no longer in the data keeps no old copy of its people
         path.unlink(missing_ok=True)
@@ -144,6 +151,41 @@ def publish_role_copies(warehouse: Path) -> dict:
                "seconds": round(time.perf_counter() - started, 2)}
     log.info("role copies published: analyst + %d townships in %.1fs", len(townships), summary["seconds"])
     return summary
+
+
+def role_workers() -> int:
+    """Township files built at once (`DIBAO_ROLE_WORKERS`, default: the machine's cores, at most 4)."""
+    raw = os.environ.get(ROLE_WORKERS_ENV, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise RoleError(f"{ROLE_WORKERS_ENV} must be a whole number of at least 1, got {raw!r}")
+        return int(raw)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _build_townships(con: duckdb.DuckDBPyConnection, warehouse: Path, townships: list[str],
+                     staged: list[tuple[str, str | None]]) -> None:
+    """Each township's file on its own cursor, `role_workers()` at a time: a file's cost
+    is mostly fixed (attach, commit, checkpoint, the identity scan), which DuckDB runs
+    outside the GIL, so threads overlap them."""
+    total, done = len(townships), 0
+    lock = threading.Lock()
+
+    def one(township: str) -> None:
+        nonlocal done
+        cursor = con.cursor()  # its own connection to the same database: `src` and the stage attached
+        try:
+            build_township_copy(cursor, township_copy_path(warehouse, township), township, staged)
+        finally:
+            cursor.close()
+        with lock:
+            done += 1
+            if done % 25 == 0 or done == total:
+                log.info("township files: %d/%d", done, total)
+
+    with ThreadPoolExecutor(max_workers=role_workers(), thread_name_prefix="township") as pool:
+        for _ in pool.map(one, townships):  # re-raises the first failure
+            pass
 
 
 @contextmanager
@@ -197,8 +239,10 @@ def build_township_copy(con: duckdb.DuckDBPyConnection, target: Path, township: 
     """Only this township's households, people and lists from `src`; names kept, ids masked.
 
     With `staged` (from `stage_townships`) each table is a selection of the rows
-    already tagged with this township; without it, the township's rows are
-    selected from `src` directly (`_TOWNSHIP_TABLES`). Both give the same file."""
+    already tagged with this township, from a stage already scanned and scrubbed
+    for 身份证号 as a whole; without it, the township's rows are selected from `src`
+    directly (`_TOWNSHIP_TABLES`) and the file is scanned and scrubbed on its own.
+    Both give the same file."""
     if not TOWNSHIP.fullmatch(township):
         raise RoleError(f"township code must be 9 digits, got {township!r}")
 
@@ -210,12 +254,8 @@ def build_township_copy(con: duckdb.DuckDBPyConnection, target: Path, township: 
             schema, table = name.split(".")
             con.execute(f'CREATE TABLE "{schema}"."{table}" AS {sql}')
         _copy_macros(con)
-        scrubbed = scrub_identities(con)
-        if scrubbed:
-            log.warning("township %s copy: 身份证号-looking values masked in %s", township, scrubbed)
-            leaks = identity_leaks(con, only=scrubbed)
-            if leaks:
-                raise RoleError(f"township {township} copy still holds 身份证号 in {leaks}")
+        if staged is None:
+            _scrub_or_fail(con, f"township {township} copy")
 
     return _build(con, target, build, CASEWORKER_GROUP_ENV, township, block_size=TOWNSHIP_BLOCK_SIZE)
 
@@ -394,18 +434,26 @@ def _stage(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Iterator[None]:
 
 def stage_townships(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     """Select every township's rows of `src` once, into the attached `role_stage`
-    (see `_STAGED_TABLES`). Returns the township file's objects in build order, each
-    with its staged table (None: the whole source table, the same in every file)."""
+    (see `_STAGED_TABLES`; tables the same in every file are copied whole), then
+    scan and scrub the stage for 身份证号 once: every township file is a selection
+    of it. Returns the township file's objects in build order, each with its
+    staged table."""
     staged: list[tuple[str, str | None]] = []
     con.execute("BEGIN")
     try:
-        for name, _ in _township_tables(con):
+        for name, sql in _township_tables(con):
             if name not in _STAGED_TABLES:
-                staged.append((name, None))
-                continue
-            order = "__township, __row" + (", person_key" if name == "core.people" else "")
-            con.execute(f"CREATE TABLE {_staged(name)} AS SELECT * FROM ({_STAGED_TABLES[name]}) ORDER BY {order}")
+                con.execute(f"CREATE TABLE {_staged(name)} AS {sql}")
+            else:
+                order = "__township, __row" + (", person_key" if name == "core.people" else "")
+                con.execute(f"CREATE TABLE {_staged(name)} AS SELECT * FROM ({_STAGED_TABLES[name]}) "
+                            f"ORDER BY {order}")
             staged.append((name, _staged(name)))
+        con.execute(f"USE {STAGE}")
+        try:
+            _scrub_or_fail(con, "township files' stage")
+        finally:
+            con.execute("USE memory")
         con.execute("COMMIT")
     except BaseException:
         rollback(con)
@@ -413,10 +461,22 @@ def stage_townships(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | Non
     return staged
 
 
+def _scrub_or_fail(con: duckdb.DuckDBPyConnection, what: str) -> None:
+    """Mask every 身份证号 in the current database; fail if any is left."""
+    scrubbed = scrub_identities(con)
+    if scrubbed:
+        log.warning("%s: 身份证号-looking values masked in %s", what, scrubbed)
+        leaks = identity_leaks(con, only=scrubbed)
+        if leaks:
+            raise RoleError(f"{what} still holds 身份证号 in {leaks}")
+
+
 def _staged_select(name: str, table: str | None, township: str) -> str:
     """The SELECT giving `township`'s rows of `name` (township: 9 digits, checked by the caller)."""
     if table is None:
         return dict(_TOWNSHIP_TABLES)[name]
+    if name not in _STAGED_TABLES:
+        return f"SELECT * FROM {table}"  # the same whole table in every file
     order = " ORDER BY person_key" if name == "core.people" else ""
     return f"SELECT * EXCLUDE (__township, __row) FROM {table} WHERE __township = '{township}'{order}"
 
@@ -441,8 +501,9 @@ def _as_text(column: str) -> str:
 
 
 def _id_hit(column: str) -> str:
-    return (f"regexp_matches(regexp_replace({_as_text(column)}, '{HEX_KEY_PATTERN}', '', 'g'), "
-            f"'{ID_PATTERN}')")
+    text = f"regexp_replace({_as_text(column)}, '{HEX_KEY_PATTERN}', '', 'g')"
+    text = f"regexp_replace({text}, '{FRACTION_PATTERN}', '{FRACTION_REPLACE}', 'g')"
+    return f"regexp_matches({text}, '{ID_PATTERN}')"
 
 
 def _name_hit(column: str, names: str) -> str:
@@ -557,9 +618,10 @@ def _build(con: duckdb.DuckDBPyConnection, target: Path, build, group_env: str, 
     tmp.unlink()  # DuckDB creates its own file; mkstemp only reserved a unique name
     try:
         options = f" (BLOCK_SIZE {int(block_size)})" if block_size else ""
-        con.execute(f"ATTACH '{_sql_string(tmp)}' AS role_copy{options}")
+        alias = f"role_copy_{township or 'all'}"  # unique: township files are built side by side
+        con.execute(f"ATTACH '{_sql_string(tmp)}' AS {alias}{options}")
         try:
-            con.execute("USE role_copy")
+            con.execute(f"USE {alias}")
             con.execute("BEGIN")  # one commit, not one per statement
             try:
                 for schema in ("core", "mart", "audit"):
@@ -569,10 +631,10 @@ def _build(con: duckdb.DuckDBPyConnection, target: Path, build, group_env: str, 
             except BaseException:
                 rollback(con)
                 raise
-            con.execute("CHECKPOINT role_copy")
+            con.execute(f"CHECKPOINT {alias}")
         finally:
             con.execute("USE memory")
-            con.execute("DETACH role_copy")
+            con.execute(f"DETACH {alias}")
         _protect(tmp, ROLE_MODE, group_env, township)
         os.replace(tmp, target)
     finally:
@@ -627,17 +689,23 @@ _MACRO = re.compile(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+([a-z_]+(?:\.[a-z_]+)?)\s*
 _REFERENCE = re.compile(r"\b(" + "|".join(WAREHOUSE_SCHEMAS) + r")\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 
 
-def _macro_files(root: Path = WAREHOUSE_SQL) -> Iterable[tuple[str, str]]:
+@functools.cache
+def _macro_files(root: Path = WAREHOUSE_SQL) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """(name, SQL, the warehouse objects it reads) of every macro file; read once per process."""
+    found = []
     for path in sorted(root.rglob("*.sql")):
         sql = path.read_text(encoding="utf-8")
-        found = _MACRO.search(sql)
-        if found:
-            yield found.group(1).lower(), sql
+        macro = _MACRO.search(sql)
+        if macro:
+            name = macro.group(1).lower()
+            needs = {f"{s}.{o}".lower() for s, o in _REFERENCE.findall(re.sub(r"--[^\n]*", "", sql))} - {name}
+            found.append((name, sql, frozenset(needs)))
+    return tuple(found)
 
 
 def _copy_macros(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The warehouse's macros whose every table exists in this file (as_of helpers and rules)."""
-    macros = dict(_macro_files())
+    macros = {name: (sql, needs) for name, sql, needs in _macro_files()}
     present = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
     ).fetchall()}
@@ -645,10 +713,9 @@ def _copy_macros(con: duckdb.DuckDBPyConnection) -> list[str]:
     progress = True
     while progress:
         progress = False
-        for name, sql in macros.items():
+        for name, (sql, needs) in macros.items():
             if name in made:
                 continue
-            needs = {f"{s}.{o}".lower() for s, o in _REFERENCE.findall(re.sub(r"--[^\n]*", "", sql))} - {name}
             if needs <= present | made:
                 con.execute(sql)
                 made.add(name)

@@ -15,6 +15,7 @@ import json
 import os
 import resource
 import time
+from datetime import date
 
 import pytest
 
@@ -81,6 +82,22 @@ def test_the_result_has_the_issues_keys(one_run):
     assert {"read", "repair", "validate", "load", "link", "history", "marts", "features", "train", "score",
             "publish"} <= set(r["stages"])
     assert len(r["targets"]) == 3
+
+
+def test_skipped_phases_are_null_and_judge_no_target(one_run):
+    """A province run measures the backfill alone (`--skip direct,nightly`)."""
+    r = one_run["result"]
+    run = r["runs"]["backfill"]
+    floor = {"seconds": r["floor_s"], "parts_s": r["floor_parts_s"], "rows": r["data"]["rows"],
+             "deliveries": r["data"]["deliveries"], "files": r["data"]["files"], "bytes": r["data"]["bytes"]}
+    skipped = bench_module.assemble("province", 2, 0, {}, floor, {"wall_s": 1.0}, run, None, None, None,
+                                    date(2024, 1, 31), 3, None, frozenset({"direct", "nightly"}))
+    assert skipped["direct_s"] is None and skipped["nightly_s"] is None and skipped["skipped"] == ["direct", "nightly"]
+    assert skipped["startup_s"] == run["startup_s"] and skipped["command"].endswith("--skip direct,nightly")
+    judged = {t["target"] for t in skipped["targets"]}
+    assert not any("Airflow" in t or "nightly" in t for t in judged) and any("8 GB" in t for t in judged)
+    with pytest.raises(bench_module.BenchError, match="cannot skip floor"):
+        bench_module.bench("town", 2, 0, skip=frozenset({"floor"}))
 
 
 def test_stage_times_add_up_to_at_most_the_run(one_run):

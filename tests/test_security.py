@@ -582,3 +582,40 @@ def test_staged_township_files_equal_the_direct_selection(world, tmp_path):
         con.execute("DETACH b")
     con.close()
     assert not list(world.wh.parent.glob(".*role-stage*"))  # the scratch file is gone
+
+
+@pytest.mark.parametrize("text, hit", [
+    ('{"check_trend_ratio":-0.033619763694951614}', False),  # a scored feature, not a person
+    ("1.0390225563909774 and 2.5", False),
+    ("371502199001011234.0", True),  # an ID read as a number still counts
+    ("note: 37150219900101123X", True),
+    ("a.371502199001011234", True),
+    ("1.5 then 371502199001011234", True),
+])
+def test_decimal_fractions_are_not_identities_but_ids_are(text, hit):
+    con = duckdb.connect()
+    assert con.execute(f"SELECT {roles._id_hit('v')} FROM (SELECT ? AS v)", [text]).fetchone() == (hit,)
+
+
+def test_township_files_are_built_side_by_side_with_the_same_result(world, tmp_path, monkeypatch):
+    """DIBAO_ROLE_WORKERS builds township files on several cursors at once; one worker or
+    three give the same files, and a bad value is refused with one line."""
+    monkeypatch.setenv("DIBAO_ROLE_WORKERS", "x")
+    with pytest.raises(roles.RoleError, match="DIBAO_ROLE_WORKERS must be a whole number"):
+        roles.role_workers()
+    contents = {}
+    for workers in ("1", "3"):
+        monkeypatch.setenv("DIBAO_ROLE_WORKERS", workers)
+        roles.publish_role_copies(world.wh)
+        con = duckdb.connect()
+        got = {}
+        for path in sorted(township_dir(world.wh).glob("*.duckdb")):
+            con.execute(f"ATTACH '{path}' AS t (READ_ONLY)")
+            tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 't'"
+                                 " ORDER BY 1, 2").fetchall()
+            got[path.stem] = {f"{s}.{t}": sorted(map(repr, con.execute(f'FROM t."{s}"."{t}"').fetchall()))
+                              for s, t in tables}
+            con.execute("DETACH t")
+        con.close()
+        contents[workers] = got
+    assert contents["1"] and contents["1"] == contents["3"]
