@@ -244,7 +244,7 @@ def cmd_evaluate(args) -> int:
     if not args.truth.is_dir():
         raise CliError(f"dibao evaluate: truth folder {args.truth} does not exist")
     try:
-        result = evaluate(args.warehouse, args.truth)
+        result = evaluate(args.warehouse, args.truth, args.outcome)
     except (EvaluationError, WarehouseError) as exc:
         raise CliError(f"dibao evaluate: {exc}") from None
     if args.format == "json":
@@ -406,6 +406,9 @@ def build_parser() -> Parser:
     e.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     e.add_argument("--truth", type=Path, default=config.default_truth())
     e.add_argument("--format", choices=["table", "json"], default="table")
+    e.add_argument("--outcome", choices=["monthly", "assessed"], default="monthly",
+                   help="monthly: the contract's outcome (default); assessed: a diagnostic, the income an "
+                        "assessment would find (models/README.md)")
     e.set_defaults(func=cmd_evaluate)
 
     w = sub.add_parser("whatif", help="households and cost under proposed 低保 standards, per county")

@@ -19,6 +19,13 @@ capacity (in each township as many as the list put at 高):
             `recent_pc`), so this is the ceiling for a model whose best evidence
             is income checks, however fresh.
 
+`--outcome assessed` is a diagnostic, not the contract's outcome: the outcome
+becomes "the income an assessment would find (the same average of recent
+months) is below the standard at some month of the next 3", the way 低保
+eligibility is decided, and the oracle ranks by that current assessed income
+(equal to fresh_check). It shows how much of the model's gap to the oracle
+is the monthly volatility of the contract's outcome (models/README.md, Targets).
+
 Reported for each: ROC AUC, precision and recall at the capacity cut-off and at
 a city-wide cut-off of the same size, and fairness (recall and precision at the
 cut-off for 城市 vs 农村, by county, and for households with a disabled member);
@@ -42,6 +49,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from pipelines.warehouse import WarehouseError, open_warehouse
 
 RANKINGS = ("model", "baseline", "oracle", "fresh_check")
+OUTCOMES = ("monthly", "assessed")  # the contract's risk_score definition first
 # The generator's income check averages recent months with this weight on the
 # latest one (simulate.py, `recent_pc`): used for the fresh_check diagnostic only.
 CHECK_AVERAGING_WEIGHT = 0.25
@@ -85,18 +93,28 @@ def _risk_list(warehouse: Path) -> tuple[date, pl.DataFrame]:
     return as_of, frame
 
 
-def _truth(truth: Path, as_of: date) -> pl.DataFrame:
+def _truth(truth: Path, as_of: date, outcome: str = "monthly") -> pl.DataFrame:
+    if outcome not in OUTCOMES:
+        raise EvaluationError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
     path = truth / "household_months.parquet"
     if not path.exists():
         raise EvaluationError(f"no ground truth at {path}")
-    months = pl.read_parquet(path).filter(pl.col("extract_date") <= as_of).sort("household_id", "extract_date")
+    months = pl.read_parquet(path).sort("household_id", "extract_date")
     if months.filter(pl.col("extract_date") == as_of).height == 0:
         raise EvaluationError(f"the truth has no month ending {as_of}, the risk list's date")
     ratio = (pl.col("income_per_capita") / pl.col("standard")).fill_null(0.0)
-    assessed = ratio.ewm_mean(alpha=CHECK_AVERAGING_WEIGHT, adjust=False).over("household_id")
-    return months.with_columns(assessed=assessed).filter(pl.col("extract_date") == as_of).select(
-        "household_id",
-        (pl.col("income_per_capita") / pl.col("standard")).alias("true_ratio"),
+    months = months.with_columns(
+        assessed=ratio.ewm_mean(alpha=CHECK_AVERAGING_WEIGHT, adjust=False).over("household_id"))
+    if outcome == "assessed":  # later months only feed this outcome, never a score
+        below = pl.col("assessed") < 1.0
+        months = months.with_columns(
+            true_ratio=pl.col("assessed"),
+            below_line_next3=pl.when(pl.col("extract_date").shift(-3).over("household_id").is_not_null())
+            .then(pl.max_horizontal([below.shift(-k).over("household_id") for k in (1, 2, 3)])))
+    else:
+        months = months.with_columns(true_ratio=pl.col("income_per_capita") / pl.col("standard"))
+    return months.filter(pl.col("extract_date") == as_of).select(
+        "household_id", "true_ratio",
         pl.col("assessed").alias("fresh_ratio"),
         pl.col("below_line_next3").alias("outcome"),
     )
@@ -145,10 +163,11 @@ def reliability(outcome: np.ndarray, p: np.ndarray, bins: int = RELIABILITY_BINS
     return out
 
 
-def evaluate(warehouse: Path, truth: Path) -> dict:
+def evaluate(warehouse: Path, truth: Path, outcome: str = "monthly") -> dict:
     """Metrics of the latest risk list, the baseline and the oracle against the truth."""
+    definition = outcome
     as_of, frame = _risk_list(Path(warehouse))
-    joined = frame.join(_truth(Path(truth), as_of), on="household_id", how="left")
+    joined = frame.join(_truth(Path(truth), as_of, definition), on="household_id", how="left")
     unknown = joined.filter(pl.col("outcome").is_null()).height
     x = joined.filter(pl.col("outcome").is_not_null()).with_columns(
         model=pl.col("risk_score"),
@@ -159,7 +178,7 @@ def evaluate(warehouse: Path, truth: Path) -> dict:
     outcome = x["outcome"].to_numpy().astype(bool)
     per_township = x.group_by("township_code").agg(visits=(pl.col("risk_level") == "高").sum())
     total_visits = int(per_township["visits"].sum())
-    result = {"as_of_date": str(as_of), "households": x.height, "households_without_truth": unknown,
+    result = {"as_of_date": str(as_of), "outcome": definition, "households": x.height, "households_without_truth": unknown,
               "positives": int(outcome.sum()), "base_rate": float(outcome.mean()) if x.height else None,
               "visits": total_visits, "townships": per_township.height, "rankings": {}}
     for name in RANKINGS:
@@ -261,7 +280,7 @@ def format_evaluation(result: dict) -> str:
     lines = [
         f"risk list {result['as_of_date']}: {result['households']} households "
         f"({result['households_without_truth']} without truth), {result['positives']} truly below the line "
-        f"within 3 months (base rate {_pct(result['base_rate'])}); "
+        f"({result.get('outcome', 'monthly')} income) within 3 months (base rate {_pct(result['base_rate'])}); "
         f"{result['visits']} visits (level 高) in {result['townships']} townships",
         "",
         _row("", names),
@@ -299,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", required=True, type=Path)
     parser.add_argument("--truth", required=True, type=Path)
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    parser.add_argument("--outcome", choices=OUTCOMES, default="monthly",
+                        help="monthly: the contract's outcome (default); assessed: a diagnostic, the income an "
+                             "assessment would find")
     parser.add_argument("--label-bias", action="store_true",
                         help="compare the training label with the truth, month by month, instead")
     args = parser.parse_args(argv)
@@ -307,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = label_bias(args.warehouse, args.truth)
             print(json.dumps(rows, indent=1) if args.json else format_label_bias(rows))
             return 0
-        result = evaluate(args.warehouse, args.truth)
+        result = evaluate(args.warehouse, args.truth, args.outcome)
     except (EvaluationError, WarehouseError, duckdb.Error, OSError, pl.exceptions.PolarsError) as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from pipelines.config import MODELS
-from pipelines.evaluate import evaluate, format_evaluation
+from pipelines.evaluate import EvaluationError, evaluate, format_evaluation
 from pipelines.features import household_features
 from pipelines.reasons import reason_codes
 from pipelines.registry import Registry, RegistryError
@@ -271,3 +271,17 @@ def test_evaluation_against_the_truth(scored):
     assert sum(b["households"] for b in result["rankings"]["model"]["reliability"]) == result["households"]
     text = format_evaluation(result)
     assert "ROC AUC" in text and "precision @ capacity" in text and "baseline" in text
+
+
+def test_evaluation_against_the_assessed_outcome(scored):
+    """The diagnostic outcome: assessed income (the average a check measures) below the
+    line in one of the next 3 months; its oracle is that income now, as fresh_check."""
+    result = evaluate(scored["wh"], scored["world"]["truth"], outcome="assessed")
+    monthly = evaluate(scored["wh"], scored["world"]["truth"])
+    assert result["outcome"] == "assessed" and result["households"] == monthly["households"]
+    r = result["rankings"]
+    assert r["oracle"]["roc_auc"] == pytest.approx(r["fresh_check"]["roc_auc"])
+    # an average dips below the line less often than a single month does
+    assert 0 < result["positives"] <= monthly["positives"]
+    with pytest.raises(EvaluationError, match="outcome must be one of"):
+        evaluate(scored["wh"], scored["world"]["truth"], outcome="yearly")
