@@ -15,3 +15,11 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DIBAO_HASH_KEY", "test-key-not-a-secret")
 os.environ["DIBAO_ALERT_LOG"] = str(_AIRFLOW_HOME / "alerts.log")
 os.environ.pop("DIBAO_ALERT_WEBHOOK", None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The session's Airflow home goes when every test passed; a failure keeps it for its logs."""
+    if exitstatus == 0:
+        import shutil
+
+        shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
