@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.config import duckdb_memory_limit
+
 READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
 PENDING_LOG = "pending_query_log"  # administrators: access-log lines not yet in audit.query_log
 CONNECTION_CONFIG = {
@@ -98,7 +100,11 @@ def run_query(warehouse: Path, sql: str, *, role: str | None = None,
             raise QueryError(str(exc)) from None
 
     try:
-        con = duckdb.connect(str(path), read_only=True, config=CONNECTION_CONFIG)
+        config = {**CONNECTION_CONFIG, "memory_limit": duckdb_memory_limit()}
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=config)
     except duckdb.Error as exc:
         message = f"cannot open {path}: {_first_line(exc)}"
         if "permission denied" in message.lower():

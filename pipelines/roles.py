@@ -42,7 +42,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.config import WAREHOUSE_SQL, duckdb_memory_limit
 from pipelines.warehouse import query_copy_path, rollback
 
 log = logging.getLogger(__name__)
@@ -190,8 +190,13 @@ def _build_townships(con: duckdb.DuckDBPyConnection, warehouse: Path, townships:
 
 @contextmanager
 def _source(admin_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory connection with the administrator's copy attached read-only as `src`."""
-    con = duckdb.connect()
+    """An in-memory connection with the administrator's copy attached read-only as `src`;
+    it spills past the memory limit into `<copy>.tmp`, as a file-backed one would."""
+    try:
+        config = {"memory_limit": duckdb_memory_limit(), "temp_directory": f"{admin_copy}.tmp"}
+    except ValueError as exc:
+        raise RoleError(str(exc)) from None
+    con = duckdb.connect(config=config)
     try:
         con.execute(f"ATTACH '{_sql_string(admin_copy)}' AS src (READ_ONLY)")
         yield con

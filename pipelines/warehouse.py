@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.config import WAREHOUSE_SQL, duckdb_memory_limit
 
 
 class WarehouseError(Exception):
@@ -106,7 +106,11 @@ def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        limit = duckdb_memory_limit()
+    except ValueError as exc:
+        raise WarehouseError(str(exc)) from None
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit})
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from exc
     if not read_only:

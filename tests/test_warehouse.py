@@ -104,3 +104,24 @@ def test_models_that_read_each_other_are_refused(tmp_path):
     })
     with pytest.raises(WarehouseError, match="cycle"):
         models(layer)
+
+
+def test_duckdb_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
+    from pipelines.config import DUCKDB_MEMORY_LIMIT_DEFAULT
+    from pipelines.warehouse import WarehouseError, open_warehouse
+
+    def limit() -> str:
+        con = open_warehouse(tmp_path / "w.duckdb")
+        try:
+            return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        finally:
+            con.close()
+
+    monkeypatch.delenv("DIBAO_DUCKDB_MEMORY_LIMIT", raising=False)
+    default = limit()
+    assert DUCKDB_MEMORY_LIMIT_DEFAULT == "4GB" and default.startswith("3.7") and "GiB" in default  # 4e9 bytes
+    monkeypatch.setenv("DIBAO_DUCKDB_MEMORY_LIMIT", "512MiB")
+    assert limit() == "512.0 MiB"
+    monkeypatch.setenv("DIBAO_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(WarehouseError, match="DIBAO_DUCKDB_MEMORY_LIMIT must be an amount like 4GB"):
+        limit()
