@@ -166,8 +166,8 @@ def role_workers() -> int:
 def _build_townships(con: duckdb.DuckDBPyConnection, warehouse: Path, townships: list[str],
                      staged: list[tuple[str, str | None]]) -> None:
     """Each township's file on its own cursor, `role_workers()` at a time: a file's cost
-    is mostly fixed (attach, commit, checkpoint, the identity scan), which DuckDB runs
-    outside the GIL, so threads overlap them."""
+    is mostly fixed (attach, commit, checkpoint), which DuckDB runs outside the GIL,
+    so threads overlap them."""
     total, done = len(townships), 0
     lock = threading.Lock()
 
