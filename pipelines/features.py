@@ -32,7 +32,7 @@ from pipelines.config import WAREHOUSE_SQL
 FEATURE_SQL = WAREHOUSE_SQL / "features"
 
 KEYS = ["as_of_date", "household_id", "county_code", "township_code"]
-CATEGORICAL = ["urban_rural", "county_code", "category"]
+CATEGORICAL = ["urban_rural", "county_code", "category", "season"]
 
 
 class FeatureError(Exception):

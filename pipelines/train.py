@@ -2,8 +2,9 @@
 
 Examples are household-months: the households scored on a past month-end
 snapshot date D, their features as of D (pipelines.features), and the label
-observed in the 3 months after D (warehouse/features/label.sql: entered 低保, or
-an income check below the standard). Only dates whose label window a loaded mz
+observed in the 3 months after D (warehouse/features/label.sql: entered 低保, an
+income check below the standard, or a check off the household's cycle, which
+follows an application). Only dates whose label window a loaded mz
 snapshot already covers are used, and not the first snapshot (a baseline shows
 states, not the changes half the features count).
 
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 HORIZON_MONTHS = 3
 LABEL = "label"
-LABEL_COLUMNS = ["entered_dibao", "checked", "checked_below", "label", "review_due"]  # label.sql
+LABEL_COLUMNS = ["entered_dibao", "checked", "checked_below", "applied", "label", "review_due"]  # label.sql
 # Fewer labelled examples of either class than this and no model is trained
 # (nor validated): below it a fitted model is noise.
 MIN_CLASS_ROWS = 10
@@ -57,6 +58,14 @@ MIN_CALIBRATION_POSITIVES = 5
 # A candidate is "not worse" when its validation AUC is at most this much below
 # the current model's and its Brier score at most this much above, on the same month.
 PROMOTION_TOLERANCE = 0.01
+# Tree depths tried; the one with the best validation ROC AUC is used (the
+# shallower on a tie): deeper trees pay off only with more history
+# (models/README.md, Model).
+DEPTHS = (2, 3)
+# Features that say what time of year it is: learnable only once the labelled
+# months have shown every calendar month (else the scoring month may be one the
+# model never saw), so they are left out until then.
+SEASONAL = ("season",)
 # Which household-months the model learns from: "review_due" is the design,
 # "all" the naive choice, kept for the model card's comparison.
 LEARN_FROM = ("review_due", "all")
@@ -167,6 +176,33 @@ def validate(learning: pl.DataFrame, test: pl.DataFrame, dates: list[date], feat
             "test": metrics(test[LABEL].cast(pl.Int8).to_numpy(), p)}
 
 
+def seasonal_features(features: list[str], dates: list[date]) -> tuple[list[str], dict]:
+    """The features without SEASONAL ones unless the labelled `dates` cover all
+    twelve calendar months; and what was decided, for the registry."""
+    months = len({d.month for d in dates})
+    used = months == 12
+    return ([f for f in features if used or f not in SEASONAL],
+            {"calendar_months_labelled": months, "used": used})
+
+
+def _choose_depth(learning: pl.DataFrame, test: pl.DataFrame, dates: list[date], features: list[str], seed: int,
+                  overrides: dict | None) -> tuple[dict | None, dict, dict]:
+    """Validate each of DEPTHS (or only the depth `overrides` fixes) and keep the
+    one with the best validation ROC AUC; return the overrides to fit with, the
+    chosen depth's validation and {depth: validation ROC AUC or None}."""
+    if overrides and "max_depth" in overrides:
+        candidates = [overrides["max_depth"]]
+    else:
+        candidates = list(DEPTHS)
+    results = {d: validate(learning, test, dates, features, seed, {**(overrides or {}), "max_depth": d})
+               for d in candidates}
+    scores = {d: r.get("test", {}).get("roc_auc") for d, r in results.items()}
+    known = [d for d in candidates if scores[d] is not None]
+    # without a validation score the first (shallowest) depth is kept
+    best = max(known, key=lambda d: (scores[d], -d)) if known else candidates[0]
+    return {**(overrides or {}), "max_depth": best}, results[best], {str(d): scores[d] for d in candidates}
+
+
 def new_version(as_of: date) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")[:-3]
     return f"risk-{as_of:%Y%m%d}-{stamp}"
@@ -192,7 +228,9 @@ def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "revi
     _check_classes(learning, "household-months with a review due" if learn_from == "review_due" else "examples")
     features = feature_names(rows.drop(LABEL_COLUMNS))
     model_groups(reason_codes(), features)  # every feature must have a reason code
-    validation = validate(learning, due.filter(pl.col("as_of_date") == dates[-1]), dates, features, seed, overrides)
+    features, seasonal = seasonal_features(features, dates)
+    test = due.filter(pl.col("as_of_date") == dates[-1])
+    overrides, validation, depths = _choose_depth(learning, test, dates, features, seed, overrides)
     fit, calibration, window = _split(learning, dates, seed)
     _check_classes(fit, "fit months")
     _check_classes(calibration, "calibration months", MIN_CALIBRATION_POSITIVES // 2)
@@ -201,12 +239,15 @@ def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "revi
     in_sample = rows.filter(pl.col("as_of_date") == dates[-1])
     entry = {
         "seed": seed,
-        "label": "entered 低保 or an income check below the standard in the 3 months after the date; "
+        "label": "entered 低保, an income check below the standard, or a check off the household's cycle "
+                 "(an application) in the 3 months after the date; "
                  + ("trained on household-months with a scheduled review due in that window"
                     if learn_from == "review_due" else "trained on every household-month"),
         "learn_from": learn_from,
         "calibration": method,
         "hyperparameters": hyperparameters(fit.height, seed, overrides),
+        "depth_selection": depths,
+        "seasonal_features": seasonal,
         "data_window": {"first_as_of": str(dates[0]), "last_as_of": str(dates[-1]),
                         "label_until": str(add_months(dates[-1], HORIZON_MONTHS)), **window},
         "rows": {"examples": rows.height, "review_due": due.height, "fit": fit.height,
@@ -231,7 +272,7 @@ def _open(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
 
 def _summary(entry: dict) -> dict:
     keep = ("version", "status", "created_at", "promoted_at", "artifact", "data_window", "rows", "metrics",
-            "learn_from", "calibration", "hyperparameters", "training_seconds")
+            "learn_from", "calibration", "hyperparameters", "depth_selection", "seasonal_features", "training_seconds")
     return {k: entry.get(k) for k in keep}
 
 

@@ -24,7 +24,9 @@ from pipelines.registry import Registry, RegistryError
 from pipelines.score import (
     allocate_visits, assign_levels, score_households, score_latest, stored_features, write_risk_list,
 )
-from pipelines.train import examples, labelled_dates, promote_if_not_worse, train_candidate
+from pipelines.train import (
+    DEPTHS, examples, labelled_dates, promote_if_not_worse, seasonal_features, train_candidate,
+)
 from pipelines.warehouse import warehouse
 from tests.risk_world import copy_warehouse, town_world
 
@@ -183,6 +185,30 @@ def test_rerun_replaces_the_date_and_lists_accumulate(scored, tmp_path):
     assert dates["as_of_date"].to_list() == [earlier, date.fromisoformat(again["as_of_date"])]
     detail = q(wh, "SELECT as_of_date, count(*) AS n FROM mart.risk_list_detail GROUP BY 1 ORDER BY 1")
     assert detail.equals(dates)
+
+
+def test_depth_is_chosen_on_validation_and_the_season_waits_for_a_year(scored):
+    entry = Registry(scored["models"]).current()
+    scores = entry["depth_selection"]
+    assert set(scores) == {str(d) for d in DEPTHS}
+    known = {int(d): v for d, v in scores.items() if v is not None}
+    if known:  # the chosen depth validated best (the shallower on a tie)
+        best = max(known, key=lambda d: (known[d], -d))
+        assert entry["hyperparameters"]["max_depth"] == best
+    else:
+        assert entry["hyperparameters"]["max_depth"] == DEPTHS[0]
+    # 12 months of town history label 8 calendar months: no season yet
+    assert entry["seasonal_features"] == {"calendar_months_labelled": 8, "used": False}
+    assert "season" not in entry["features"]
+
+
+def test_the_season_is_used_once_every_calendar_month_is_labelled():
+    features = ["county_code", "season", "members"]
+    year = [date(2024, m, 28) for m in range(2, 13)]  # eleven months
+    assert seasonal_features(features, year) == (["county_code", "members"],
+                                                 {"calendar_months_labelled": 11, "used": False})
+    full = year + [date(2025, 1, 31)]
+    assert seasonal_features(features, full) == (features, {"calendar_months_labelled": 12, "used": True})
 
 
 def labelled_dates_of(path) -> list[date]:
