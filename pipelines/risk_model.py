@@ -35,8 +35,8 @@ ISOTONIC_MIN_POSITIVES = 100
 
 def hyperparameters(rows: int, seed: int, overrides: dict | None = None) -> dict:
     """Shallow, slowly learned, regularised trees: the label is noisy. Two levels
-    unless `overrides` say otherwise (training validates two and three levels and
-    keeps the better: pipelines.train.DEPTHS, models/README.md).
+    unless `overrides` say otherwise (training validates two to four levels and
+    keeps the best: pipelines.train.DEPTHS, models/README.md).
     Leaves need more rows as the data grows (about 0.25% of the rows, at least 20).
     `overrides` (e.g. {"max_depth": 3}) are for comparisons; the registry records them."""
     params = {"learning_rate": 0.05, "max_iter": 200, "max_depth": 2, "min_samples_leaf": max(20, rows // 400),

@@ -61,7 +61,7 @@ PROMOTION_TOLERANCE = 0.01
 # Tree depths tried; the one with the best validation ROC AUC is used (the
 # shallower on a tie): deeper trees pay off only with more history
 # (models/README.md, Model).
-DEPTHS = (2, 3)
+DEPTHS = (2, 3, 4)
 # Features that say what time of year it is: learnable only once the labelled
 # months have shown every calendar month (else the scoring month may be one the
 # model never saw), so they are left out until then.
