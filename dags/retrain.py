@@ -1,10 +1,11 @@
 """
 ### dibao monthly retraining
 
-Trains a candidate risk model on the warehouse's own history, evaluates it on the
-latest held-out months (time-based validation), and promotes it only if it is not
-worse than the current model on the candidate's test month. Every decision, with
-its reason and both models' metrics, is recorded in the model registry
+Trains the risk model's contenders (gradient boosting, a transparent logistic
+regression, the bureau's own sort) on the warehouse's own history, compares them
+on the latest held-out months, and promotes the one the promotion guard puts in
+force: a challenger only when it beats the sort there (models/README.md). Every
+decision, with its reason and all three models' metrics, is recorded in the model registry
 (`<warehouse>.models/registry.json`, the one nightly scoring reads; the `models_dir`
 param points a run at another registry, e.g. a trial one).
 

@@ -223,13 +223,13 @@ def evaluate(warehouse: Path, truth: Path, outcome: str = "monthly") -> dict:
 def label_bias(warehouse: Path, truth: Path) -> list[dict]:
     """How the warehouse's training label (pipelines.train) compares with the
     truth's below_line_next3, month by labelled month: all scored households,
-    and those with a scheduled review due (the rows the model learns from)."""
+    and the measured ones (the rows the model learns from)."""
     from pipelines.train import examples, labelled_dates
 
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
         dates = labelled_dates(con)
-        rows = examples(con, dates).select("as_of_date", "household_id", "label", "checked", "review_due")
+        rows = examples(con, dates).select("as_of_date", "household_id", "label", "measured")
     finally:
         con.close()
     months = pl.read_parquet(Path(truth) / "household_months.parquet").select(
@@ -237,27 +237,26 @@ def label_bias(warehouse: Path, truth: Path) -> list[dict]:
     x = rows.join(months, on=["as_of_date", "household_id"], how="inner").filter(pl.col("truth").is_not_null())
     out = []
     for (d,), g in sorted(x.group_by("as_of_date"), key=lambda kv: kv[0]):
-        due = g.filter("review_due")
+        measured = g.filter("measured")
         out.append({
             "as_of_date": str(d), "households": g.height,
-            "truth_rate": g["truth"].mean(), "label_rate": g["label"].mean(),
-            "label_precision": g.filter("label")["truth"].mean(),
-            "label_recall": g.filter("truth")["label"].mean(),
-            "review_due_share": g["review_due"].mean(), "due_checked": due["checked"].mean(),
-            "due_truth_rate": due["truth"].mean(), "due_label_rate": due["label"].mean(),
+            "truth_rate": g["truth"].mean(), "measured_share": g["measured"].mean(),
+            "measured_truth_rate": measured["truth"].mean(), "measured_label_rate": measured["label"].mean(),
+            "label_precision": measured.filter("label")["truth"].mean(),
+            "label_recall": measured.filter("truth")["label"].mean(),
         })
     return out
 
 
 def format_label_bias(rows: list[dict]) -> str:
-    names = ["households", "truth", "label", "precision", "recall", "due share", "due checked", "due truth",
-             "due label"]
-    lines = ["training label vs the truth's below_line_next3 (precision/recall of the label as a test of the truth)",
+    names = ["households", "truth", "measured", "its truth", "its label", "precision", "recall"]
+    lines = ["training label vs the truth's below_line_next3 (measured household-months: the rows the model "
+             "learns from; precision/recall of their label as a test of the truth)",
              _row("as_of_date", names, 12)]
     for r in rows:
         lines.append(_row(r["as_of_date"], [str(r["households"])] + [_pct(r[k]) for k in (
-            "truth_rate", "label_rate", "label_precision", "label_recall", "review_due_share", "due_checked",
-            "due_truth_rate", "due_label_rate")], 12))
+            "truth_rate", "measured_share", "measured_truth_rate", "measured_label_rate", "label_precision",
+            "label_recall")], 12))
     return "\n".join(lines)
 
 

@@ -58,8 +58,9 @@ def feature_groups(root: Path = FEATURE_SQL) -> list[FeatureGroup]:
     return [FeatureGroup(p) for p in sorted(root.glob("feat_*.sql"))]
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, as_of: date | None = None) -> pl.DataFrame:
-    return con.sql(sql, params=None if as_of is None else {"as_of": as_of}).pl()
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, as_of: date | None = None,
+           params: dict | None = None) -> pl.DataFrame:
+    return con.sql(sql, params=None if as_of is None else {"as_of": as_of, **(params or {})}).pl()
 
 
 @contextmanager
@@ -82,9 +83,10 @@ def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _per_household(con: duckdb.DuckDBPyConnection, name: str, sql: str, as_of: date, households: int) -> pl.DataFrame:
+def _per_household(con: duckdb.DuckDBPyConnection, name: str, sql: str, as_of: date, households: int,
+                   params: dict | None = None) -> pl.DataFrame:
     try:
-        part = _frame(con, sql, as_of)
+        part = _frame(con, sql, as_of, params)
     except duckdb.Error as exc:
         raise FeatureError(f"{name} as of {as_of}: {str(exc).splitlines()[0]}") from exc
     if part.height != households or part["household_id"].n_unique() != part.height:
@@ -114,12 +116,13 @@ def household_features(con: duckdb.DuckDBPyConnection, as_of: date | str, root: 
 
 
 def population_query(con: duckdb.DuckDBPyConnection, as_of: date | str, sql_file: str,
-                     root: Path = FEATURE_SQL) -> pl.DataFrame:
-    """Run one more query keyed by the scored population of `as_of` (e.g. label.sql)."""
+                     root: Path = FEATURE_SQL, params: dict | None = None) -> pl.DataFrame:
+    """Run one more query keyed by the scored population of `as_of` (e.g. label.sql,
+    with its `$until` among `params`)."""
     as_of = _as_date(as_of)
     with scored_population(con, as_of, root) as households:
         sql = (root / sql_file).read_text(encoding="utf-8")
-        part = _per_household(con, sql_file, sql, as_of, households)
+        part = _per_household(con, sql_file, sql, as_of, households, params)
     return part.with_columns(pl.lit(as_of, dtype=pl.Date).alias("as_of_date")).sort("household_id")
 
 

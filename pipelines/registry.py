@@ -138,3 +138,25 @@ class Registry:
             raise RegistryError(f"model {version}: refusing types {refused} in {path}")
         estimator = sio.load(path, trusted=untrusted)
         return RiskModel(version, estimator, list(entry["features"]), dict(entry["reference"]))
+
+
+KIND_NAMES = {"gbm": "梯度提升模型 gradient boosting", "logistic": "逻辑回归模型 logistic regression",
+              "sort": "按上次核对收入排序 the bureau's sort (last checked income ÷ standard)"}
+
+
+def in_force(warehouse: str | Path, version: str) -> dict | None:
+    """Which kind of model `version` is and why the guard put it in force, from the
+    registry beside the warehouse (or the project's reference registry); None when
+    neither knows it."""
+    from pipelines.config import MODELS
+
+    for folder in (default_models_dir(warehouse), MODELS):
+        try:
+            entry = Registry(folder).entry(version)
+        except RegistryError:
+            continue
+        kind = entry.get("kind", "gbm")
+        return {"version": version, "kind": kind, "name": KIND_NAMES.get(kind, kind),
+                "reason": entry.get("guard", {}).get("reason", "")}
+    return None
+

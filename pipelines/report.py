@@ -62,7 +62,7 @@ def write_report(warehouse: Path, out: Path, run_summary: dict | None = None, *,
         sections = [
             _received(con, run_summary, tiles),
             _quality(con, run_summary),
-            _risk(con, as_of, tiles),
+            _risk(con, as_of, tiles, Path(warehouse)),
             _warnings(con, as_of, tiles),
             _followup(con, today, tiles),
             _discovery(con, tiles),
@@ -223,7 +223,7 @@ def _quality(con, run_summary) -> Section:
     return section
 
 
-def _risk(con, as_of, tiles) -> Section:
+def _risk(con, as_of, tiles, warehouse: Path) -> Section:
     section = Section("风险分布", "Risk distribution by county and township")
     if not _exists(con, "mart.risk_list") or as_of is None:
         return _missing(section, "尚无风险评分 (mart.risk_list not built yet)")
@@ -241,6 +241,7 @@ def _risk(con, as_of, tiles) -> Section:
     tiles["中风险户|medium risk"] = f"{sum(v.get('中', 0) for v in by_county.values()):,}"
     section.body.append(f'<p class="note">评分日期 {as_of}，在册非低保/特困家庭。<span class="en">Scoring date '
                         f'{as_of}; scored households by risk level.</span></p>')
+    section.body.append(_model_note(con, as_of, warehouse))
     section.body.append(_h3("按县（市、区）", "By county"))
     section.body.append(stacked_bar_chart([(_county(c), v) for c, v in sorted(by_county.items())], levels,
                                           unit=" 户"))
@@ -256,6 +257,18 @@ def _risk(con, as_of, tiles) -> Section:
                  [(_county(c), t, v.get("高", 0), v.get("中", 0), v.get("低", 0)) for (c, t), v in
                   sorted(by_township.items())], numeric_from=2) + "</details>")
     return section
+
+
+def _model_note(con, as_of, warehouse: Path) -> str:
+    from pipelines.registry import in_force
+
+    versions = [v for (v,) in _rows(con, "SELECT DISTINCT model_version FROM mart.risk_list_detail"
+                                         " WHERE as_of_date = $1", [as_of])]
+    found = in_force(warehouse, versions[0]) if len(versions) == 1 else None
+    if found is None:
+        return f'<p class="note">评分模型 model: {escape(", ".join(versions) or "?")}</p>'
+    return (f'<p class="note">评分模型 model in force: {escape(found["name"])} ({escape(found["version"])})'
+            f'<br><span class="en">{escape(found["reason"])}</span></p>')
 
 
 def _warnings(con, as_of, tiles) -> Section:

@@ -27,6 +27,11 @@ from pipelines.features import CATEGORICAL
 # Risk can only fall as these rise (the household has more income): constraining
 # the trees so keeps thin corners of the data from inverting the obvious.
 DECREASING = ("check_income_ratio", "income_estimate_ratio", "wage_income_ratio")
+# Among measured households a recent check marks an application (the household
+# asked because its income fell): left free, the trees learn "checked lately =
+# at risk", the reverse of what a fresh measurement above the line means. A
+# staler measurement can only leave more room for income to have fallen.
+INCREASING = ("check_age_months",)
 
 # Isotonic calibration needs enough positives in the calibration month to be
 # smooth; with fewer, Platt's sigmoid is the safer fit.
@@ -59,7 +64,7 @@ def build_pipeline(features: list[str], rows: int, seed: int, overrides: dict | 
     order = categorical + numeric  # the ColumnTransformer's output order
     model = HistGradientBoostingClassifier(
         categorical_features=[f in CATEGORICAL for f in order],
-        monotonic_cst=[-1 if f in DECREASING else 0 for f in order],
+        monotonic_cst=[-1 if f in DECREASING else 1 if f in INCREASING else 0 for f in order],
         **hyperparameters(rows, seed, overrides),
     )
     return Pipeline([("encode", encode), ("model", model)])

@@ -145,14 +145,23 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
     contribution_json = [
         json.dumps({g.code: round(float(v), 4) for g, v in zip(groups, row)}) for row in contrib
     ]
+    # the group that raises the score most, even below the minimum contribution:
+    # every 高 and 中 row gets at least this one reason (a caseworker is sent to it)
+    strongest = [groups[int(np.argmax(row))].code if len(groups) else None for row in contrib]
     scored = features.with_columns(
         risk_score=pl.Series(p, dtype=pl.Float64),
         reasons=pl.Series(reasons, dtype=pl.List(pl.String)),
+        strongest_reason=pl.Series(strongest, dtype=pl.String),
         rule_flags=pl.Series(flags, dtype=pl.List(pl.String)),
         contributions=pl.Series(contribution_json, dtype=pl.String),
         features=features.select(model.features).select(pl.struct(pl.all()).struct.json_encode()).to_series(),
     )
-    return assign_levels(scored, visits, by_need, min_score)
+    leveled = assign_levels(scored, visits, by_need, min_score)
+    unexplained = (pl.col("risk_level") != LEVELS[2]) & (pl.col("reasons").list.len() == 0)
+    return leveled.with_columns(
+        reasons=pl.when(unexplained & pl.col("strongest_reason").is_not_null())
+        .then(pl.concat_list(pl.col("strongest_reason"))).otherwise(pl.col("reasons"))
+    ).drop("strongest_reason")
 
 
 def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of: date, model_version: str,
@@ -229,7 +238,7 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
             return {"status": "skipped", "as_of_date": str(as_of), "reason": str(exc)}
         version = reference["version"]
         log.warning("%s: scoring with the reference model %s until the warehouse can train its own", exc, version)
-    model = registry.load(version)
+    model, entry = registry.load(version), registry.entry(version)
     codes = reason_codes()
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
@@ -250,6 +259,7 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
     levels = scored.group_by("risk_level").len().sort("risk_level")
     summary = {
         "status": "scored", "as_of_date": str(as_of), "model_version": version, "model_source": source,
+        "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
         "households": written,
         "visits_per_township": settings["visits"], "visits_by_need": settings["by_need"],
         "min_score": settings["min_score"], "levels": dict(zip(levels["risk_level"], levels["len"])),

@@ -1,24 +1,19 @@
-"""Training and time-based validation of the risk model, from the warehouse's own history.
+"""Training the risk model on the warehouse's own history, and the promotion guard.
 
-Examples are household-months: the households scored on a past month-end
-snapshot date D, their features as of D (pipelines.features), and the label
-observed in the 3 months after D (warehouse/features/label.sql: entered 低保, an
-income check below the standard, or a check off the household's cycle, which
-follows an application). Only dates whose label window a loaded mz
-snapshot already covers are used, and not the first snapshot (a baseline shows
-states, not the changes half the features count).
+Examples are household-months whose income was measured: the households scored
+on a past month-end snapshot date D, their features as of D (pipelines.features),
+and what the income measurements dated in the 3 months after D found
+(warehouse/features/label.sql): a 家庭经济状况核对 below the standard, entry to
+低保, or a caseworker's 核查结果 纳入低保. Every measurement counts, routine or
+prompted, and no review calendar is assumed; a household-month with no
+measurement teaches nothing and is left out (models/README.md, Label).
 
-The label is biased: a household that falls below the line but never applies,
-and is not reviewed, looks like a negative. So the model learns only from the
-household-months in which a scheduled review fell in the window (`review_due`):
-their income was measured whatever the household would have done
-(models/README.md explains it and what remains).
-
-Time-based: the model is fitted on earlier months and calibrated on the latest
-labelled month (the latest few, at small scale, until they hold enough
-positives). Its validation twin is fitted and calibrated the same way on the
-months before the last labelled month and tested on that month, which it never
-saw; those test metrics are what the registry records and what promotion compares.
+Every training fits three contenders (pipelines.contenders: gradient boosting on
+every feature, a transparent logistic regression, the bureau's own sort) on the
+earlier months and scores the last HELD_OUT_MONTHS month-ends with each; the
+guard (pipelines.guard) decides which of them is in force. The chosen kind is
+then refitted on every measured household-month and registered with all three
+contenders' held-out metrics and the decision.
 
 Entry points: `train_candidate` and `promote_if_not_worse` (the monthly
 retraining DAG), `ensure_model` (nightly scoring when nothing is registered
@@ -35,40 +30,35 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import polars as pl
-from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from pipelines import contenders, guard
 from pipelines.features import feature_names, household_features, population_query
 from pipelines.reasons import ReasonCodeError, model_groups, reason_codes
 from pipelines.registry import Registry, RegistryError, default_models_dir
-from pipelines.risk_model import RiskModel, fit_calibrated, hyperparameters, reference_values
+from pipelines.risk_model import RiskModel, hyperparameters, reference_values
 
 log = logging.getLogger(__name__)
 
 HORIZON_MONTHS = 3
 LABEL = "label"
-LABEL_COLUMNS = ["entered_dibao", "checked", "checked_below", "applied", "label", "review_due"]  # label.sql
-# Fewer labelled examples of either class than this and no model is trained
-# (nor validated): below it a fitted model is noise.
+MEASURED = "measured"
+LABEL_COLUMNS = ["entered_dibao", "checked", "checked_below", "feedback", "feedback_below", MEASURED, LABEL]
+# Fewer measured examples of either class than this and no model is trained:
+# below it a fitted model is noise.
 MIN_CLASS_ROWS = 10
-# The calibration months must hold this many positive examples (and as many
-# negative ones); the latest months are taken until they do.
-MIN_CALIBRATION_POSITIVES = 5
-# A candidate is "not worse" when its validation AUC is at most this much below
-# the current model's and its Brier score at most this much above, on the same month.
-PROMOTION_TOLERANCE = 0.01
-# Tree depths tried; the one with the best validation ROC AUC is used (the
-# shallower on a tie): deeper trees pay off only with more history
-# (models/README.md, Model).
-DEPTHS = (2, 3, 4)
-# Features that say what time of year it is: learnable only once the labelled
-# months have shown every calendar month (else the scoring month may be one the
-# model never saw), so they are left out until then.
-SEASONAL = ("season",)
-# Which household-months the model learns from: "review_due" is the design,
-# "all" the naive choice, kept for the model card's comparison.
-LEARN_FROM = ("review_due", "all")
+# The latest month-end dates whose measurements judge the contenders.
+HELD_OUT_MONTHS = 3
+# Features left out of every model: the calendar month encodes one city's
+# seasons and review calendar, learned from one or two instances of each month.
+EXCLUDED = ("season",)
+# Which household-months the model learns from: "measured" is the design, "all"
+# (every household-month, an unmeasured one counted as a negative) the naive
+# choice, kept for the model card's comparison.
+LEARN_FROM = ("measured", "all")
+NO_LIMIT = date(9999, 12, 31)
+# The gradient-boosting contender's depth (models/README.md, Model).
+GBM_DEPTH = 3
 
 
 class TrainingError(Exception):
@@ -91,172 +81,119 @@ def month_end_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 
 def labelled_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Month-end dates after the baseline whose 3-month label window a loaded mz
-    snapshot covers."""
+    """Month-end dates after the baseline (the first snapshot shows states, not the
+    changes half the features count) with a later snapshot that may report a
+    measurement."""
     dates = month_end_dates(con)
-    if not dates:
-        return []
-    latest = dates[-1]
-    return [d for d in dates[1:] if add_months(d, HORIZON_MONTHS) <= latest]
+    return dates[1:-1]
 
 
-def examples(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFrame:
-    """Features and label of every scored household on each date."""
+def examples(con: duckdb.DuckDBPyConnection, dates: list[date], until: date = NO_LIMIT) -> pl.DataFrame:
+    """Features and label of every scored household on each date; measurements
+    after `until` are not looked at."""
     frames = []
     for d in dates:
-        labels = population_query(con, d, "label.sql").drop("as_of_date")
+        labels = population_query(con, d, "label.sql", params={"until": until}).drop("as_of_date")
         frames.append(household_features(con, d).join(labels, on="household_id", how="left"))
     return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
 
-def metrics(y: np.ndarray, p: np.ndarray) -> dict:
-    """Ranking and calibration of probabilities p against the observed label y."""
-    out = {"rows": int(len(y)), "positives": int(y.sum()), "base_rate": float(y.mean()) if len(y) else None,
-           "mean_predicted": float(p.mean()) if len(p) else None}
-    if len(y) and 0 < y.sum() < len(y):
-        out["roc_auc"] = float(roc_auc_score(y, p))
-        out["brier"] = float(brier_score_loss(y, p))
-    return out
-
-
-def _calibration_months(rows: pl.DataFrame, dates: list[date]) -> list[date]:
-    """The latest labelled months, as few as hold MIN_CALIBRATION_POSITIVES
-    positive examples (one month at city scale), but never more than half."""
-    chosen: list[date] = []
-    for d in reversed(dates[len(dates) // 2:] if len(dates) > 1 else []):
-        chosen.insert(0, d)
-        if int(rows.filter(pl.col("as_of_date").is_in(chosen))[LABEL].sum()) >= MIN_CALIBRATION_POSITIVES:
-            break
-    return chosen
-
-
-def _split(rows: pl.DataFrame, dates: list[date], seed: int) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """Fit on the earlier labelled months, calibrate on the latest ones. With a
-    single labelled month, a seeded third of its households calibrates instead."""
-    calibration_dates = _calibration_months(rows, dates)
-    if calibration_dates:
-        fit = rows.filter(pl.col("as_of_date") < calibration_dates[0])
-        calibration = rows.filter(pl.col("as_of_date").is_in(calibration_dates))
-        fit_dates = [d for d in dates if d < calibration_dates[0]]
-        return fit, calibration, {"fit_dates": [str(d) for d in fit_dates],
-                                  "calibration_dates": [str(d) for d in calibration_dates]}
-    rng = np.random.default_rng(seed)
-    held = rng.random(rows.height) < 1 / 3
-    return (rows.filter(pl.Series(~held)), rows.filter(pl.Series(held)),
-            {"fit_dates": [str(d) for d in dates], "calibration_dates": [str(d) for d in dates],
-             "note": "one labelled month: a random third of its households calibrates"})
+def relabel(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, until: date) -> pl.DataFrame:
+    """`rows` with their labels recomputed from the measurements up to `until` only."""
+    frames = []
+    for (d,), part in rows.group_by("as_of_date", maintain_order=True):
+        labels = population_query(con, d, "label.sql", params={"until": until})
+        frames.append(part.drop(LABEL_COLUMNS).join(labels, on=["as_of_date", "household_id"], how="left"))
+    return pl.concat(frames, how="vertical_relaxed") if frames else rows
 
 
 def _check_classes(rows: pl.DataFrame, what: str, minimum: int = MIN_CLASS_ROWS) -> None:
     positives = int(rows[LABEL].sum()) if rows.height else 0
     negatives = rows.height - positives
     if min(positives, negatives) < minimum:
-        raise TrainingError(f"not enough labelled history to train ({what}: {positives} positive and "
+        raise TrainingError(f"not enough measured history to train ({what}: {positives} positive and "
                             f"{negatives} negative examples, need {minimum} of each)")
 
 
-def validate(learning: pl.DataFrame, test: pl.DataFrame, dates: list[date], features: list[str], seed: int,
-             overrides: dict | None = None) -> dict:
-    """Time-based validation: test on the last labelled month (`test`: its
-    households with a review due, whose label is a measurement); fit and
-    calibrate, as the production model is, on the months before it."""
-    if len(dates) < 3:
-        return {"skipped": f"{len(dates)} labelled months; time-based validation needs 3"}
-    fit, calibration, window = _split(learning.filter(pl.col("as_of_date") < dates[-1]), dates[:-1], seed)
-    for rows, what, minimum in ((fit, "validation fit", MIN_CLASS_ROWS),
-                                (calibration, "validation calibration", MIN_CALIBRATION_POSITIVES // 2),
-                                (test, "validation test", 1)):
-        try:
-            _check_classes(rows, what, minimum)
-        except TrainingError as exc:
-            return {"skipped": str(exc)}
-    estimator, method, used = fit_calibrated(fit, calibration, features, seed, LABEL, overrides)
-    p = RiskModel("validation", estimator, used).predict(test)
-    return {**window, "test_dates": [str(dates[-1])], "calibration": method,
-            "test": metrics(test[LABEL].cast(pl.Int8).to_numpy(), p)}
+def _learning(rows: pl.DataFrame, learn_from: str) -> pl.DataFrame:
+    return rows.filter(pl.col(MEASURED)) if learn_from == "measured" else rows
 
 
-def seasonal_features(features: list[str], dates: list[date]) -> tuple[list[str], dict]:
-    """The features without SEASONAL ones unless the labelled `dates` cover all
-    twelve calendar months; and what was decided, for the registry."""
-    months = len({d.month for d in dates})
-    used = months == 12
-    return ([f for f in features if used or f not in SEASONAL],
-            {"calendar_months_labelled": months, "used": used})
+def held_out_decision(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, dates: list[date], features: list[str],
+                      seed: int, learn_from: str = "measured") -> dict:
+    """Fit every contender on the months before the last HELD_OUT_MONTHS dates
+    (their labels cut at the first held-out date, so no measurement is seen
+    twice), score the held-out dates' measured household-months with each, and
+    let the guard decide. Without enough history for that, the sort is in force."""
+    if len(dates) < HELD_OUT_MONTHS + 2:
+        return {"in_force": guard.BASELINE, "reason": f"{len(dates)} labelled months: the guard needs "
+                f"{HELD_OUT_MONTHS + 2} to compare the models, so the bureau's sort scores"}
+    cutoff = dates[-HELD_OUT_MONTHS]
+    earlier = relabel(con, rows.filter(pl.col("as_of_date") < cutoff), cutoff)
+    fit_rows = _learning(earlier, learn_from)
+    test = rows.filter((pl.col("as_of_date") >= cutoff) & pl.col(MEASURED))
+    try:
+        _check_classes(fit_rows, "months before the held-out ones")
+        _check_classes(test, "held-out months", 1)
+    except TrainingError as exc:
+        return {"in_force": guard.BASELINE, "reason": f"{exc}: the bureau's sort scores"}
+    scores = {}
+    for kind in contenders.KINDS:
+        estimator, used, _ = contenders.fit(kind, fit_rows, features, seed, LABEL, {"max_depth": GBM_DEPTH})
+        scores[kind] = RiskModel(kind, estimator, used).predict(test)
+    y = test[LABEL].cast(pl.Int8).to_numpy()
+    decision = guard.decide(y, scores, test["household_id"].to_numpy(), seed)
+    return {**decision, "fit_dates": [str(d) for d in dates if d < cutoff],
+            "held_out_dates": [str(d) for d in dates if d >= cutoff], "labels_cut_at": str(cutoff)}
 
 
-def _choose_depth(learning: pl.DataFrame, test: pl.DataFrame, dates: list[date], features: list[str], seed: int,
-                  overrides: dict | None) -> tuple[dict | None, dict, dict]:
-    """Validate each of DEPTHS (or only the depth `overrides` fixes) and keep the
-    one with the best validation ROC AUC; return the overrides to fit with, the
-    chosen depth's validation and {depth: validation ROC AUC or None}."""
-    if overrides and "max_depth" in overrides:
-        candidates = [overrides["max_depth"]]
-    else:
-        candidates = list(DEPTHS)
-    results = {d: validate(learning, test, dates, features, seed, {**(overrides or {}), "max_depth": d})
-               for d in candidates}
-    scores = {d: r.get("test", {}).get("roc_auc") for d, r in results.items()}
-    known = [d for d in candidates if scores[d] is not None]
-    # without a validation score the first (shallowest) depth is kept
-    best = max(known, key=lambda d: (scores[d], -d)) if known else candidates[0]
-    return {**(overrides or {}), "max_depth": best}, results[best], {str(d): scores[d] for d in candidates}
-
-
-def new_version(as_of: date) -> str:
+def new_version(as_of: date, kind: str = "gbm") -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")[:-3]
-    return f"risk-{as_of:%Y%m%d}-{stamp}"
+    return f"risk-{as_of:%Y%m%d}-{stamp}" + ("" if kind == "gbm" else f"-{kind}")
 
 
-def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "review_due",
-          overrides: dict | None = None) -> tuple[RiskModel, dict]:
-    """Train and validate a model on the warehouse's history; return it and its registry entry.
+def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "measured",
+          kind: str | None = None) -> tuple[RiskModel, dict]:
+    """Train on the warehouse's history; return the model in force and its registry entry.
 
-    `learn_from` "review_due" (the design: household-months whose income was going
-    to be measured) or "all" (every household-month: the naive, biased choice, kept
-    to show the difference); `overrides` change hyperparameters for comparisons."""
+    The guard chooses the kind unless `kind` forces one (for comparisons);
+    `learn_from` "all" is the naive, biased choice kept for the model card."""
     if learn_from not in LEARN_FROM:
         raise TrainingError(f"learn_from must be one of {', '.join(LEARN_FROM)}, got {learn_from!r}")
+    if kind is not None and kind not in contenders.KINDS:
+        raise TrainingError(f"kind must be one of {', '.join(contenders.KINDS)}, got {kind!r}")
     started = time.perf_counter()
     dates = labelled_dates(con)
     if not dates:
-        raise TrainingError("not enough history to train: no month-end mz snapshot after the first one "
-                            f"has a loaded snapshot {HORIZON_MONTHS} months later")
+        raise TrainingError("not enough history to train: fewer than three month-end mz snapshots are loaded")
     rows = examples(con, dates)
-    due = rows.filter(pl.col("review_due"))
-    learning = due if learn_from == "review_due" else rows
-    _check_classes(learning, "household-months with a review due" if learn_from == "review_due" else "examples")
-    features = feature_names(rows.drop(LABEL_COLUMNS))
+    learning = _learning(rows, learn_from)
+    _check_classes(learning, "measured household-months" if learn_from == "measured" else "examples")
+    features = [f for f in feature_names(rows.drop(LABEL_COLUMNS)) if f not in EXCLUDED]
     model_groups(reason_codes(), features)  # every feature must have a reason code
-    features, seasonal = seasonal_features(features, dates)
-    test = due.filter(pl.col("as_of_date") == dates[-1])
-    overrides, validation, depths = _choose_depth(learning, test, dates, features, seed, overrides)
-    fit, calibration, window = _split(learning, dates, seed)
-    _check_classes(fit, "fit months")
-    _check_classes(calibration, "calibration months", MIN_CALIBRATION_POSITIVES // 2)
-    estimator, method, used = fit_calibrated(fit, calibration, features, seed, LABEL, overrides)
-    model = RiskModel(new_version(dates[-1]), estimator, used, reference_values(fit, used))
-    in_sample = rows.filter(pl.col("as_of_date") == dates[-1])
+    decision = held_out_decision(con, rows, dates, features, seed, learn_from)
+    chosen = kind or decision["in_force"]
+    overrides = {"max_depth": GBM_DEPTH}
+    estimator, used, method = contenders.fit(chosen, learning, features, seed, LABEL, overrides)
+    model = RiskModel(new_version(dates[-1], chosen), estimator, used, reference_values(learning, used))
+    in_sample = rows.filter((pl.col("as_of_date") == dates[-1]) & pl.col(MEASURED))
     entry = {
         "seed": seed,
-        "label": "entered 低保, an income check below the standard, or a check off the household's cycle "
-                 "(an application) in the 3 months after the date; "
-                 + ("trained on household-months with a scheduled review due in that window"
-                    if learn_from == "review_due" else "trained on every household-month"),
+        "kind": chosen,
+        "label": "an income measurement in the 3 months after the date (核对, 低保 entry, caseworker 核查结果) "
+                 "found the per-capita income below the 低保 standard; "
+                 + ("learned from measured household-months only" if learn_from == "measured"
+                    else "learned from every household-month"),
         "learn_from": learn_from,
         "calibration": method,
-        "hyperparameters": hyperparameters(fit.height, seed, overrides),
-        "depth_selection": depths,
-        "seasonal_features": seasonal,
-        "data_window": {"first_as_of": str(dates[0]), "last_as_of": str(dates[-1]),
-                        "label_until": str(add_months(dates[-1], HORIZON_MONTHS)), **window},
-        "rows": {"examples": rows.height, "review_due": due.height, "fit": fit.height,
-                 "fit_positive": int(fit[LABEL].sum()), "calibration": calibration.height,
-                 "calibration_positive": int(calibration[LABEL].sum())},
+        "hyperparameters": hyperparameters(learning.height, seed, overrides) if chosen == "gbm" else None,
+        "guard": decision,
+        "data_window": {"first_as_of": str(dates[0]), "last_as_of": str(dates[-1])},
+        "rows": {"examples": rows.height, "measured": int(rows[MEASURED].sum()), "fit": learning.height,
+                 "fit_positive": int(learning[LABEL].sum())},
         "metrics": {
-            "validation": validation,
-            # all scored households of the last month, observed label (biased: see the model card)
-            "last_month_all_households": metrics(in_sample[LABEL].cast(pl.Int8).to_numpy(),
+            "validation": decision.get("held_out", {}).get(chosen, {}),
+            "last_month_measured": guard.summary(in_sample[LABEL].cast(pl.Int8).to_numpy(),
                                                  model.predict(in_sample)),
         },
         "training_seconds": round(time.perf_counter() - started, 1),
@@ -271,38 +208,38 @@ def _open(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def _summary(entry: dict) -> dict:
-    keep = ("version", "status", "created_at", "promoted_at", "artifact", "data_window", "rows", "metrics",
-            "learn_from", "calibration", "hyperparameters", "depth_selection", "seasonal_features", "training_seconds")
+    keep = ("version", "status", "created_at", "promoted_at", "artifact", "kind", "data_window", "rows", "metrics",
+            "learn_from", "calibration", "hyperparameters", "guard", "training_seconds")
     return {k: entry.get(k) for k in keep}
 
 
 def train_candidate(warehouse: str, models_dir: str | None = None, seed: int = 0,
-                    learn_from: str = "review_due", max_depth: int | None = None) -> dict:
+                    learn_from: str = "measured", kind: str | None = None) -> dict:
     """Train a model on the warehouse and register it as a candidate; return its entry.
-    `learn_from` and `max_depth` are for comparisons (see train); leave them for production."""
+    `learn_from` and `kind` are for comparisons (see train); leave them for production."""
     registry = Registry(models_dir or default_models_dir(warehouse))
     con = _open(warehouse)
     try:
-        model, entry = train(con, seed, learn_from, {"max_depth": max_depth} if max_depth else None)
+        model, entry = train(con, seed, learn_from, kind)
     finally:
         con.close()
     saved = registry.save(model, {**entry, "warehouse": str(warehouse)})
-    log.info("trained %s in %.1f s: validation %s", model.version, entry["training_seconds"],
-             entry["metrics"]["validation"].get("test", entry["metrics"]["validation"]))
+    log.info("trained %s (%s) in %.1f s: %s", model.version, entry["kind"], entry["training_seconds"],
+             entry["guard"]["reason"])
     return _summary(saved)
 
 
-def promote_if_not_worse(warehouse: str, models_dir: str | None = None, version: str | None = None,
-                         tolerance: float = PROMOTION_TOLERANCE) -> dict:
-    """Promote the candidate (the latest one, or `version`) unless the current
-    model does better on the candidate's validation test month. The decision is
-    recorded in the candidate's registry entry (`promotion`) and returned."""
+def promote_if_not_worse(warehouse: str, models_dir: str | None = None, version: str | None = None) -> dict:
+    """Promote the candidate (the latest one, or `version`) when it is the kind the
+    promotion guard put in force on its held-out months (train, pipelines.guard);
+    a candidate of another kind, forced for a comparison, is not promoted. The
+    decision is recorded in the candidate's registry entry (`promotion`) and returned."""
     registry = Registry(models_dir or default_models_dir(warehouse))
     candidates = [e for e in registry.entries() if e["status"] == "candidate"]
     candidate = registry.entry(version) if version else (candidates[-1] if candidates else None)
     if candidate is None:
         return {"promoted": False, "reason": "no candidate model"}
-    decision = _decide(warehouse, registry, candidate, tolerance)
+    decision = _decide(registry, candidate)
     if decision["promoted"]:
         registry.promote(candidate["version"])
     registry.annotate(candidate["version"], "promotion",
@@ -312,31 +249,18 @@ def promote_if_not_worse(warehouse: str, models_dir: str | None = None, version:
     return {"version": candidate["version"], **decision}
 
 
-def _decide(warehouse: str, registry: Registry, candidate: dict, tolerance: float) -> dict:
+def _decide(registry: Registry, candidate: dict) -> dict:
     current = registry.current()
-    if current is None:
-        return {"promoted": True, "reason": "no current model"}
-    if current["version"] == candidate["version"]:
-        return {"promoted": False, "reason": "already the current model"}
-    validation = candidate["metrics"]["validation"]
-    if "roc_auc" not in validation.get("test", {}):
-        return {"promoted": False, "current": current["version"],
-                "reason": "the candidate has no time-based validation to compare"}
-    test_date = date.fromisoformat(validation["test_dates"][0])
-    con = _open(warehouse)
-    try:
-        test = examples(con, [test_date]).filter(pl.col("review_due"))
-    finally:
-        con.close()
-    mine = validation["test"]
-    theirs = metrics(test[LABEL].cast(pl.Int8).to_numpy(), registry.load(current["version"]).predict(test))
-    not_worse = (mine["roc_auc"] >= theirs.get("roc_auc", 0) - tolerance
-                 and mine["brier"] <= theirs.get("brier", 1) + tolerance)
-    reason = (f"on {test_date}: ROC AUC {mine['roc_auc']:.3f} vs {theirs.get('roc_auc', float('nan')):.3f}, "
-              f"Brier {mine['brier']:.4f} vs {theirs.get('brier', float('nan')):.4f} (tolerance {tolerance})")
-    return {"promoted": not_worse, "current": current["version"], "test_date": str(test_date),
-            "reason": ("not worse " if not_worse else "worse ") + reason,
-            "candidate_test": mine, "current_test": theirs}
+    previous = {"current": current["version"]} if current else {}
+    if current is not None and current["version"] == candidate["version"]:
+        return {"promoted": False, "reason": "already the current model", **previous}
+    chosen = candidate.get("guard", {}).get("in_force")
+    if chosen is None:
+        return {"promoted": False, "reason": "the candidate was trained without the promotion guard", **previous}
+    if candidate.get("kind") != chosen:
+        return {"promoted": False, "reason": f"the guard put {chosen} in force, not this {candidate.get('kind')} "
+                f"model: {candidate['guard']['reason']}", **previous}
+    return {"promoted": True, "reason": candidate["guard"]["reason"], **previous}
 
 
 def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -> str:
@@ -356,16 +280,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", required=True, type=Path)
     parser.add_argument("--models-dir", type=Path, help="registry folder (default: <warehouse>.models)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--promote", action="store_true", help="promote it if it is not worse than the current one")
-    parser.add_argument("--learn-from", choices=LEARN_FROM, default="review_due",
+    parser.add_argument("--promote", action="store_true",
+                        help="promote it if it is the kind the promotion guard put in force")
+    parser.add_argument("--learn-from", choices=LEARN_FROM, default="measured",
                         help="for comparisons only: 'all' learns from every household-month (biased)")
-    parser.add_argument("--max-depth", type=int, help="for comparisons only: another tree depth")
+    parser.add_argument("--kind", choices=contenders.KINDS,
+                        help="for comparisons only: register this kind whatever the guard decides")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         models_dir = str(args.models_dir) if args.models_dir else None
         result = {"candidate": train_candidate(str(args.warehouse), models_dir, args.seed, args.learn_from,
-                                               args.max_depth)}
+                                               args.kind)}
         if args.promote:
             result["promotion"] = promote_if_not_worse(str(args.warehouse), models_dir,
                                                        result["candidate"]["version"])

@@ -1,7 +1,8 @@
 """The training label (warehouse/features/label.sql) on a hand-built history:
-which later facts make a household-month positive, and that a check off the
-household's cycle (an application) counts while a scheduled review that finds
-income above the standard does not.
+every income measurement in the 3 months after a date counts, whatever caused
+it (a routine review on any calendar, a check after an application, a first
+check, a caseworker's 核查结果), a household-month without one is unmeasured,
+and `$until` cuts the window (training holds later months out with it).
 """
 
 from __future__ import annotations
@@ -44,11 +45,22 @@ def _snapshot(d: date) -> list[dict]:
     rows.append(_household("BELOW", *latest((date(2023, 3, 12), 1000), (date(2024, 3, 12), 900))))
     # FIRST: never checked, then its first check ever in March (nothing to be off the cycle of)
     rows.append(_household("FIRST", date(2024, 3, 8)) if d >= D3 else _household("FIRST", None, None))
+    # EDGE: checked once, long ago; a caseworker's visit measures it (see the fixture)
+    rows.append(_household("EDGE", date(2023, 8, 1), 1000))
     return rows
 
 
+def _labels(path, as_of: date, until: date = date(9999, 12, 31)) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        frame = population_query(con, as_of, "label.sql", params={"until": until})
+    finally:
+        con.close()
+    return {r["household_id"]: r for r in frame.to_dicts()}
+
+
 @pytest.fixture(scope="module")
-def labels(tmp_path_factory):
+def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("label") / "w.duckdb"
     with warehouse(path) as con:
         for d in (D1, D2, D3, D4):
@@ -56,35 +68,49 @@ def labels(tmp_path_factory):
             deliver(con, "mz", d, households=households,
                     members=[member(h["household_id"], h["head_id"]) for h in households])
         build_core(con)
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        frame = population_query(con, D2, "label.sql")
-    finally:
-        con.close()
-    return {r["household_id"]: r for r in frame.to_dicts()}
+        # a caseworker found EDGE below the line on a visit in March (纳入低保), answering the D1 list
+        con.execute("INSERT INTO staging.feedback VALUES ('fb', 'f.xlsx', 2, 'EDGE', '纳入低保', ?, NULL, ?, now())",
+                    [date(2024, 3, 20), D1])
+    return path
 
 
-def test_an_off_cycle_check_is_an_application_and_a_positive(labels):
+@pytest.fixture(scope="module")
+def labels(world):
+    return _labels(world, D2)
+
+
+def test_a_check_after_an_application_is_measured_above_the_line(labels):
     row = labels["APPLIES"]
-    assert (row["checked"], row["checked_below"], row["applied"], row["label"]) == (True, False, True, True)
+    assert (row["measured"], row["checked"], row["checked_below"], row["label"]) == (True, True, False, False)
 
 
-def test_a_scheduled_review_above_the_line_is_a_negative(labels):
+def test_a_routine_review_above_the_line_is_a_measured_negative(labels):
     row = labels["REVIEWED"]
-    assert (row["checked"], row["checked_below"], row["applied"], row["label"]) == (True, False, False, False)
-    assert row["review_due"]
+    assert (row["measured"], row["checked_below"], row["label"]) == (True, False, False)
 
 
 def test_a_review_below_the_line_is_a_positive(labels):
     row = labels["BELOW"]
-    assert (row["checked_below"], row["applied"], row["label"]) == (True, False, True)
+    assert (row["measured"], row["checked_below"], row["label"]) == (True, True, True)
 
 
-def test_a_first_check_is_not_an_application(labels):
+def test_a_first_check_is_a_measurement_too(labels):
     row = labels["FIRST"]
-    assert (row["checked"], row["applied"], row["label"]) == (True, False, False)
+    assert (row["measured"], row["checked"], row["label"]) == (True, True, False)
 
 
-def test_no_check_in_the_window_is_a_negative(labels):
+def test_no_measurement_in_the_window_is_unmeasured_not_negative_evidence(labels):
     row = labels["CYCLE"]  # its next review is due in February 2025
-    assert (row["checked"], row["applied"], row["label"], row["review_due"]) == (False, False, False, False)
+    assert (row["measured"], row["checked"], row["label"]) == (False, False, False)
+
+
+def test_a_caseworker_finding_is_a_measurement(labels):
+    row = labels["EDGE"]
+    assert (row["checked"], row["feedback"], row["feedback_below"], row["measured"], row["label"]) == (
+        False, True, True, True, True)
+
+
+def test_until_cuts_the_window(world):
+    cut = _labels(world, D2, until=date(2024, 3, 6))  # APPLIES (03-05) is in, REVIEWED (03-10) and BELOW out
+    assert cut["APPLIES"]["measured"] and not cut["REVIEWED"]["measured"]
+    assert (cut["BELOW"]["measured"], cut["BELOW"]["label"]) == (False, False)

@@ -1,50 +1,24 @@
--- Training label for the households of feature_population on $as_of: did their
--- income fall below the 低保 line in the 3 months after $as_of, as the later mz
--- snapshots show it? Positive when, in ($as_of, $as_of + 3 months], the
--- household entered 低保 (core.change_events entered_dibao, first seen in a
--- snapshot in the window), had a 家庭经济状况核对 dated in the window whose
--- 月人均收入 was below the standard then (core.income_checks), or had a check in
--- the window that came off its cycle (an application: see `applied`).
+-- Training label for the households of feature_population on $as_of: what the
+-- income measurements dated in ($as_of, $until] found, where $until is at most
+-- 3 months after $as_of (training passes an earlier $until to hold later months
+-- out). Every measurement counts, whatever caused it: a routine 家庭经济状况核对
+-- (yearly, twice a year, or irregular), the check that follows an application,
+-- the check at 低保 entry, and a caseworker's 核查结果 on a returned risk list.
+-- No review calendar is assumed (models/README.md, Label).
 -- This label reads the future on purpose: it is what training learns, never a
--- feature. It is complete only when a snapshot at or after the window's end is
--- loaded. Grain: one row per household of feature_population.
---   entered_dibao   the household entered 低保 in the window
---   checked         an income check is dated in the window (its income was measured)
---   checked_below   such a check found the income below the standard
---   applied         a check dated in the window came sooner after the one before it
---                   than the household's cycle (below, minus one month of slack): a
---                   check off the schedule follows an application, and a household
---                   applies in a month its income fell short, whatever the check then
---                   assessed. It is the warehouse's only sight of a single month's
---                   income (models/README.md, Label).
---   label           entered_dibao OR checked_below OR applied
---   review_due      a scheduled review falls in the window: the last check (as
---                   known on $as_of) is at least (cycle - 3) months old, where
---                   cycle is the usual number of months between two consecutive
---                   checks of households of the same 保障类别, as the snapshots up to
---                   $as_of show (e.g. 12, or 6 for 低保边缘). Training learns from
---                   these households only: their income is measured in the window
---                   whether or not they would ever apply (see models/README.md).
+-- feature. Grain: one row per household of feature_population.
+--   entered_dibao   the household entered 低保 in the window (its entry check found
+--                   the income below the standard)
+--   checked         a 核对 is dated in the window (core.income_checks)
+--   checked_below   such a check found the per-capita income below the standard then
+--   feedback        a caseworker reported a finding about income in the window
+--                   (mart.feedback_labels: 纳入低保 or 不符合条件)
+--   feedback_below  that finding was 纳入低保
+--   measured        any of the above: the household's income was measured in the window
+--   label           entered_dibao OR checked_below OR feedback_below (read only where measured)
 WITH bounds AS (
-    SELECT $as_of::DATE AS after, ($as_of::DATE + INTERVAL 3 MONTH)::DATE AS until
-),
-known_checks AS (
-    SELECT household_id, check_date, arg_max(category, valid_from) AS category
-    FROM core.household_history
-    WHERE valid_from <= $as_of::DATE AND check_date IS NOT NULL
-    GROUP BY household_id, check_date
-),
-gaps AS (
-    SELECT
-        category,
-        date_diff('month', lag(check_date) OVER (PARTITION BY household_id ORDER BY check_date), check_date) AS gap
-    FROM known_checks
-),
-cycles AS (
-    SELECT category, mode(gap) AS cycle
-    FROM gaps
-    WHERE gap > 0
-    GROUP BY category
+    SELECT $as_of::DATE AS after,
+           least(($as_of::DATE + INTERVAL 3 MONTH)::DATE, $until::DATE) AS until
 ),
 entries AS (
     SELECT DISTINCT e.household_id
@@ -57,31 +31,22 @@ checks AS (
     WHERE c.check_date > b.after AND c.check_date <= b.until
     GROUP BY c.household_id
 ),
-spaced AS (
-    SELECT
-        household_id,
-        check_date,
-        date_diff('month', lag(check_date) OVER (PARTITION BY household_id ORDER BY check_date), check_date) AS gap
-    FROM core.income_checks
-    WHERE household_id IN (SELECT household_id FROM feature_population)
-),
-applications AS (
-    SELECT DISTINCT s.household_id
-    FROM spaced s
-    JOIN feature_population h ON h.household_id = s.household_id
-    JOIN cycles y ON y.category = h.category, bounds b
-    WHERE s.check_date > b.after AND s.check_date <= b.until AND s.gap < y.cycle - 1
+findings AS (
+    SELECT f.household_id, bool_or(f.below_standard) AS below
+    FROM mart.feedback_labels f, bounds b
+    WHERE f.below_standard IS NOT NULL AND f.check_date > b.after AND f.check_date <= b.until
+    GROUP BY f.household_id
 )
 SELECT
     h.household_id,
     e.household_id IS NOT NULL AS entered_dibao,
     c.household_id IS NOT NULL AS checked,
     coalesce(c.below, false) AS checked_below,
-    a.household_id IS NOT NULL AS applied,
-    e.household_id IS NOT NULL OR coalesce(c.below, false) OR a.household_id IS NOT NULL AS label,
-    coalesce(date_diff('month', h.check_date, $as_of::DATE) >= y.cycle - 3, false) AS review_due
+    f.household_id IS NOT NULL AS feedback,
+    coalesce(f.below, false) AS feedback_below,
+    e.household_id IS NOT NULL OR c.household_id IS NOT NULL OR f.household_id IS NOT NULL AS measured,
+    e.household_id IS NOT NULL OR coalesce(c.below, false) OR coalesce(f.below, false) AS label
 FROM feature_population h
 LEFT JOIN entries e ON e.household_id = h.household_id
 LEFT JOIN checks c ON c.household_id = h.household_id
-LEFT JOIN applications a ON a.household_id = h.household_id
-LEFT JOIN cycles y ON y.category = h.category
+LEFT JOIN findings f ON f.household_id = h.household_id
