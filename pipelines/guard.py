@@ -15,7 +15,8 @@ noise": models/README.md, Promotion guard.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from scipy.stats import rankdata
+from sklearn.metrics import brier_score_loss
 
 BASELINE = "sort"
 CHALLENGERS = ("gbm", "logistic")
@@ -37,7 +38,13 @@ def precision_at(y: np.ndarray, p: np.ndarray, share: float = CAPACITY_SHARE) ->
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
-    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
+    """ROC AUC from midranks (ties count half): what roc_auc_score gives, without
+    its input checks, which dominate the bootstrap's cost."""
+    positives = int(y.sum())
+    if not 0 < positives < len(y):
+        return None
+    ranks = rankdata(p)
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * (len(y) - positives)))
 
 
 def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> float | None:

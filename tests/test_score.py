@@ -233,6 +233,16 @@ def test_a_challenger_that_beats_the_sort_beyond_the_noise_is_promoted():
     assert held["gbm"]["precision_at_capacity"] >= held["sort"]["precision_at_capacity"]
 
 
+def test_the_guards_auc_is_scikit_learns_ties_included():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(400) < 0.2).astype(np.int8)
+    p = np.round(rng.random(400) + 0.3 * y, 1)  # many ties
+    assert guard._auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert guard._auc(np.zeros(5, np.int8), p[:5]) is None
+
+
 def test_a_forced_kind_the_guard_did_not_choose_is_not_promoted(scored, tmp_path):
     models = tmp_path / "models"
     chosen = train_candidate(str(scored["wh"]), str(models))
