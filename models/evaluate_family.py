@@ -116,7 +116,7 @@ def evaluate_world(world: World | None, work: Path, shared: Path, airflow_home: 
             truth = shared / "worlds" / EXTERNAL / "truth"
             shutil.rmtree(landing, ignore_errors=True)
             shutil.copytree(shared / "worlds" / EXTERNAL / "landing", landing)
-            for p in landing.rglob("*"):  # the shared copy is read-only
+            for p in [landing, *landing.rglob("*")]:  # the shared copy is read-only
                 p.chmod(0o755 if p.is_dir() else 0o644)
             summary = json.loads((truth / "world_summary.json").read_text(encoding="utf-8"))
             row.update(dynamics=" ".join(summary.get("params", {}).get("set", [])), preset="(external)",
