@@ -76,17 +76,24 @@ class _Bars:
 # ---------------------------------------------------------------- generate
 def cmd_generate(args) -> int:
     from pipelines.generate import generate
+    from pipelines.generate.dynamics import resolve
 
+    try:
+        dynamics = resolve(args.dynamics, args.set or [])
+    except ValueError as exc:
+        raise CliError(f"dibao generate: {exc}") from None
     console = _console()
     started = time.perf_counter()
     with _Bars(console) as bars:
         try:
             summary = generate(args.landing, args.truth, scale=args.scale, months=args.months,
-                               seed=args.seed, progress=bars)
+                               seed=args.seed, progress=bars, dynamics=dynamics, preset=args.dynamics)
         except ValueError as exc:
             raise CliError(f"dibao generate: {exc}") from None
-    console.print(f"generated {args.scale} scale, {args.months} months, seed {args.seed} in "
-                  f"{time.perf_counter() - started:.1f}s: landing {args.landing}, truth {args.truth}")
+    changed = ", ".join(f"{k}={v}" for k, v in dynamics.changed().items()) or "the default city"
+    console.print(f"generated {args.scale} scale, {args.months} months, seed {args.seed}, dynamics "
+                  f"{args.dynamics} ({changed}) in {time.perf_counter() - started:.1f}s: "
+                  f"landing {args.landing}, truth {args.truth}")
     for source, files in summary.get("rows", {}).items():
         console.print(f"  {source}: " + ", ".join(f"{name} {n:,} rows" for name, n in files.items()))
     kinds = summary.get("deliveries", {})
@@ -381,9 +388,13 @@ def build_parser() -> Parser:
     g = sub.add_parser("generate", help="write synthetic deliveries and their hidden ground truth")
     g.add_argument("--landing", type=Path, default=config.default_landing())
     g.add_argument("--truth", type=Path, default=config.default_truth())
-    g.add_argument("--scale", choices=["town", "city", "province"], default="town")
+    g.add_argument("--scale", choices=["town", "county", "city", "province"], default="town")
     g.add_argument("--months", type=_positive, default=12)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--dynamics", default="default", metavar="NAME",
+                   help="a named preset of the city's dynamics (docs/worlds.md; default: default)")
+    g.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override one dynamics knob, e.g. --set check_months=6 (repeatable)")
     g.set_defaults(func=cmd_generate)
 
     r = sub.add_parser("run", help="run the nightly DAG in-process over the landing folder")

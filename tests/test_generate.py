@@ -380,7 +380,7 @@ def test_same_seed_same_bytes(run, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"scale": "county"}, "unknown scale"),
+    ({"scale": "district"}, "unknown scale"),
     ({"months": 0}, "months"),
     ({"seed": -1}, "seed"),
     ({"start": date(2024, 1, 30)}, "month end"),

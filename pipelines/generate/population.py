@@ -18,7 +18,7 @@ strings (IDs, names, codes) are made only when files are rendered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -26,6 +26,7 @@ import polars as pl
 
 from pipelines.contract import COUNTIES
 from pipelines.generate import ids, names, places, scales
+from pipelines.generate.dynamics import Dynamics
 from pipelines.generate.codes import (
     ABLE,
     ACTIVE,
@@ -507,7 +508,14 @@ def _draw_grades(rng: np.random.Generator, p: tuple[float, ...], n: int) -> np.n
 
 # ---------------------------------------------------------------- build
 
-def build(seed: int, scale: scales.Scale, tl: Timeline) -> Population:
+def _with_dynamics(g: Group, d: Dynamics) -> Group:
+    """A group's check interval and propensity to apply in this city."""
+    period = d.check_months_edge if g.category == BIANYUAN else d.check_months
+    return replace(g, period=period, would_apply=g.would_apply * d.apply_scale)
+
+
+def build(seed: int, scale: scales.Scale, tl: Timeline, dynamics: Dynamics | None = None) -> Population:
+    dynamics = dynamics or Dynamics()
     rng = stream(seed, "population")
     pl_ = places.build(stream(seed, "places"), scale.realistic_places)
     county_names = list(COUNTIES.values())
@@ -519,7 +527,7 @@ def build(seed: int, scale: scales.Scale, tl: Timeline) -> Population:
     # households of every group
     h_parts, p_parts, pcs, group_of = [], [], [], []
     offset = 0
-    for g in GROUPS:
+    for g in (_with_dynamics(g, dynamics) for g in GROUPS):
         n_h = max(6, round(g.households * scale.factor))
         h, p, pc = _household_group(rng, g, n_h, tl, pl_, standard)
         p["hh"] += offset
@@ -542,7 +550,7 @@ def build(seed: int, scale: scales.Scale, tl: Timeline) -> Population:
     rate_h = np.zeros(len(pc))
     grade_p = np.zeros((len(pc), 4))
     cursor = 0
-    for g, part in zip(GROUPS, h_parts):
+    for g, part in zip(GROUPS, h_parts):  # disability rates only: no dynamics here
         k = len(part["village"])
         rate_h[cursor:cursor + k] = g.disabled
         grade_p[cursor:cursor + k] = g.grades

@@ -13,8 +13,9 @@ import numpy as np
 import polars as pl
 
 from pipelines.contract import FILES, spec
-from pipelines.generate import conflicts, dbrb, defects, deliver, population, simulate, tables
+from pipelines.generate import conflicts, dbrb, defects, deliver, population, simulate, tables, world_truth
 from pipelines.generate import truth as truth_files
+from pipelines.generate.dynamics import Dynamics, to_json
 from pipelines.generate.codes import TYPES
 from pipelines.generate.scales import SCALES
 from pipelines.generate.standards import EARLIEST
@@ -26,8 +27,11 @@ Progress = Callable[[str, int, int], None]
 MAX_MONTHS = 120
 
 
-def validate(landing: Path, truth: Path, scale: str, months: int, seed: int, start: date) -> None:
+def validate(landing: Path, truth: Path, scale: str, months: int, seed: int, start: date,
+             dynamics: Dynamics | None = None) -> None:
     """Raise ValueError with a one-line message for any bad argument."""
+    if dynamics is not None and not isinstance(dynamics, Dynamics):
+        raise ValueError(f"dynamics must be a Dynamics, got {type(dynamics).__name__}")
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
@@ -61,12 +65,15 @@ class _Steps:
 
 
 def generate(landing: Path, truth: Path, scale: str = "town", months: int = 12, seed: int = 0,
-             start: date = date(2024, 1, 31), progress: Progress | None = None) -> dict:
+             start: date = date(2024, 1, 31), progress: Progress | None = None,
+             dynamics: Dynamics | None = None, preset: str = "default") -> dict:
     """Write `months` monthly deliveries per source under `landing` and the ground
     truth under `truth`; returns a summary (rows per file, defects by kind, seconds).
-    Raises ValueError with a one-line message for a bad argument."""
+    `dynamics` are the city's habits (dynamics.py; `preset` only names them in
+    truth/dynamics.json). Raises ValueError with a one-line message for a bad argument."""
     landing, truth = Path(landing), Path(truth)
-    validate(landing, truth, scale, months, seed, start)
+    validate(landing, truth, scale, months, seed, start, dynamics)
+    dynamics = dynamics or Dynamics()
     began = time.perf_counter()
     tl = Timeline(start, months)
     deliveries, replays = deliver.plan(stream(seed, "deliveries"), tl)
@@ -74,9 +81,10 @@ def generate(landing: Path, truth: Path, scale: str = "town", months: int = 12, 
     if progress:
         progress("start", 0, steps.total)
 
-    pop = population.build(seed, SCALES[scale], tl)
+    pop = population.build(seed, SCALES[scale], tl, dynamics)
     steps("population")
-    hist = simulate.run(pop, tl, stream(seed, "simulate"), lambda t: steps(f"simulate {tl.end(t):%Y-%m}"))
+    hist = simulate.run(pop, tl, stream(seed, "simulate"), lambda t: steps(f"simulate {tl.end(t):%Y-%m}"),
+                        dynamics, stream(seed, "checks"))
     _delay_header_only(hist, deliveries)
 
     renderer = tables.Renderer(pop, tl)
@@ -105,6 +113,8 @@ def generate(landing: Path, truth: Path, scale: str = "town", months: int = 12, 
     }
     summary = _summary(scale, months, seed, start, pop, frames)
     truth_files.write(truth, frames, summary)
+    (truth / "dynamics.json").write_text(to_json(dynamics, preset), encoding="utf-8")
+    world_truth.write(truth, pop, hist, tl, frames)
     steps("truth")
     return summary | {"landing": str(landing), "truth": str(truth),
                       "seconds": round(time.perf_counter() - began, 2)}

@@ -17,8 +17,11 @@ gives them, and are stated assumptions where it does not:
 | 三/四级 有效 certificates | 100,000 | assumption |
 | people known only to 人社 | 8,000 | assumption |
 
-`town` is 1/100 of the city with one street and two towns per county; `province`
-is 10x the city's population on the same (realistic) village map: a load test.
+`town` is 1/100 of the city with one street and two towns per county (about 900
+households, 150 of them scored); `county` is 3/100 on the same small map (about
+2,900 households, as many as ../shared/worlds/external-a, so that precision at
+k is not pure noise when a family of worlds is evaluated); `province` is 10x the
+city's population on the same (realistic) village map: a load test.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "town": Scale("town", 0.01, False),
+    "county": Scale("county", 0.03, False),
     "city": Scale("city", 1.0, True),
     "province": Scale("province", 10.0, True),
 }

@@ -62,6 +62,7 @@ from pipelines.generate.codes import (
     UNEMPLOY_END,
     UNEMPLOYMENT_INS,
 )
+from pipelines.generate.dynamics import Dynamics
 from pipelines.generate.places import county_codes
 from pipelines.generate.population import NEVER, TYPE_P, Population, ability_of, person_defaults
 from pipelines.generate.standards import DIBAO as DIBAO_STANDARD
@@ -129,10 +130,18 @@ def _contrib_parts() -> dict[str, list]:
 
 
 class Simulation:
-    def __init__(self, pop: Population, tl: Timeline, rng: np.random.Generator):
+    def __init__(self, pop: Population, tl: Timeline, rng: np.random.Generator,
+                 dynamics: Dynamics | None = None, check_rng: np.random.Generator | None = None):
         self.pop = pop
         self.tl = tl
         self.rng = rng
+        self.dyn = dynamics or Dynamics()
+        # irregular check intervals draw from their own stream, so that a fixed
+        # calendar (spread 0) leaves every other draw where it was
+        self.check_rng = check_rng or np.random.default_rng(0)
+        # the month of each household's next routine check (the first one follows
+        # the last check before the start, population.py)
+        self.next_check = pop.households.phase.astype(np.int32)
         n_h = len(pop.households)
         shape = (tl.total, n_h)
         self.hist = History(
@@ -387,7 +396,7 @@ class Simulation:
         u = rng.random(n)
         retire = np.flatnonzero(held & live & ~eligible)
         self._end_jobs(retire, 0.0)
-        loss_p = np.where(ability == 1, 0.018, 0.012)
+        loss_p = np.where(ability == 1, 0.018, 0.012) * self.dyn.job_loss_scale
         lose = np.flatnonzero(held & eligible & (u < loss_p))
         self._end_jobs(lose, 0.45)
 
@@ -477,11 +486,15 @@ class Simulation:
         p, h = pop.persons, pop.households
         n = len(p)
         live = p.alive
-        p.informal *= np.exp(rng.normal(0, 0.03, n)).astype(np.float32)
+        d = self.dyn
+        p.informal *= np.exp(rng.normal(0, d.informal_drift, n)).astype(np.float32)
         moy = tl.month_of_year(self.t) - 1
         urban = np.where(p.hh >= 0, h.urban[np.maximum(p.hh, 0)], pop.places.urban[p.village])
-        season = np.where(urban, _SEASON_URBAN[moy], _SEASON_RURAL[moy])
-        informal = p.informal * season * np.exp(rng.normal(0, 0.12, n))
+        rural_season, urban_season = _SEASON_RURAL[moy], _SEASON_URBAN[moy]
+        if d.season != 1.0:  # today's profile as is, so the default keeps its bytes
+            rural_season, urban_season = 1 + d.season * (rural_season - 1), 1 + d.season * (urban_season - 1)
+        season = np.where(urban, urban_season, rural_season)
+        informal = p.informal * season * np.exp(rng.normal(0, d.informal_noise, n))
         informal = np.where(p.health == SEVERE, 0.2 * informal, informal)
         income = np.where(live, np.where(p.employed, p.wage, 0) + informal
                           + np.where(self._age() >= 60, p.pension, 0), 0)
@@ -611,28 +624,31 @@ class Simulation:
         h.status[expired] = NONE
 
     def _applications(self, pc: np.ndarray, members: np.ndarray, line: np.ndarray) -> None:
-        """Households below the line that would apply do so, 30% a month; 低保 and
-        特困 households have nothing to apply for."""
+        """Households below the line that would apply do so (30% a month by default);
+        低保 and 特困 households have nothing to apply for."""
         h, t = self.pop.households, self.t
         may = ((h.status == ACTIVE) & np.isin(h.category, [BIANYUAN, RIGID, OTHER])) | (h.status != ACTIVE)
         apply = (~h.frozen & (members > 0) & (pc < line) & h.would_apply & (h.apply_month == NEVER) & may
-                 & (self.rng.random(len(h)) < 0.3))
+                 & (self.rng.random(len(h)) < self.dyn.apply_rate))
         h.apply_month[apply] = t
         self.ev[apply] |= EVENT["applied"]
 
     def _income_checks(self, members: np.ndarray, line: np.ndarray) -> None:
         """家庭经济状况核对: periodic, a month after an application, or when dynamic
         monitoring finds a household; the recorded income and category follow."""
-        h, rng, t = self.pop.households, self.rng, self.t
+        h, rng, t, d = self.pop.households, self.rng, self.t, self.dyn
         live = ~h.frozen & (members > 0)
-        periodic = live & (h.status == ACTIVE) & ((t - h.phase.astype(np.int32)) % h.period == 0)
+        # the calendar runs on whether or not the household is on the register now
+        due = self.next_check == t
+        self.next_check[due] += self._intervals(h.period[due])
+        periodic = live & (h.status == ACTIVE) & due
         resolve = live & (h.apply_month == t - 1)
-        discover = live & (h.status == NONE) & ~self.ever_monitored & (rng.random(len(h)) < 0.004)
+        discover = live & (h.status == NONE) & ~self.ever_monitored & (rng.random(len(h)) < d.discover_rate)
         checked = np.flatnonzero(periodic | resolve | discover)
         h.apply_month[h.apply_month < t] = NEVER
         if len(checked) == 0:
             return
-        value = np.maximum(0, self.recent_pc[checked] * (1 + rng.normal(0, 0.05, len(checked)))).round(2)
+        value = np.maximum(0, self.recent_pc[checked] * (1 + rng.normal(0, d.check_noise, len(checked)))).round(2)
         day = self._days(len(checked))
         self.ev[checked] |= EVENT["income_check"]
         cat, status = h.category[checked].copy(), h.status[checked].copy()
@@ -656,12 +672,21 @@ class Simulation:
         self.ev[checked[dibao_before & ~dibao_now]] |= EVENT["left_dibao"]
         self.ev[checked[enter & ~self.ever_monitored[checked]]] |= EVENT["entered_monitoring"]
         renewed = checked[changed]  # a new category starts its own check cycle
-        h.period[renewed] = np.where(h.category[renewed] == BIANYUAN, 6, 12)
+        h.period[renewed] = np.where(h.category[renewed] == BIANYUAN, d.check_months_edge, d.check_months)
         h.phase[renewed] = t % h.period[renewed]
+        self.next_check[renewed] = t + self._intervals(h.period[renewed])
         h.exit_month[checked[enter]] = -NEVER
         self.ever_monitored[checked[enter]] = True
         # a check (or entry) records the household as it now is
         self._resync(checked[h.status[checked] == ACTIVE])
+
+    def _intervals(self, period: np.ndarray) -> np.ndarray:
+        """Months to the next routine check: the period, or within ± spread of it."""
+        period = period.astype(np.int32)
+        spread = self.dyn.check_spread
+        if spread == 0 or len(period) == 0:
+            return period
+        return np.maximum(1, period + self.check_rng.integers(-spread, spread + 1, len(period)))
 
     def _decide(self, checked: np.ndarray, cat: np.ndarray, status: np.ndarray, value: np.ndarray,
                 line: np.ndarray, applied: np.ndarray, members: np.ndarray):
@@ -682,7 +707,7 @@ class Simulation:
         new_status[up & ~edge] = EXITED
         # monitored low-income households found below the line move into 低保
         low = on_record & np.isin(cat, [BIANYUAN, RIGID, OTHER])
-        into = low & under & (u < np.where(applied, 0.9, 0.6))
+        into = low & under & (u < np.where(applied, self.dyn.convert_applied, self.dyn.convert_checked))
         new_cat[into] = DIBAO
         granted |= into
         new_status[low & ~under & (((cat == BIANYUAN) & (value >= 1.5 * line))
@@ -691,7 +716,7 @@ class Simulation:
         # outside the register (退出, dropped, never monitored): enter on application
         # or discovery; a lone old person may be found 特困
         outside = ~on_record
-        dibao = outside & under & (applied | (u < 0.5))
+        dibao = outside & under & (applied | (u < self.dyn.enter_found))
         lone_old = (members == 1) & (self._age()[self.pop.households.head[checked]] >= 60)
         tekun = dibao & lone_old & (rng.random(len(checked)) < 0.3)
         new_cat[dibao] = np.where(tekun[dibao], TEKUN, DIBAO)
@@ -746,5 +771,6 @@ class Simulation:
 
 
 def run(pop: Population, tl: Timeline, rng: np.random.Generator,
-        progress: Callable[[int], None] | None = None) -> History:
-    return Simulation(pop, tl, rng).run(progress)
+        progress: Callable[[int], None] | None = None, dynamics: Dynamics | None = None,
+        check_rng: np.random.Generator | None = None) -> History:
+    return Simulation(pop, tl, rng, dynamics, check_rng).run(progress)
