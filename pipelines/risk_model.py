@@ -1,10 +1,11 @@
-"""The risk model: a scikit-learn Pipeline over the household features, calibrated.
+"""The gradient-boosting risk model's pipeline, and what every model is scored with.
 
 `build_pipeline` makes the estimator (categories ordinal-encoded, numbers passed
 through with their gaps, a seeded HistGradientBoostingClassifier that is
-monotone where the direction is not in doubt: more income, less risk).
-`fit_calibrated` fits it on earlier months and calibrates its probabilities on
-a later, held-out month. `RiskModel` is what is saved, loaded and scored with.
+monotone where the direction is not in doubt: more income, less risk);
+pipelines.contenders fits and calibrates it beside the other contenders.
+`RiskModel` (any contender, with its features and reference values) is what is
+saved, loaded and scored with.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import polars as pl
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -33,18 +31,11 @@ DECREASING = ("check_income_ratio", "income_estimate_ratio", "wage_income_ratio"
 # staler measurement can only leave more room for income to have fallen.
 INCREASING = ("check_age_months",)
 
-# Isotonic calibration needs enough positives in the calibration month to be
-# smooth; with fewer, Platt's sigmoid is the safer fit.
-ISOTONIC_MIN_POSITIVES = 100
-
-
 def hyperparameters(rows: int, seed: int, overrides: dict | None = None) -> dict:
-    """Shallow, slowly learned, regularised trees: the label is noisy. Two levels
-    unless `overrides` say otherwise (training validates two to four levels and
-    keeps the best: pipelines.train.DEPTHS, models/README.md).
+    """Shallow (3 levels), slowly learned, regularised trees: the label is noisy.
     Leaves need more rows as the data grows (about 0.25% of the rows, at least 20).
-    `overrides` (e.g. {"max_depth": 3}) are for comparisons; the registry records them."""
-    params = {"learning_rate": 0.05, "max_iter": 200, "max_depth": 2, "min_samples_leaf": max(20, rows // 400),
+    `overrides` (e.g. {"max_depth": 4}) are for comparisons; the registry records them."""
+    params = {"learning_rate": 0.05, "max_iter": 200, "max_depth": 3, "min_samples_leaf": max(20, rows // 400),
               "l2_regularization": 1.0, "early_stopping": False, "random_state": seed}
     unknown = set(overrides or {}) - set(params)
     if unknown:
@@ -91,28 +82,12 @@ def usable(rows: pl.DataFrame, features: list[str]) -> list[str]:
     return [f for f in features if rows[f].null_count() < rows.height]
 
 
-def fit_calibrated(fit_rows: pl.DataFrame, calibration_rows: pl.DataFrame, features: list[str],
-                   seed: int, label: str = "label",
-                   overrides: dict | None = None) -> tuple[CalibratedClassifierCV, str, list[str]]:
-    """Fit on `fit_rows`, calibrate on the later `calibration_rows`; return the
-    calibrated classifier, the calibration method and the features it uses."""
-    features = usable(fit_rows, features)
-    pipeline = build_pipeline(features, fit_rows.height, seed, overrides)
-    pipeline.fit(inputs(fit_rows, features), fit_rows[label].cast(pl.Int8).to_numpy())
-    positives = int(calibration_rows[label].sum())
-    method = "isotonic" if positives >= ISOTONIC_MIN_POSITIVES else "sigmoid"
-    # A frozen estimator is not refitted: the folds only route predictions, so two suffice.
-    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method, cv=KFold(n_splits=2))
-    calibrated.fit(inputs(calibration_rows, features), calibration_rows[label].cast(pl.Int8).to_numpy())
-    return calibrated, method, features
-
-
 @dataclass
 class RiskModel:
     """A trained, calibrated model with what scoring and explaining need."""
 
     version: str
-    estimator: CalibratedClassifierCV
+    estimator: object  # a fitted scikit-learn classifier (pipelines.contenders)
     features: list[str]
     reference: dict = field(default_factory=dict)  # feature -> reference value (attributions)
 

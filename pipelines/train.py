@@ -57,8 +57,6 @@ EXCLUDED = ("season",)
 # choice, kept for the model card's comparison.
 LEARN_FROM = ("measured", "all")
 NO_LIMIT = date(9999, 12, 31)
-# The gradient-boosting contender's depth (models/README.md, Model).
-GBM_DEPTH = 3
 
 
 class TrainingError(Exception):
@@ -139,7 +137,7 @@ def held_out_decision(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, dates:
         return {"in_force": guard.BASELINE, "reason": f"{exc}: the bureau's sort scores"}
     scores = {}
     for kind in contenders.KINDS:
-        estimator, used, _ = contenders.fit(kind, fit_rows, features, seed, LABEL, {"max_depth": GBM_DEPTH})
+        estimator, used, _ = contenders.fit(kind, fit_rows, features, seed, LABEL)
         scores[kind] = RiskModel(kind, estimator, used).predict(test)
     y = test[LABEL].cast(pl.Int8).to_numpy()
     decision = guard.decide(y, scores, test["household_id"].to_numpy(), seed)
@@ -173,8 +171,7 @@ def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "meas
     model_groups(reason_codes(), features)  # every feature must have a reason code
     decision = held_out_decision(con, rows, dates, features, seed, learn_from)
     chosen = kind or decision["in_force"]
-    overrides = {"max_depth": GBM_DEPTH}
-    estimator, used, method = contenders.fit(chosen, learning, features, seed, LABEL, overrides)
+    estimator, used, method = contenders.fit(chosen, learning, features, seed, LABEL)
     model = RiskModel(new_version(dates[-1], chosen), estimator, used, reference_values(learning, used))
     in_sample = rows.filter((pl.col("as_of_date") == dates[-1]) & pl.col(MEASURED))
     entry = {
@@ -186,7 +183,7 @@ def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "meas
                     else "learned from every household-month"),
         "learn_from": learn_from,
         "calibration": method,
-        "hyperparameters": hyperparameters(learning.height, seed, overrides) if chosen == "gbm" else None,
+        "hyperparameters": hyperparameters(learning.height, seed) if chosen == "gbm" else None,
         "guard": decision,
         "data_window": {"first_as_of": str(dates[0]), "last_as_of": str(dates[-1])},
         "rows": {"examples": rows.height, "measured": int(rows[MEASURED].sum()), "fit": learning.height,
