@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.query import QueryError, run_query
-from pipelines.warehouse import warehouse
+from pipelines.warehouse import publish_query_copy, warehouse
 
 
 @pytest.fixture
@@ -14,6 +14,7 @@ def wh(tmp_path):
     path = tmp_path / "w.duckdb"
     with warehouse(path) as con:
         con.execute("CREATE TABLE mart.t AS SELECT * FROM (VALUES (1, '东昌府区'), (2, '临清市')) v(n, county)")
+    publish_query_copy(path)  # readers only ever read the published copy
     return path
 
 
@@ -60,9 +61,6 @@ def test_queries_read_the_published_copy_while_a_writer_holds_the_file(wh):
     """A writer (the nightly run) holds the live file; officials' queries still answer."""
     import duckdb
 
-    from pipelines.warehouse import publish_query_copy
-
-    publish_query_copy(wh)
     writer = duckdb.connect(str(wh))
     try:
         writer.execute("INSERT INTO mart.t VALUES (3, '莘县')")
@@ -72,3 +70,16 @@ def test_queries_read_the_published_copy_while_a_writer_holds_the_file(wh):
         writer.close()
     publish_query_copy(wh)
     assert run_query(wh, "SELECT count(*) AS n FROM mart.t")[1] == [(3,)]
+
+
+def test_a_warehouse_never_published_is_not_read(tmp_path, capsys):
+    """Before the first publish the live file is half-built or locked: one line, exit 2."""
+    path = tmp_path / "w.duckdb"
+    with warehouse(path) as con:
+        con.execute("CREATE TABLE mart.t AS SELECT 1 AS n")
+    for role in ("admin", "analyst"):
+        with pytest.raises(QueryError, match="no warehouse published yet"):
+            run_query(path, "SELECT count(*) FROM mart.t", role=role)
+    assert main(["query", "--warehouse", str(path), "SELECT count(*) FROM mart.t"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no warehouse published yet" in err
