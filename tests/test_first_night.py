@@ -24,6 +24,7 @@ from pipelines.config import PROJECT_ROOT
 from pipelines.query import QueryError, run_query
 
 NOT_YET = "no warehouse published yet"
+FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 QUERIES = [
     ("admin", "SELECT count(*) FROM mart.risk_list"),
     ("admin", "SELECT count(*) FROM core.households_asof(DATE '2024-02-15')"),
@@ -102,3 +103,64 @@ def test_readers_during_the_first_night_get_not_yet_or_the_complete_answer(landi
             assert code == 2 and len(stderr.strip().splitlines()) == 1 and NOT_YET in stderr, stderr
     print(f"\nfirst night: {len(answers)} in-process queries ({sum(isinstance(a[2], str) for a in answers)} "
           f"'not yet', the rest complete), {len(cli)} `dibao query` ({sum(c == 0 for c, _, _ in cli)} answered)")
+
+
+def _wait_for_log(out: Path, pattern: str, proc: subprocess.Popen, timeout: float = 600) -> bool:
+    import re
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        for log in (out / "logs").glob("run-*.log"):
+            if re.search(pattern, log.read_text(encoding="utf-8", errors="replace")):
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def _runs(home: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    import sqlite3
+
+    con = sqlite3.connect(home / "airflow.db")
+    try:
+        runs = dict(con.execute("SELECT run_id, state FROM dag_run WHERE dag_id = 'dibao_nightly'").fetchall())
+        tis = con.execute("SELECT run_id, task_id, coalesce(state, 'none') FROM task_instance"
+                          " WHERE dag_id = 'dibao_nightly'").fetchall()
+    finally:
+        con.close()
+    return runs, tis
+
+
+def test_a_run_killed_by_sigkill_is_marked_failed_at_the_next_start(landing, tmp_path, monkeypatch):
+    """`dibao run` SIGKILLed in its stage task leaves its DAG run `running`; the next
+    `dibao run` marks it (and its running task instances) failed, then runs its own."""
+    from pipelines.stale_runs import owner_alive, runner
+
+    home, wh, out = tmp_path / "airflow", tmp_path / "wh" / "w.duckdb", tmp_path / "out"
+    wh.parent.mkdir()
+    (out / "logs").mkdir(parents=True)
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))  # the children's own metadata database
+    proc = _start_run(landing, wh, out, tmp_path / "run.out")
+    try:
+        assert _wait_for_log(out, r"running task <TaskInstance: dibao_nightly\.stage", proc), \
+            (tmp_path / "run.out").read_text()[-3000:]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    runs, tis = _runs(home)
+    killed = [r for r, state in runs.items() if state == "running"]
+    assert len(killed) == 1, runs
+    unfinished = {t: state for r, t, state in tis if r == killed[0] and state not in FINISHED}
+    assert unfinished, tis
+
+    proc = _start_run(landing, wh, out, tmp_path / "run.out")
+    assert proc.wait(timeout=1200) == 0, (tmp_path / "run.out").read_text()[-3000:]
+    runs, tis = _runs(home)
+    assert runs[killed[0]] == "failed", runs
+    assert sorted(runs.values()) == ["failed", "success"], runs
+    left = {t: state for r, t, state in tis if r == killed[0] and t in unfinished}
+    assert set(left.values()) <= FINISHED, left
+    print(f"\nkilled run {killed[0]}: task instances {unfinished} -> {left}")
+    assert owner_alive(runner())  # this process is alive: its runs are never touched
+    assert not owner_alive({**runner(), "pid": 2 ** 22 + 7})  # no such process
+    assert not owner_alive(None)  # a run from before owners were recorded
