@@ -5,7 +5,10 @@
 --   单人保             adult 一/二级 certificate holder, not employed, in no 在册 household
 --   护理补贴未享受     有效 一/二级 certificate without the 重度残疾人护理补贴
 --   生活补贴未享受     certificate holder in an 在册 低保 household without the 生活补贴
---   未参保失业临时救助 open 失业登记, no 失业保险 in the 12 months before it, not in 低保/特困
+--   未参保失业临时救助 open 失业登记, no 失业保险 in the 12 months before it (where the
+--                      delivered contributions cover them), not in 低保/特困
+--   急难               a recent 急难 signal in any 在册 household (its 户主), or a new
+--                      一/二级 certificate outside the register: 24-hour help
 -- county/township come from the person's latest residence code (core.persons).
 -- name is the one raw personal field a mart may show (privacy rules); ids are masked.
 CREATE OR REPLACE TABLE mart.discovery_candidates AS
@@ -17,6 +20,8 @@ WITH candidates AS (
     SELECT person_key, rule, evidence FROM core.rule_living_subsidy_missing(core.scoring_date())
     UNION ALL
     SELECT person_key, rule, evidence FROM core.rule_uninsured_unemployed(core.scoring_date())
+    UNION ALL
+    SELECT person_key, rule, evidence FROM core.rule_emergency(core.scoring_date())
 )
 SELECT
     core.scoring_date() AS as_of_date,
