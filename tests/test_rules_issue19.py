@@ -30,16 +30,18 @@ Q_HEAD = person()                         # 低保 household: nothing happened
 E_HEAD, E_SICK = person(), person()       # 低保边缘 household: a member newly 重病 (scored, maybe 低)
 O_NEW, O_OLD = person(), person()         # outside the register: a new 一级 certificate / an old one
 U_COVERED, U_BEFORE, FILLER = person(), person(), person()
+X_HEAD = person()                         # a household with a 德州 (371402) village code
 
 
 def households():
     return [household("HT", T_HEAD, category="特困"), household("HL", L_HEAD), household("HQ", Q_HEAD),
-            household("HE", E_HEAD, category="低保边缘", benefit_amount=0)]
+            household("HE", E_HEAD, category="低保边缘", benefit_amount=0),
+            household("HX", X_HEAD, division_code="371402001001")]
 
 
 def members(when):
     rows = [member("HT", T_HEAD), member("HT", T_SICK, relation="子女", health="重病" if when == APR else "健康"),
-            member("HL", L_HEAD), member("HQ", Q_HEAD), member("HE", E_HEAD),
+            member("HL", L_HEAD), member("HQ", Q_HEAD), member("HE", E_HEAD), member("HX", X_HEAD),
             member("HE", E_SICK, relation="配偶", health="重病" if when == APR else "健康")]
     if when == MAR:
         rows.append(member("HL", L_GONE, relation="配偶"))
@@ -107,3 +109,13 @@ def test_uninsured_unemployed_needs_contribution_data_for_the_window(con):
     undecided = con.execute("SELECT person_key, rule, status, evidence FROM mart.discovery_undecided").fetchall()
     assert undecided == [(key(U_BEFORE), "未参保失业临时救助", "unknown: no contribution data",
                           "失业登记 2023-06-01 未注销; 需 2022-06至2023-05 的失业保险缴费; 已交付缴费月份 2023-01至2024-04")]
+
+
+def test_an_out_of_city_code_is_flagged_not_a_county(con):
+    rows = con.execute("SELECT county_code, county_name, out_of_city, households FROM mart.county_month"
+                       " WHERE month = DATE '2024-04-01' ORDER BY county_code").fetchall()
+    assert rows == [("371402", None, True, 1), ("371502", "东昌府区", False, 4)]
+    # the README's question 1 lists counties only; city totals still count every household
+    counties = con.execute("SELECT county_code FROM mart.county_month WHERE month = DATE '2024-04-01'"
+                           " AND NOT out_of_city").fetchall()
+    assert counties == [("371502",)]
