@@ -31,6 +31,8 @@ E_HEAD, E_SICK = person(), person()       # 低保边缘 household: a member new
 O_NEW, O_OLD = person(), person()         # outside the register: a new 一级 certificate / an old one
 U_COVERED, U_BEFORE, FILLER = person(), person(), person()
 X_HEAD = person()                         # a household with a 德州 (371402) village code
+# 单人保, in order of need: grade, then subsidies received, then age
+N_ELDER, N_NONE, N_ONE, N_GRADE2 = person("19500101"), person(), person(), person()
 
 
 def households():
@@ -50,7 +52,8 @@ def members(when):
 
 def certificates(when):
     severe = dict(nursing_subsidy="是", living_subsidy="是")
-    rows = [certificate(O_OLD, "一级", **severe)]
+    rows = [certificate(O_OLD, "一级", **severe), certificate(N_ELDER, "一级"), certificate(N_NONE, "一级"),
+            certificate(N_ONE, "一级", living_subsidy="是"), certificate(N_GRADE2, "二级")]
     if when == APR:
         rows.append(certificate(O_NEW, "一级", issue_date=date(2024, 4, 20), **severe))
     return rows
@@ -119,3 +122,15 @@ def test_an_out_of_city_code_is_flagged_not_a_county(con):
     counties = con.execute("SELECT county_code FROM mart.county_month WHERE month = DATE '2024-04-01'"
                            " AND NOT out_of_city").fetchall()
     assert counties == [("371502",)]
+
+
+def test_single_person_dibao_candidates_are_ordered_by_need(con):
+    from pipelines.lists import _candidate_rows
+
+    order = [k for (k,) in con.execute("SELECT person_key FROM mart.discovery_candidates WHERE rule = '单人保'"
+                                       " ORDER BY priority").fetchall()]
+    both = sorted([O_NEW, O_OLD], key=lambda i: i[:6] + "********" + i[-4:])  # same need: by masked id
+    assert order == [key(p) for p in (N_ELDER, N_NONE, N_ONE, *both, N_GRADE2)]
+    rows = _candidate_rows(con, APR, None, load_rules(date(2024, 5, 6)), date(2024, 5, 6))
+    assert rows[0]["rule"] == "急难"  # 24 hours first on the sheet
+    assert [r["person_key"] for r in rows if r["rule"] == "单人保"] == order
