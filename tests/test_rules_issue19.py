@@ -134,3 +134,32 @@ def test_single_person_dibao_candidates_are_ordered_by_need(con):
     rows = _candidate_rows(con, APR, None, load_rules(date(2024, 5, 6)), date(2024, 5, 6))
     assert rows[0]["rule"] == "急难"  # 24 hours first on the sheet
     assert [r["person_key"] for r in rows if r["rule"] == "单人保"] == order
+
+
+def test_a_warning_when_the_scoring_date_passes_the_last_dated_standard(con, tmp_path, monkeypatch):
+    import json
+
+    from pipelines import nightly
+
+    assert nightly_outdated(con) == []  # scoring date 2024-04-30: the 2024-01-01 standards are current
+    monkeypatch.setenv("DIBAO_ALERT_LOG", str(tmp_path / "alerts.log"))
+    wh = tmp_path / "w.duckdb"
+    with warehouse(wh) as c:
+        deliver(c, "mz", date(2025, 3, 31), households=households(), members=members(APR))
+        build_core(c)
+    first = nightly.publish_marts(str(wh))["standards_outdated"]
+    assert [m.split(":")[0] for m in first] == ["dibao_standard 农村", "dibao_standard 城市",
+                                                 "tekun_basic_living 农村", "tekun_basic_living 城市"]
+    assert "931" in first[1] and "2024-01-01" in first[1] and "2025-03-31" in first[1]
+    again = nightly.publish_marts(str(wh))["standards_outdated"]  # every run says so in its summary ...
+    assert again == first
+    alerts = [json.loads(line) for line in (tmp_path / "alerts.log").read_text().splitlines()]
+    assert [a["kind"] for a in alerts] == ["standard_outdated"] * 4  # ... but alerts once
+    with warehouse(wh, read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM audit.alerts WHERE kind = 'standard_outdated'").fetchall() == [(4,)]
+
+
+def nightly_outdated(con):
+    from pipelines.standards_check import outdated_standards
+
+    return outdated_standards(con)
