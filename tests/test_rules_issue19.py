@@ -90,8 +90,8 @@ def test_emergency_covers_every_registered_household_and_people_outside(con, who
 def test_emergency_evidence_and_baseline(con):
     evidence = dict(con.execute("SELECT person_key, evidence FROM mart.discovery_candidates WHERE rule = '急难'"
                                 ).fetchall())
-    assert evidence[key(T_HEAD)] == "家庭编号 HT (特困 在册): 家庭成员新患重病 2024-04-30; 24小时内先行救助"
-    assert evidence[key(L_HEAD)] == "家庭编号 HL (低保 在册): 家庭成员去世或离开 2024-04-30; 24小时内先行救助"
+    assert evidence[key(T_HEAD)] == "家庭编号 HT (特困 在册): 家人新患重病 2024-04-30; 24小时内先行救助"
+    assert evidence[key(L_HEAD)] == "家庭编号 HL (低保 在册): 家人去世或离开 2024-04-30; 24小时内先行救助"
     assert evidence[key(O_NEW)] == "新持一/二级残疾证 2024-04-30, 不在任何在册家庭; 24小时内先行救助"
     # the first snapshot is a baseline: nothing is "new" on it
     assert con.execute("SELECT count(*) FROM core.rule_emergency(DATE '2024-03-31')").fetchall() == [(0,)]

@@ -33,11 +33,11 @@ severe AS (
     WHERE cert_status = '有效' AND grade_rank <= 2
 ),
 household_signals AS (
-    SELECT e.household_id, e.seen_date, '家庭成员去世或离开' AS what
+    SELECT e.household_id, e.seen_date, '家人去世或离开' AS what
     FROM recent e
     WHERE e.kind = 'member_died_or_left' AND e.household_id IN (SELECT household_id FROM registered)
     UNION
-    SELECT m.household_id, m.valid_from, '家庭成员新患重病'
+    SELECT m.household_id, m.valid_from, '家人新患重病'
     FROM members m, bounds b
     WHERE m.health = '重病' AND m.valid_from > b.since
       AND NOT EXISTS (
@@ -45,7 +45,7 @@ household_signals AS (
           WHERE before.household_id = m.household_id AND before.person_key = m.person_key
             AND before.valid_to = m.valid_from AND before.health = '重病')
     UNION
-    SELECT m.household_id, e.seen_date, '家庭成员新持一/二级残疾证'
+    SELECT m.household_id, e.seen_date, '家人新持一/二级残疾证'
     FROM recent e
     JOIN members m USING (person_key)
     JOIN severe USING (person_key)
