@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import pwd
+import re
 import socket
 import uuid
 from datetime import datetime, timezone
@@ -67,16 +68,26 @@ def os_user() -> tuple[str, int]:
         return f"uid:{uid}", uid
 
 
+# An 18-character 身份证号 standing alone (not inside a 64-hex key or a longer number):
+# kept as its first 6 and last 4 characters, as everywhere outside the restricted schemas.
+_LITERAL_ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+
+
+def mask_ids(text: str) -> str:
+    return _LITERAL_ID.sub(r"\1********\2", text)
+
+
 def entry(*, role: str, township: str | None, file_read: Path | None, sql: str, status: str,
           rows: int | None = None, message: str | None = None) -> dict:
     user, uid = os_user()
+    masked = mask_ids(sql)  # the hash too: a digest of an id is guessable from the id's few unknown digits
     return {
         "query_id": uuid.uuid4().hex,
         "queried_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds"),
         "os_user": user, "uid": uid, "role": role, "township_code": township,
         "file_read": str(file_read) if file_read else None,
-        "sql_text": sql[:MAX_SQL_CHARS], "sql_sha256": hashlib.sha256(sql.encode("utf-8", "replace")).hexdigest(),
-        "status": status, "rows": rows, "message": (message or None) and message[:500],
+        "sql_text": masked[:MAX_SQL_CHARS], "sql_sha256": hashlib.sha256(masked.encode("utf-8", "replace")).hexdigest(),
+        "status": status, "rows": rows, "message": (message or None) and mask_ids(message)[:500],
         "pid": os.getpid(), "host": socket.gethostname(),
     }
 

@@ -63,7 +63,8 @@ def output_to(log_file: Path) -> Iterator[None]:
 
 
 def run_dag(dag_id: str, conf: dict) -> tuple[str, str]:
-    """Run one DAG to completion in this process; return (state, run_id)."""
+    """Run one DAG to completion in this process; return (state, run_id). Runs a killed
+    `dibao run` left `running` are marked failed first (pipelines/stale_runs.py)."""
     from airflow.dag_processing.dagbag import DagBag
 
     folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
@@ -74,6 +75,9 @@ def run_dag(dag_id: str, conf: dict) -> tuple[str, str]:
     dag = bag.get_dag(dag_id)
     if dag is None:
         raise AirflowRunError(f"no DAG {dag_id!r} in {folder}")
-    dag_run = dag.test(run_conf=conf)
+    from pipelines.stale_runs import RUNNER_KEY, fail_abandoned_runs, runner
+
+    fail_abandoned_runs(dag)
+    dag_run = dag.test(run_conf={**conf, RUNNER_KEY: runner()})
     state = str(getattr(dag_run.state, "value", dag_run.state))
     return state, dag_run.run_id

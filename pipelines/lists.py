@@ -366,7 +366,7 @@ def _candidate_rows(con: duckdb.DuckDBPyConnection, as_of: date, previous: date 
         FROM mart.discovery_candidates d
         LEFT JOIN core.persons p USING (person_key)
         WHERE d.as_of_date = ?
-        ORDER BY d.township_code, d.rule, d.masked_id
+        ORDER BY d.township_code, d.rule <> '急难', d.rule, d.priority
         """, [as_of]).fetchall()
     before = set(con.execute("SELECT person_key, rule FROM mart.listed_candidates WHERE as_of_date = ?",
                              [previous]).fetchall())

@@ -136,11 +136,13 @@ def build_history(warehouse: str) -> dict:
 def publish_marts(warehouse: str) -> dict:
     """Rebuild the marts officials query; refuses to publish a raw 身份证号."""
     from pipelines.publish import build_marts
+    from pipelines.standards_check import warn_outdated_standards
     from pipelines.warehouse import warehouse as open_wh
 
     with open_wh(Path(warehouse)) as con:
         built = build_marts(con)
-    return _build_summary("mart", built)
+        outdated = warn_outdated_standards(con)
+    return {**_build_summary("mart", built), "standards_outdated": outdated}
 
 
 @timed_task("feedback")

@@ -67,8 +67,7 @@ def check_statement(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def readable_file(warehouse: Path) -> Path:
-    """The administrator's file: the published copy when there is one (never blocks the
-    nightly run), else the warehouse itself."""
+    """The administrator's file: the published copy (never the live warehouse)."""
     from pipelines.roles import ADMIN, role_file
 
     return role_file(Path(warehouse), ADMIN)
@@ -86,9 +85,7 @@ def run_query(warehouse: Path, sql: str, *, role: str | None = None,
     except RoleError as exc:
         raise QueryError(str(exc)) from None
     if not path.exists():
-        if role == ADMIN:
-            raise QueryError(f"no warehouse at {warehouse}: run `dibao run` first")
-        raise QueryError(f"no {role} copy at {path}: the nightly run publishes it (run `dibao run` first)")
+        raise QueryError(_not_published(warehouse, role, path))
 
     def recorded(status: str, rows: int | None = None, message: str | None = None) -> None:
         from pipelines.access_log import AccessLogError, entry, record
@@ -130,6 +127,20 @@ def run_query(warehouse: Path, sql: str, *, role: str | None = None,
         return columns, rows
     finally:
         con.close()
+
+
+def _not_published(warehouse: Path, role: str, path: Path) -> str:
+    """Why there is nothing to read. The live file is never opened instead: during the first
+    run it is half-built (empty answers) and its writer holds the lock."""
+    from pipelines.roles import CASEWORKER
+    from pipelines.warehouse import query_copy_path
+
+    if not query_copy_path(warehouse).exists():
+        return (f"no warehouse published yet at {warehouse}: the first `dibao run` publishes it when it "
+                f"completes")
+    if role == CASEWORKER:
+        return f"no caseworker copy at {path}: no such township in the published warehouse"
+    return f"no warehouse published yet for role {role} ({path}): the nightly run publishes it when it completes"
 
 
 def _register_pending_log(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:

@@ -100,16 +100,15 @@ def township_copy_path(warehouse: Path, township: str) -> Path:
 
 
 def role_file(warehouse: Path, role: str | None, township: str | None = None) -> Path:
-    """The file `role` reads. The administrator reads the published copy, or the
-    warehouse itself before the first publish; other roles only their own file."""
+    """The file `role` reads: always a published copy, never the live warehouse (a
+    run may be writing it, and before the first publish it is half-built)."""
     role = role or ADMIN
     if role not in ROLES:
         raise RoleError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
     if role != CASEWORKER and township:
         raise RoleError("--township goes with --role caseworker only")
     if role == ADMIN:
-        copy = query_copy_path(warehouse)
-        return copy if copy.exists() else Path(warehouse)
+        return query_copy_path(warehouse)
     if role == ANALYST:
         return analyst_copy_path(warehouse)
     if not township:

@@ -21,6 +21,13 @@ Monthly cost = Σ (line − per-capita income) × persons over the households un
 the line (补差). Households already on 低保 count in it like everyone else under
 the line, so `monthly_cost_change` is the whole extra 补差 a raise would cost
 (the raise for current recipients plus the newly eligible).
+
+Split (issue 19): `*_benefit_rises` are households already on 低保 (保障类别 低保)
+whose 补差 rises, with that rise; `*_newly_eligible` are households not on 低保 that
+the proposed line puts under it and today's does not, with their whole 补差.
+Households not on 低保 already under today's line are in neither (eligible
+today already); their rise is the rest of `monthly_cost_change`. Every cost
+has an annual twin: 12 × the monthly figure at the snapshot's incomes.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from pipelines.config import WAREHOUSE_SQL
 from pipelines.contract import COUNTIES
 from pipelines.warehouse import warehouse as open_warehouse
 
@@ -54,7 +62,17 @@ COLUMNS = {  # output column -> Chinese header, in order
     "monthly_cost_today": "现标准月补差（元）",
     "monthly_cost_proposed": "新标准月补差（元）",
     "monthly_cost_change": "月补差增加（元）",
+    "annual_cost_change": "年补差增加（元）",
+    "dibao_households_benefit_rises": "在保低保户·补差提高户数",
+    "dibao_persons_benefit_rises": "在保低保户·补差提高人数",
+    "monthly_cost_benefit_rises": "在保低保户·月补差增加（元）",
+    "annual_cost_benefit_rises": "在保低保户·年补差增加（元）",
+    "households_newly_eligible": "新纳入·户数",
+    "persons_newly_eligible": "新纳入·人数",
+    "monthly_cost_newly_eligible": "新纳入·月补差（元）",
+    "annual_cost_newly_eligible": "新纳入·年补差（元）",
 }
+MONTHS_PER_YEAR = 12  # an annual cost is 12 months at the snapshot's incomes
 TOTAL = "合计"
 
 
@@ -116,42 +134,7 @@ def read_standards(path: Path) -> dict[str, float]:
     raise StandardsError(f"{path.name}: expected 城市: AMOUNT and/or 农村: AMOUNT")
 
 
-_WHATIF = """
-WITH member_counts AS (
-    SELECT household_id, count(*) AS n FROM core.members_asof($as_of) GROUP BY household_id
-),
-households AS (
-    SELECT
-        h.county_code,
-        h.income_per_capita::DOUBLE AS income,
-        coalesce(nullif(m.n, 0), h.household_size) AS persons,
-        l.dibao_standard::DOUBLE AS line_today,
-        coalesce(CASE h.urban_rural WHEN '城市' THEN $city WHEN '农村' THEN $rural END,
-                 l.dibao_standard)::DOUBLE AS line_proposed
-    FROM core.households_asof($as_of) h
-    LEFT JOIN member_counts m USING (household_id)
-    LEFT JOIN core.dibao_lines l
-      ON l.urban_rural = h.urban_rural AND l.valid_from <= $as_of AND (l.valid_to IS NULL OR l.valid_to > $as_of)
-    WHERE h.status = '在册' AND h.category <> '特困'
-)
-SELECT
-    county_code,
-    count(*) FILTER (WHERE income IS NOT NULL) AS households_assessed,
-    count(*) FILTER (WHERE income IS NULL) AS households_unassessed,
-    coalesce(sum(persons) FILTER (WHERE income IS NOT NULL), 0) AS persons_assessed,
-    count(*) FILTER (WHERE income < line_today) AS households_below_today,
-    coalesce(sum(persons) FILTER (WHERE income < line_today), 0) AS persons_below_today,
-    count(*) FILTER (WHERE income < line_proposed) AS households_below_proposed,
-    coalesce(sum(persons) FILTER (WHERE income < line_proposed), 0) AS persons_below_proposed,
-    count(*) FILTER (WHERE income < line_proposed AND income >= line_today) AS households_newly_below,
-    coalesce(sum(persons) FILTER (WHERE income < line_proposed AND income >= line_today), 0) AS persons_newly_below,
-    coalesce(sum((line_today - income) * persons) FILTER (WHERE income < line_today), 0) AS monthly_cost_today,
-    coalesce(sum((line_proposed - income) * persons) FILTER (WHERE income < line_proposed), 0)
-        AS monthly_cost_proposed
-FROM households
-GROUP BY county_code
-ORDER BY county_code
-"""
+_WHATIF = WAREHOUSE_SQL / "whatif" / "whatif.sql"
 
 
 def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = None) -> pl.DataFrame:
@@ -169,8 +152,8 @@ def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = No
         if as_of is not None and as_of < snapshots[0]:
             raise StandardsError(f"no mz snapshot on or before {as_of} (first: {snapshots[0]})")
         as_of = as_of or snapshots[-1]
-        frame = con.sql(_WHATIF, params={"as_of": as_of, "city": standards.get("城市"),
-                                         "rural": standards.get("农村")}).pl()
+        params = {"as_of": as_of, "city": standards.get("城市"), "rural": standards.get("农村")}
+        frame = con.sql(_WHATIF.read_text(encoding="utf-8"), params=params).pl()
     return _with_total(frame)
 
 
@@ -184,16 +167,18 @@ def _with_total(frame: pl.DataFrame) -> pl.DataFrame:
     total = frame.select(pl.lit(None, pl.String).alias("county_code"), pl.lit(TOTAL).alias("county_name"),
                          *(pl.col(c).sum() for c in counts))
     both = pl.concat([frame, total], how="diagonal_relaxed")
-    return both.with_columns(
-        (pl.col("monthly_cost_proposed") - pl.col("monthly_cost_today")).alias("monthly_cost_change"),
-    ).with_columns(pl.col(c).round(2) for c in ("monthly_cost_today", "monthly_cost_proposed",
-                                                 "monthly_cost_change")).select(list(COLUMNS))
+    both = both.with_columns(
+        (pl.col("monthly_cost_proposed") - pl.col("monthly_cost_today")).alias("monthly_cost_change"))
+    both = both.with_columns((pl.col(f"monthly_{c}") * MONTHS_PER_YEAR).alias(f"annual_{c}")
+                             for c in ("cost_change", "cost_benefit_rises", "cost_newly_eligible"))
+    money = [c for c in COLUMNS if c.startswith(("monthly_", "annual_"))]
+    return both.with_columns(pl.col(c).round(2) for c in money).select(list(COLUMNS))
 
 
 def format_whatif(frame: pl.DataFrame) -> str:
     """The result as an aligned text table with Chinese headers, for the command line."""
     shown = frame.rename(COLUMNS).with_columns(pl.col(COLUMNS["county_code"]).fill_null(""),
                                               pl.col(COLUMNS["county_name"]).fill_null(""))
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=400, tbl_hide_dataframe_shape=True,
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=4000, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, thousands_separator=True, float_precision=2):
         return str(shown)

@@ -178,7 +178,8 @@ def test_uninsured_unemployed(con, who, qualifies):
 
 def test_candidate_rows_follow_the_contract(con):
     cols = [r[0] for r in con.execute("DESCRIBE mart.discovery_candidates").fetchall()]
-    assert cols == ["as_of_date", "person_key", "masked_id", "name", "county_code", "township_code", "rule", "evidence"]
+    assert cols[:8] == ["as_of_date", "person_key", "masked_id", "name", "county_code", "township_code", "rule", "evidence"]
+    assert cols[8:] == ["priority"]  # order of need within a township and rule (issue 19)
     row = con.execute(
         "SELECT as_of_date, masked_id, name, county_code, township_code, evidence FROM mart.discovery_candidates"
         " WHERE person_key = ? AND rule = '护理补贴未享受'", [key(N_YES)]).fetchall()

@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.query import QueryError, run_query
-from pipelines.warehouse import warehouse
+from pipelines.warehouse import publish_query_copy, warehouse
 
 
 @pytest.fixture
@@ -14,6 +14,7 @@ def wh(tmp_path):
     path = tmp_path / "w.duckdb"
     with warehouse(path) as con:
         con.execute("CREATE TABLE mart.t AS SELECT * FROM (VALUES (1, '东昌府区'), (2, '临清市')) v(n, county)")
+    publish_query_copy(path)  # readers only ever read the published copy
     return path
 
 
@@ -60,9 +61,6 @@ def test_queries_read_the_published_copy_while_a_writer_holds_the_file(wh):
     """A writer (the nightly run) holds the live file; officials' queries still answer."""
     import duckdb
 
-    from pipelines.warehouse import publish_query_copy
-
-    publish_query_copy(wh)
     writer = duckdb.connect(str(wh))
     try:
         writer.execute("INSERT INTO mart.t VALUES (3, '莘县')")
@@ -72,3 +70,39 @@ def test_queries_read_the_published_copy_while_a_writer_holds_the_file(wh):
         writer.close()
     publish_query_copy(wh)
     assert run_query(wh, "SELECT count(*) AS n FROM mart.t")[1] == [(3,)]
+
+
+def test_a_warehouse_never_published_is_not_read(tmp_path, capsys):
+    """Before the first publish the live file is half-built or locked: one line, exit 2."""
+    path = tmp_path / "w.duckdb"
+    with warehouse(path) as con:
+        con.execute("CREATE TABLE mart.t AS SELECT 1 AS n")
+    for role in ("admin", "analyst"):
+        with pytest.raises(QueryError, match="no warehouse published yet"):
+            run_query(path, "SELECT count(*) FROM mart.t", role=role)
+    assert main(["query", "--warehouse", str(path), "SELECT count(*) FROM mart.t"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no warehouse published yet" in err
+
+
+def test_a_literal_id_in_a_query_is_masked_in_the_access_log(wh):
+    """outputs.md: at most first 6 + last 4 of a 身份证号 outside the restricted schemas."""
+    import hashlib
+
+    from pipelines.access_log import log_path, read_entries
+
+    raw = "37150219900101123X"
+    sql = f"SELECT n FROM mart.t WHERE county <> '{raw}' OR county = '{raw.lower()}'"
+    assert run_query(wh, sql)[1] == [(1,), (2,)]  # the query itself runs as typed
+    with pytest.raises(QueryError):
+        run_query(wh, f"SELECT '{raw}'::INTEGER FROM mart.t")  # DuckDB's message echoes the value
+    entries, _ = read_entries(log_path(wh))
+    text = log_path(wh).read_text(encoding="utf-8")
+    assert raw not in text and raw.lower() not in text and raw[:17] not in text
+    masked = "371502********123X"
+    assert entries[-2]["sql_text"] == f"SELECT n FROM mart.t WHERE county <> '{masked}' OR county = '{masked[:-1]}x'"
+    assert entries[-2]["sql_sha256"] == hashlib.sha256(entries[-2]["sql_text"].encode()).hexdigest()
+    # 64-hex keys (person_key) and longer digit runs are not identities
+    key = "1" * 18 + "ab" * 23
+    run_query(wh, f"SELECT '{key}' AS k, 12345678901234567890 AS big")
+    assert read_entries(log_path(wh))[0][-1]["sql_text"] == f"SELECT '{key}' AS k, 12345678901234567890 AS big"

@@ -138,3 +138,51 @@ def test_bad_inputs_fail_with_one_line(wh, tmp_path):
 def test_format_whatif_has_chinese_headers_and_a_total(wh):
     text = format_whatif(whatif(wh, {"城市": 960}))
     assert "新增低于标准户数" in text and "合计" in text and "月补差增加（元）" in text
+
+
+SPLIT = """
+WITH latest AS (SELECT max(extract_date) AS d FROM staging.mz_households),
+households AS (SELECT h.* FROM staging.mz_households h, latest WHERE h.extract_date = latest.d),
+persons AS (
+    SELECT household_id, count(*) AS n FROM staging.mz_members m, latest WHERE m.extract_date = latest.d
+    GROUP BY household_id
+),
+lines AS (
+    SELECT h.category = '低保' AS on_dibao, h.income_per_capita::DOUBLE AS income, coalesce(p.n, h.household_size) AS n,
+           CASE h.urban_rural WHEN '城市' THEN $today_city ELSE $today_rural END::DOUBLE AS old_line,
+           CASE h.urban_rural WHEN '城市' THEN $new_city ELSE $new_rural END::DOUBLE AS new_line
+    FROM households h LEFT JOIN persons p ON p.household_id = h.household_id
+    WHERE h.status = '在册' AND h.category <> '特困' AND h.income_per_capita IS NOT NULL
+)
+SELECT
+    count(*) FILTER (WHERE on_dibao AND income < new_line AND new_line > old_line),
+    sum(CASE WHEN on_dibao THEN (greatest(new_line - income, 0) - greatest(old_line - income, 0)) * n ELSE 0 END),
+    count(*) FILTER (WHERE NOT on_dibao AND income < new_line AND income >= old_line),
+    sum(CASE WHEN NOT on_dibao AND income < new_line AND income >= old_line THEN (new_line - income) * n ELSE 0 END)
+FROM lines
+"""
+
+
+def test_benefit_rises_and_newly_eligible_are_split_with_annual_costs(wh, capsys):
+    from pipelines.cli import main
+
+    result = whatif(wh, {"城市": 1000, "农村": 800})
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        rises, rise_cost, newly, newly_cost = con.execute(SPLIT, {
+            "today_city": TODAY["城市"], "today_rural": TODAY["农村"], "new_city": 1000, "new_rural": 800}).fetchall()[0]
+    finally:
+        con.close()
+    total = result.filter(result["county_name"] == "合计").to_dicts()[0]
+    assert rises > 0 and newly > 0  # the builder's town has both
+    assert total["dibao_households_benefit_rises"] == rises
+    assert total["households_newly_eligible"] == newly
+    assert math.isclose(total["monthly_cost_benefit_rises"], rise_cost, abs_tol=0.01)
+    assert math.isclose(total["monthly_cost_newly_eligible"], newly_cost, abs_tol=0.01)
+    for what in ("change", "benefit_rises", "newly_eligible"):
+        assert math.isclose(total[f"annual_cost_{what}"], 12 * total[f"monthly_cost_{what}"], abs_tol=0.05)
+    assert total["monthly_cost_benefit_rises"] + total["monthly_cost_newly_eligible"] \
+        <= total["monthly_cost_change"] + 0.01
+    assert main(["whatif", "--warehouse", str(wh), "--standard", "城市=1000", "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert {"annual_cost_change", "monthly_cost_benefit_rises", "households_newly_eligible"} <= set(header)

@@ -2,7 +2,9 @@
 -- per county (区/县/市), month by month: the sums of mart.township_month, whose
 -- measures each count a household or person in one township only.
 -- Grain: one row per month (its last mz snapshot) and 6-digit county code.
--- county_name is NULL for a code outside 聊城 (a non-local residence).
+-- county_name is NULL for a code outside 聊城 (a non-local residence), and
+-- out_of_city is true: such a row is kept (city totals include those households)
+-- but is no county of the city; per-county questions filter on NOT out_of_city.
 CREATE OR REPLACE TABLE mart.county_month AS
 WITH counties(county_code, county_name) AS (
     VALUES ('371502', '东昌府区'), ('371503', '茌平区'), ('371521', '阳谷县'), ('371522', '莘县'),
@@ -29,7 +31,8 @@ SELECT
     sum(t.living_subsidy_recipients)::BIGINT AS living_subsidy_recipients,
     sum(t.living_subsidy_amount)::DECIMAL(14,2) AS living_subsidy_amount,
     sum(t.nursing_subsidy_recipients)::BIGINT AS nursing_subsidy_recipients,
-    sum(t.nursing_subsidy_amount)::DECIMAL(14,2) AS nursing_subsidy_amount
+    sum(t.nursing_subsidy_amount)::DECIMAL(14,2) AS nursing_subsidy_amount,
+    c.county_name IS NULL AS out_of_city
 FROM mart.township_month t
 LEFT JOIN counties c USING (county_code)
 GROUP BY t.month, t.county_code, c.county_name
