@@ -373,3 +373,19 @@ def test_evaluation_against_the_assessed_outcome(scored):
     assert 0 < result["positives"] <= monthly["positives"]
     with pytest.raises(EvaluationError, match="outcome must be one of"):
         evaluate(scored["wh"], scored["world"]["truth"], outcome="yearly")
+
+
+def test_the_feature_bound_cross_fits_the_listed_features_against_the_truth(scored):
+    """models/feature_bound.py: the model, the bound of its features and the oracle,
+    on the same households of the latest list."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("feature_bound", MODELS / "feature_bound.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.bound(scored["wh"], scored["world"]["truth"])
+    listed = q(scored["wh"], "SELECT count(*) AS n FROM mart.risk_list")["n"][0]
+    assert 0 < result["households"] <= listed
+    for name in ("model", "feature_bound", "oracle"):
+        assert 0 <= result[name]["precision_at_k"] <= 1
+    assert result["oracle"]["roc_auc"] > 0.7  # the truth's own income ranks its outcome well

@@ -1,0 +1,96 @@
+"""How far today's features could go: the bound the model card compares the model with.
+
+    .venv/bin/python models/feature_bound.py --warehouse W --truth T [--json]
+
+On the latest risk list's households, a gradient boosting is cross-fitted
+(5 folds, seeded) on the exact feature values the list was scored on
+(`mart.risk_list_detail.features`) against the world's *true* outcome (the
+evaluator's `households.csv`: `fell_below_within_3m`). No deployed model can
+train on that outcome; the result bounds what these features can rank. The gap
+between the model in force and this bound is training's to close; the gap
+between the bound and the oracle (true current income) is the features'.
+Metrics are those of `../shared/tools/evaluate_world.py`: ROC AUC and precision
+at k = 10% of scored households.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+from sklearn.model_selection import StratifiedKFold
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipelines.guard import _auc, precision_at  # noqa: E402
+from pipelines.risk_model import build_pipeline, inputs  # noqa: E402
+
+FOLDS = 5
+
+
+def latest_features(warehouse: Path) -> pl.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.sql("SELECT household_id, risk_score, features::VARCHAR AS features FROM mart.risk_list_detail"
+                       " JOIN mart.risk_list USING (as_of_date, household_id)"
+                       " WHERE as_of_date = (SELECT max(as_of_date) FROM mart.risk_list)").pl()
+    finally:
+        con.close()
+    decoded = pl.DataFrame([json.loads(f) for f in rows["features"]], infer_schema_length=None)
+    return rows.drop("features").hstack(decoded)
+
+
+def bound(warehouse: Path, truth: Path, seed: int = 0) -> dict:
+    truth_rows = pl.read_csv(truth / "households.csv", schema_overrides={"household_id": pl.String,
+                                                                         "county_code": pl.String})
+    truth_rows = truth_rows.filter(pl.col("scored") == 1)
+    x = latest_features(warehouse).join(truth_rows.select(
+        "household_id", y="fell_below_within_3m", true_income="true_pc_income_asof", urban="urban_rural"),
+        on="household_id", how="inner")
+    y = x["y"].cast(pl.Int8).to_numpy()
+    features = [c for c in x.columns if c not in ("household_id", "risk_score", "y", "true_income", "urban")]
+    cross = np.zeros(len(y))
+    for fit, test in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        pipeline = build_pipeline(features, len(fit), seed)
+        pipeline.fit(inputs(x[fit], features), y[fit])
+        cross[test] = pipeline.predict_proba(inputs(x[test], features))[:, 1]
+    standard = np.where(x["urban"].to_numpy() == "城市", 931.0, 753.0)
+    oracle = -x["true_income"].cast(pl.Float64).fill_null(0).to_numpy() / standard
+    model = x["risk_score"].to_numpy()
+    return {"households": int(len(y)), "positives": int(y.sum()),
+            "model": {"roc_auc": _auc(y, model), "precision_at_k": precision_at(y, model)},
+            "feature_bound": {"roc_auc": _auc(y, cross), "precision_at_k": precision_at(y, cross)},
+            "oracle": {"roc_auc": _auc(y, oracle), "precision_at_k": precision_at(y, oracle)}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Cross-fit today's features against a world's true outcome.")
+    ap.add_argument("--warehouse", required=True, type=Path)
+    ap.add_argument("--truth", required=True, type=Path)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    if not (args.truth / "households.csv").exists():
+        print(f"error: no households.csv in {args.truth} (the evaluator's truth format)", file=sys.stderr)
+        return 2
+    try:
+        result = bound(args.warehouse, args.truth)
+    except (duckdb.Error, pl.exceptions.PolarsError, ValueError) as exc:
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        for name in ("model", "feature_bound", "oracle"):
+            r = result[name]
+            print(f"{name:14s} ROC AUC {r['roc_auc']:.3f}  precision@k {r['precision_at_k']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
