@@ -6,10 +6,11 @@ logistic) replaces the bureau's sort only when, on those months, it ranks
 better than the sort by more than the noise on ROC AUC (the lower end of a
 household-cluster bootstrap interval of the difference is above zero) and is at
 least as precise at capacity (its precision among the top CAPACITY_SHARE is not
-below the sort's). Among the challengers that pass, the one with the higher
-held-out ROC AUC is chosen; when none passes, the sort itself scores. Why
+below the sort's). When both pass, the gradient boosting is chosen only if it beats the logistic
+regression in the same way; when none passes, the sort itself scores. Why
 precision at capacity is held to "not worse" rather than "better beyond the
-noise": models/README.md, Promotion guard.
+noise", and why the simpler challenger is preferred: models/README.md,
+Promotion guard.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import brier_score_loss
 
 BASELINE = "sort"
-CHALLENGERS = ("gbm", "logistic")
+CHALLENGERS = ("gbm", "logistic")  # the order `passed` lists them in
 # Capacity: the share of households a month's visits reach (the acceptance
 # worlds' k, and about what 10 visits per township cover in a city).
 CAPACITY_SHARE = 0.10
@@ -67,59 +68,76 @@ def summary(y: np.ndarray, p: np.ndarray) -> dict:
     return out
 
 
-def bootstrap_differences(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray,
-                          seed: int = 0, rounds: int = BOOTSTRAP) -> dict[str, dict]:
-    """For each challenger: the bootstrap interval of its ROC AUC and precision at
-    capacity minus the sort's, resampling whole households (a household's
-    months are not independent examples)."""
+def bootstrap(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray,
+              seed: int = 0, rounds: int = BOOTSTRAP) -> dict[str, dict[str, np.ndarray]]:
+    """Each model's ROC AUC and precision at capacity on `rounds` resamples of
+    whole households (a household's months are not independent examples); the
+    same resamples for every model, so differences are paired."""
     rng = np.random.default_rng(seed)
     ids, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
     members = np.split(np.argsort(index, kind="stable"), np.cumsum(counts)[:-1])
-    diffs = {name: {"roc_auc": [], "precision_at_capacity": []} for name in scores if name != BASELINE}
+    values = {name: {"roc_auc": [], "precision_at_capacity": []} for name in scores}
     for _ in range(rounds):
         rows = np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
         yb = y[rows]
         if not 0 < yb.sum() < len(yb):
             continue
-        base_auc, base_p = _auc(yb, scores[BASELINE][rows]), precision_at(yb, scores[BASELINE][rows])
-        for name in diffs:
-            diffs[name]["roc_auc"].append(_auc(yb, scores[name][rows]) - base_auc)
-            diffs[name]["precision_at_capacity"].append(precision_at(yb, scores[name][rows]) - base_p)
+        for name, p in scores.items():
+            values[name]["roc_auc"].append(_auc(yb, p[rows]))
+            values[name]["precision_at_capacity"].append(precision_at(yb, p[rows]))
+    return {name: {m: np.asarray(v, dtype=float) for m, v in by.items()} for name, by in values.items()}
+
+
+def interval(rounds: dict, better: str, than: str) -> dict:
+    """The bootstrap interval of `better`'s metrics minus `than`'s."""
     tail = 100 * (1 - CONFIDENCE) / 2
     out = {}
-    for name, by_metric in diffs.items():
-        out[name] = {}
-        for metric, values in by_metric.items():
-            v = np.asarray(values)
-            out[name][metric] = ({"low": float(np.percentile(v, tail)), "high": float(np.percentile(v, 100 - tail)),
-                                  "rounds": int(len(v))} if len(v) else None)
+    for metric in ("roc_auc", "precision_at_capacity"):
+        v = rounds[better][metric] - rounds[than][metric]
+        out[metric] = ({"low": float(np.percentile(v, tail)), "high": float(np.percentile(v, 100 - tail)),
+                        "rounds": int(len(v))} if len(v) else None)
     return out
 
 
-def _beats_sort(held: dict, intervals: dict, name: str) -> bool:
-    auc = intervals[name]["roc_auc"]
-    mine, sort = held[name]["precision_at_capacity"], held[BASELINE]["precision_at_capacity"]
-    return auc is not None and auc["low"] > 0 and mine is not None and sort is not None and mine >= sort
+def beats(held: dict, intervals: dict, name: str, other: str) -> bool:
+    """ROC AUC higher beyond the noise, and precision at capacity at least the other's."""
+    auc = intervals["roc_auc"]
+    mine, theirs = held[name]["precision_at_capacity"], held[other]["precision_at_capacity"]
+    return auc is not None and auc["low"] > 0 and mine is not None and theirs is not None and mine >= theirs
 
 
 def decide(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray, seed: int = 0) -> dict:
     """The guard's decision on the held-out months: every contender's metrics,
-    the bootstrap intervals against the sort, and which kind is in force, why."""
+    the bootstrap intervals, and which kind is in force, why.
+
+    A challenger must beat the sort; when both do, the gradient boosting must
+    also beat the logistic regression (the simpler model stays unless the more
+    flexible one is better beyond the noise: on measured households a flexible
+    model also learns who gets measured, which the held-out months reward)."""
     held = {name: summary(y, p) for name, p in scores.items()}
-    intervals = bootstrap_differences(y, scores, groups, seed)
-    passed = [name for name in CHALLENGERS if name in intervals and _beats_sort(held, intervals, name)]
-    if passed:
-        chosen = max(passed, key=lambda n: (held[n]["roc_auc"] or 0, -CHALLENGERS.index(n)))
-        why = (f"{chosen} beats the bureau's sort on the held-out months by more than the noise "
-               f"(ROC AUC {held[chosen]['roc_auc']:.3f} vs {held[BASELINE]['roc_auc']:.3f}, precision at "
-               f"capacity {held[chosen]['precision_at_capacity']:.3f} vs "
-               f"{held[BASELINE]['precision_at_capacity']:.3f}; the {100 * CONFIDENCE:.0f}% bootstrap interval "
-               "of the ROC AUC difference is above 0)")
+    rounds = bootstrap(y, scores, groups, seed)
+    versus_sort = {name: interval(rounds, name, BASELINE) for name in CHALLENGERS if name in scores}
+    passed = [name for name in CHALLENGERS if name in versus_sort
+              and beats(held, versus_sort[name], name, BASELINE)]
+    gbm_vs_logistic = interval(rounds, "gbm", "logistic") if {"gbm", "logistic"} <= set(passed) else None
+    if passed == ["gbm", "logistic"]:
+        passed_both = beats(held, gbm_vs_logistic, "gbm", "logistic")
+        chosen = "gbm" if passed_both else "logistic"
     else:
-        chosen = BASELINE
+        chosen = passed[0] if passed else BASELINE
+    if chosen == BASELINE:
         why = ("no challenger beats the bureau's sort on the held-out months (ROC AUC better beyond the "
                f"{100 * CONFIDENCE:.0f}% bootstrap interval, precision at capacity at least the sort's): "
                "the sort scores")
+    else:
+        why = (f"{chosen} beats the bureau's sort on the held-out months (ROC AUC {held[chosen]['roc_auc']:.3f} "
+               f"vs {held[BASELINE]['roc_auc']:.3f}, beyond the {100 * CONFIDENCE:.0f}% bootstrap interval; "
+               f"precision at capacity {held[chosen]['precision_at_capacity']:.3f} vs "
+               f"{held[BASELINE]['precision_at_capacity']:.3f})")
+        if gbm_vs_logistic is not None:
+            why += ("; so does the other challenger, and gradient boosting "
+                    + ("beats the logistic regression in the same way" if chosen == "gbm"
+                       else "does not beat the simpler logistic regression beyond the noise"))
     return {"in_force": chosen, "reason": why, "passed": passed, "held_out": held,
-            "intervals_vs_sort": intervals, "confidence": CONFIDENCE, "bootstrap_rounds": BOOTSTRAP,
-            "households": int(len(np.unique(groups)))}
+            "intervals_vs_sort": versus_sort, "gbm_vs_logistic": gbm_vs_logistic, "confidence": CONFIDENCE,
+            "bootstrap_rounds": BOOTSTRAP, "households": int(len(np.unique(groups)))}

@@ -233,6 +233,26 @@ def test_a_challenger_that_beats_the_sort_beyond_the_noise_is_promoted():
     assert held["gbm"]["precision_at_capacity"] >= held["sort"]["precision_at_capacity"]
 
 
+def test_the_simpler_challenger_stays_unless_the_flexible_one_is_better_beyond_the_noise():
+    rng = np.random.default_rng(6)
+    y = (rng.random(3000) < 0.15).astype(np.int8)
+    sort = y + rng.normal(0, 2.0, len(y))
+
+    def prob(x):
+        return 1 / (1 + np.exp(-x))
+
+    def decide(gbm, logistic):
+        return guard.decide(y, {"gbm": prob(gbm), "logistic": prob(logistic), "sort": prob(sort)},
+                            np.arange(len(y)))
+
+    noise = rng.normal(0, 0.6, len(y))
+    close = decide(y + noise + rng.normal(0, 0.05, len(y)), y + noise)  # both beat the sort, alike
+    assert close["passed"] == ["gbm", "logistic"] and close["in_force"] == "logistic"
+    assert close["gbm_vs_logistic"]["roc_auc"]["low"] <= 0
+    clear = decide(y + rng.normal(0, 0.3, len(y)), y + rng.normal(0, 1.0, len(y)))
+    assert clear["passed"] == ["gbm", "logistic"] and clear["in_force"] == "gbm"
+
+
 def test_the_guards_auc_is_scikit_learns_ties_included():
     from sklearn.metrics import roc_auc_score
 
