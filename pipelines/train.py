@@ -10,7 +10,7 @@ measurement teaches nothing and is left out (models/README.md, Label).
 
 Every training fits three contenders (pipelines.contenders: gradient boosting on
 every feature, a transparent logistic regression, the bureau's own sort) on the
-earlier months and scores the last HELD_OUT_MONTHS month-ends with each; the
+earlier months and scores the last third of the month-ends with each; the
 guard (pipelines.guard) decides which of them is in force. The chosen kind is
 then refitted on every measured household-month and registered with all three
 contenders' held-out metrics and the decision.
@@ -47,8 +47,10 @@ LABEL_COLUMNS = ["entered_dibao", "checked", "checked_below", "feedback", "feedb
 # Fewer measured examples of either class than this and no model is trained:
 # below it a fitted model is noise.
 MIN_CLASS_ROWS = 10
-# The latest month-end dates whose measurements judge the contenders.
+# The latest month-end dates whose measurements judge the contenders: a third
+# of the labelled ones, at least 3, so the guard's evidence grows with history.
 HELD_OUT_MONTHS = 3
+HELD_OUT_SHARE = 1 / 3
 # Features left out of every model: the calendar month encodes one city's
 # seasons and review calendar, learned from one or two instances of each month.
 EXCLUDED = ("season",)
@@ -117,16 +119,20 @@ def _learning(rows: pl.DataFrame, learn_from: str) -> pl.DataFrame:
     return rows.filter(pl.col(MEASURED)) if learn_from == "measured" else rows
 
 
+def held_out_months(labelled: int) -> int:
+    return max(HELD_OUT_MONTHS, round(labelled * HELD_OUT_SHARE))
+
+
 def held_out_decision(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, dates: list[date], features: list[str],
                       seed: int, learn_from: str = "measured") -> dict:
-    """Fit every contender on the months before the last HELD_OUT_MONTHS dates
+    """Fit every contender on the months before the last held-out dates
     (their labels cut at the first held-out date, so no measurement is seen
     twice), score the held-out dates' measured household-months with each, and
     let the guard decide. Without enough history for that, the sort is in force."""
     if len(dates) < HELD_OUT_MONTHS + 2:
         return {"in_force": guard.BASELINE, "reason": f"{len(dates)} labelled months: the guard needs "
                 f"{HELD_OUT_MONTHS + 2} to compare the models, so the bureau's sort scores"}
-    cutoff = dates[-HELD_OUT_MONTHS]
+    cutoff = dates[-held_out_months(len(dates))]
     earlier = relabel(con, rows.filter(pl.col("as_of_date") < cutoff), cutoff)
     fit_rows = _learning(earlier, learn_from)
     test = rows.filter((pl.col("as_of_date") >= cutoff) & pl.col(MEASURED))
