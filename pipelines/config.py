@@ -80,3 +80,22 @@ def default_out() -> Path:
 # A snapshot whose row count moved by at least this share against the previous
 # loaded snapshot of the same file is rejected at the gate (truncated or doubled).
 SNAPSHOT_CHANGE_LIMIT = env_float("DIBAO_SNAPSHOT_CHANGE_LIMIT", 0.5)
+
+
+def today():
+    """The run's clock: `DIBAO_TODAY` (YYYY-MM-DD, for tests and replays) or the real date."""
+    from datetime import date
+
+    value = os.environ.get("DIBAO_TODAY", "").strip()
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"DIBAO_TODAY must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+# A delivery dated more than this many days before its source's history (the earliest
+# loaded delivery; on a source's first night, the median date delivered) is held:
+# a mistyped year, not a late month.
+HOLD_BEFORE_HISTORY_DAYS = env_int("DIBAO_HOLD_BEFORE_HISTORY_DAYS", 366)

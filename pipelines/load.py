@@ -47,13 +47,16 @@ class LoadResult:
 
 
 def attempts(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> int:
-    return con.execute("SELECT count(*) FROM audit.deliveries WHERE folder = ?", [delivery.rel]).fetchall()[0][0]
+    # Held folders were never attempted: their rows must not shift the load ids of real attempts.
+    return con.execute("SELECT count(*) FROM audit.deliveries WHERE folder = ? AND status <> 'held'",
+                       [delivery.rel]).fetchall()[0][0]
 
 
 def is_pending(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
-    """A folder is done once attempted with exactly this content and marker."""
+    """A folder is done once attempted with exactly this content and marker (a hold is no attempt)."""
     done = con.execute(
-        "SELECT count(*) FROM audit.deliveries WHERE folder = ? AND content_sha256 = ? AND ready_sha256 = ?",
+        "SELECT count(*) FROM audit.deliveries WHERE folder = ? AND content_sha256 = ? AND ready_sha256 = ?"
+        " AND status <> 'held'",
         [delivery.rel, delivery.content_sha256, delivery.ready_sha256],
     ).fetchall()[0][0]
     return done == 0

@@ -1,0 +1,74 @@
+"""Poison deliveries and corrections (issue 19): bad input that must neither stop the
+nightly job nor tell officials something false. Real DuckDB, GX and generated data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import nightly
+from pipelines.generate import generate
+from tests.pipeline_run import load_all, run_all
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    root = tmp_path_factory.mktemp("poison")
+    generate(root / "landing", root / "truth", scale="town", months=3, seed=11)
+    return root
+
+
+@pytest.fixture
+def landing(town, tmp_path):
+    copy = tmp_path / "landing"
+    shutil.copytree(town / "landing", copy)
+    return copy
+
+
+def rows(wh: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_future_dated_delivery_is_held_and_later_deliveries_score(landing, tmp_path, monkeypatch):
+    shutil.copytree(landing / "mz" / "2024-01-31", landing / "mz" / "2030-01-31")  # a mistyped year
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-03-15")
+    run_all(landing, wh)
+    held = rows(wh, "SELECT folder FROM audit.deliveries WHERE status = 'held' ORDER BY folder")
+    assert held == [("cl/2024-03-31",), ("mz/2024-03-31",), ("mz/2030-01-31",)]
+    assert rows(wh, "SELECT count(*) FROM audit.deliveries WHERE status = 'loaded' AND extract_date > '2024-03-15'"
+                ) == [(0,)]
+    assert rows(wh, "SELECT DISTINCT status FROM audit.load_ledger WHERE load_id LIKE '%-held'") == [("held",)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_held'") == [(3,)]
+    assert rows(wh, "SELECT core.scoring_date()") == [(__import__("datetime").date(2024, 2, 29),)]
+
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")  # the next nights: the genuine month-end is due
+    run_all(landing, wh)
+    assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'mz/2024-03-31' ORDER BY status"
+                ) == [("held",), ("loaded",)]
+    assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'mz/2030-01-31'") == [("held",)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_held'") == [(3,)]  # once each
+    scored = nightly.score(str(wh))
+    assert scored["status"] == "scored" and scored["as_of_date"] == "2024-03-31"
+
+    # the operator renames the mistyped folder: it is a delivery like any other (here a replay of January)
+    (landing / "mz" / "2030-01-31").rename(landing / "mz" / "2024-01-30")
+    summary = load_all(landing, wh)
+    assert [(d["extract_date"], d["status"]) for d in summary["deliveries"]] == [("2024-01-30", "skipped_duplicate")]
+
+
+def test_folder_far_before_the_history_is_held(landing, tmp_path, monkeypatch):
+    shutil.copytree(landing / "cl" / "2024-01-31", landing / "cl" / "2014-01-31")
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    load_all(landing, wh)
+    assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'cl/2014-01-31'") == [("held",)]
+    assert rows(wh, "SELECT min(extract_date)::VARCHAR FROM audit.deliveries WHERE status = 'loaded'"
+                " AND source = 'cl'") == [("2024-01-31",)]
