@@ -81,6 +81,11 @@ def default_out() -> Path:
 # loaded snapshot of the same file is rejected at the gate (truncated or doubled).
 SNAPSHOT_CHANGE_LIMIT = env_float("DIBAO_SNAPSHOT_CHANGE_LIMIT", 0.5)
 
+# A file with more than this share of its rows quarantined rejects its delivery whole.
+# Files under the minimum are judged row by row: 3 bad rows of 10 are typos, not damage.
+QUARANTINE_RATE_LIMIT = env_float("DIBAO_QUARANTINE_RATE_LIMIT", 0.2)
+QUARANTINE_RATE_MIN_ROWS = env_int("DIBAO_QUARANTINE_RATE_MIN_ROWS", 20)
+
 
 def today():
     """The run's clock: `DIBAO_TODAY` (YYYY-MM-DD, for tests and replays) or the real date."""

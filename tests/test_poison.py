@@ -72,3 +72,52 @@ def test_folder_far_before_the_history_is_held(landing, tmp_path, monkeypatch):
     assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'cl/2014-01-31'") == [("held",)]
     assert rows(wh, "SELECT min(extract_date)::VARCHAR FROM audit.deliveries WHERE status = 'loaded'"
                 " AND source = 'cl'") == [("2024-01-31",)]
+
+
+def save_like_libreoffice(csv_path: Path, share: float = 0.9) -> Path:
+    """The CSV as an XLSX that LibreOffice saved with default settings: the 身份证号 of
+    `share` of the rows became numbers (3.71522197909271E+017), their last digits lost."""
+    import xlsxwriter
+
+    from pipelines.readers import read_file
+
+    frame = read_file(csv_path).frame.drop("_line")
+    target = csv_path.with_suffix(".xlsx")
+    book = xlsxwriter.Workbook(str(target))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, frame.columns)
+    for r, row in enumerate(frame.iter_rows(), start=1):
+        for c, (name, value) in enumerate(zip(frame.columns, row)):
+            if "身份证号" in name and value and value[:17].isdigit() and r % 10 < share * 10:
+                sheet.write_number(r, c, float(value[:17] + "0"))  # 15 significant digits survive
+            else:
+                sheet.write_string(r, c, value or "")
+    book.close()
+    csv_path.unlink()
+    return target
+
+
+def test_mostly_quarantined_snapshot_is_rejected_whole(landing, tmp_path):
+    feb = landing / "mz" / "2024-02-29"
+    for name in ("households.csv", "members.csv"):
+        save_like_libreoffice(feb / name)
+    (feb / "_READY").write_text("")
+    wh = tmp_path / "w.duckdb"
+    summary = run_all(landing, wh, until="2024-02-29")
+    mz_feb = [d for d in summary["deliveries"] if d["source"] == "mz" and d["extract_date"] == "2024-02-29"]
+    assert [d["status"] for d in mz_feb] == ["rejected"]
+    assert "quarantined" in mz_feb[0]["message"]
+    ledger = rows(wh, "SELECT file_name, status, rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger"
+                      " WHERE source = 'mz' AND extract_date = '2024-02-29' ORDER BY file_name")
+    assert [(f, s, loaded) for f, s, _, loaded, _ in ledger] == [("households.xlsx", "rejected", 0),
+                                                                 ("members.xlsx", "rejected", 0)]
+    assert all(q > 0.8 * read for _, _, read, _, q in ledger)
+    # every bad cell stays on record for review, under the rejected load; nothing of it is in staging
+    kept = rows(wh, "SELECT count(DISTINCT (file_name, line_number)), mode(reason) FROM audit.quarantine"
+                    " WHERE source = 'mz' AND extract_date = '2024-02-29'")
+    assert kept == [(sum(q for *_, q in ledger), "id_lossy_float")]
+    assert rows(wh, "SELECT count(*) FROM staging.mz_households WHERE extract_date = '2024-02-29'") == [(0,)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_rejected' AND source = 'mz'") == [(1,)]
+    # the snapshot never happened: nobody left on 2024-02-29
+    assert rows(wh, "SELECT count(*) FROM core.change_events WHERE event_date = '2024-02-29'"
+                    " AND kind IN ('household_exited', 'left_dibao')") == [(0,)]
