@@ -121,3 +121,52 @@ def test_mostly_quarantined_snapshot_is_rejected_whole(landing, tmp_path):
     # the snapshot never happened: nobody left on 2024-02-29
     assert rows(wh, "SELECT count(*) FROM core.change_events WHERE event_date = '2024-02-29'"
                     " AND kind IN ('household_exited', 'left_dibao')") == [(0,)]
+
+
+def corrupt_cell(csv_path: Path, key: str, column: str, value: str) -> int:
+    """Replace one cell of the row starting with `key` (the generator's CSVs are GB18030,
+    unquoted here); return its line number."""
+    data = csv_path.read_bytes()
+    encoding = "gb18030"
+    try:
+        text = data.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        text = data.decode("gb18030")
+    lines = text.split("\n")
+    col = lines[0].lstrip("\ufeff").strip().split(",").index(column)
+    for i, line in enumerate(lines):
+        cells = line.split(",")
+        if i and cells[0] == key and '"' not in line:
+            cells[col] = value
+            lines[i] = ",".join(cells)
+            csv_path.write_bytes("\n".join(lines).encode(encoding))
+            return i + 1
+    raise AssertionError(f"no row {key} in {csv_path}")
+
+
+def test_quarantined_household_row_is_not_an_exit(landing, tmp_path):
+    wh = tmp_path / "w.duckdb"
+    from pipelines.readers import read_file
+
+    months = [read_file(next((landing / "mz" / d).glob("households.*"))).frame
+              for d in ("2024-01-31", "2024-02-29", "2024-03-31")]
+    steady = set.intersection(*[
+        set(f.filter((f["保障状态"] == "在册") & (f["保障类别"] == "低保"))["家庭编号"].to_list()) for f in months])
+    hid = sorted(steady)[0]
+    corrupt_cell(landing / "mz" / "2024-02-29" / "households.csv", hid, "保障状态", "待定")
+    (landing / "mz" / "2024-02-29" / "_READY").write_text("")
+    run_all(landing, wh)
+    assert rows(wh, "SELECT reason FROM audit.quarantine WHERE source = 'mz' AND extract_date = '2024-02-29'"
+                    " AND column_name = '保障状态' AND raw_value = '待定'") == [("enum_unknown",)]
+    events = rows(wh, "SELECT kind, event_date::VARCHAR FROM core.change_events WHERE household_id = ?"
+                      " AND kind IN ('household_exited', 'left_dibao', 'entered_dibao') ORDER BY 2", [hid])
+    assert events == []
+    history = rows(wh, "SELECT valid_from::VARCHAR, valid_to, unknown_on::VARCHAR[] FROM core.household_history"
+                       " WHERE household_id = ? ORDER BY valid_from", [hid])
+    assert len(history) >= 1 and history[-1][1] is None  # listed throughout, still listed
+    assert [u for *_, u in history if u] == [["2024-02-29"]]
+    # its members stay members: a household that is carried is not a household that left
+    assert rows(wh, "SELECT count(*) FROM core.change_events WHERE household_id = ?"
+                    " AND kind = 'member_died_or_left'", [hid]) == [(0,)]
+
