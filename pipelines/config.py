@@ -104,3 +104,7 @@ def today():
 # loaded delivery; on a source's first night, the median date delivered) is held:
 # a mistyped year, not a late month.
 HOLD_BEFORE_HISTORY_DAYS = env_int("DIBAO_HOLD_BEFORE_HISTORY_DAYS", 366)
+
+# A delivered cell longer than this (UTF-8 bytes) quarantines its row (`cell_too_long`):
+# every later scan and copy stays bounded by it.
+MAX_CELL_BYTES = env_int("DIBAO_MAX_CELL_BYTES", 4096)

@@ -170,3 +170,43 @@ def test_quarantined_household_row_is_not_an_exit(landing, tmp_path):
     assert rows(wh, "SELECT count(*) FROM core.change_events WHERE household_id = ?"
                     " AND kind = 'member_died_or_left'", [hid]) == [(0,)]
 
+
+def rewrite_line(csv_path: Path, line_number: int, edit) -> str:
+    """Apply `edit` to one physical line (header = 1); the file is rewritten as UTF-8."""
+    from pipelines.readers import decode_csv_bytes
+
+    lines = decode_csv_bytes(csv_path.read_bytes())[1].decode().split("\n")
+    lines[line_number - 1] = edit(lines[line_number - 1])
+    csv_path.write_bytes("\n".join(lines).encode("utf-8"))
+    return lines[line_number - 1]
+
+
+def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
+    members = landing / "mz" / "2024-01-31" / "members.csv"
+    from pipelines.readers import decode_csv_bytes
+
+    header = decode_csv_bytes(members.read_bytes())[1].decode().split("\n")[0].split(",")
+    name = header.index("姓名")
+
+    def unclosed(line: str) -> str:
+        cells = line.split(",")
+        cells[name] = '"' + cells[name]
+        return ",".join(cells)
+
+    from pipelines.readers import read_file
+
+    delivered = read_file(members).rows_read
+    bad = rewrite_line(members, 500, unclosed)
+    wh = tmp_path / "w.duckdb"
+    summary = load_all(landing, wh, until="2024-01-31")
+    assert [(d["source"], d["status"]) for d in summary["deliveries"]] == [
+        ("mz", "loaded"), ("cl", "loaded"), ("rs", "loaded")]
+    [(read, loaded, quarantined)] = rows(
+        wh, "SELECT rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger"
+            " WHERE extract_date = '2024-01-31' AND file_name = 'members.csv'")
+    assert read == delivered and read == loaded + quarantined  # every line a row, the bad one among them
+    assert rows(wh, "SELECT line_number, column_name, raw_value FROM audit.quarantine"
+                    " WHERE reason = 'malformed_line'") == [(500, None, bad.rstrip("\r"))]
+    assert rows(wh, "SELECT max(line_number) FROM staging.mz_members WHERE extract_date = '2024-01-31'"
+                ) > [(1600,)]  # the lines after the bad one loaded
+
