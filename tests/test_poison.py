@@ -210,3 +210,44 @@ def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
     assert rows(wh, "SELECT max(line_number) FROM staging.mz_members WHERE extract_date = '2024-01-31'"
                 ) > [(1600,)]  # the lines after the bad one loaded
 
+
+def test_two_10_mb_cells_are_quarantined_and_later_nights_succeed(landing, tmp_path):
+    from pipelines.readers import decode_csv_bytes
+
+    from tests.pipeline_run import run_with_outputs
+
+    disability = landing / "cl" / "2024-02-29" / "disability.csv"
+    import csv
+    import io
+
+    header = next(csv.reader([decode_csv_bytes(disability.read_bytes())[1].decode().split("\n")[0]]))
+    name = header.index("姓名")
+    huge = "名" * (10_000_000 // 3 + 1)  # ~10 MB of UTF-8 each
+
+    def poison(line: str) -> str:
+        cells = next(csv.reader([line.rstrip("\r")]))
+        cells[name] = huge
+        buffer = io.StringIO()
+        csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="").writerow(cells)
+        return buffer.getvalue()
+
+    for line in (3, 7):
+        rewrite_line(disability, line, poison)
+    (disability.parent / "_READY").write_text("")  # its planted count mismatch is another test's business
+    wh, out = tmp_path / "w.duckdb", tmp_path / "out"
+    first = run_with_outputs(landing, wh, out, until="2024-02-29")
+    cl = [d for d in first["deliveries"] if d["source"] == "cl" and d["extract_date"] == "2024-02-29"]
+    assert [d["status"] for d in cl] == ["loaded"]
+    [(read, loaded, quarantined)] = rows(
+        wh, "SELECT rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger"
+            " WHERE source = 'cl' AND extract_date = '2024-02-29'")
+    assert read == loaded + quarantined and loaded > 0.9 * read
+    kept = rows(wh, "SELECT line_number, column_name, strlen(raw_value), raw_value LIKE '%truncated: %'"
+                    " FROM audit.quarantine WHERE reason = 'cell_too_long' ORDER BY 1")
+    assert [(n, c, ok) for n, c, _, ok in kept] == [(3, "姓名", True), (7, "姓名", True)]
+    assert all(size < 1_000 for _, _, size, _ in kept)
+    assert rows(wh, "SELECT max(strlen(name)) FROM raw.cl_disability")[0][0] < 4096
+    assert first["roles"]["townships"] > 0 and first["score"]["status"] == "scored"
+    second = run_with_outputs(landing, wh, out)  # the night after: the next deliveries, same warehouse
+    assert second["score"]["status"] == "scored" and second["roles"]["townships"] > 0
+    assert second["score"]["as_of_date"] == "2024-03-31"
