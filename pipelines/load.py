@@ -98,8 +98,12 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
         result.message = "; ".join(errors)
 
     if result.status == LOADED:
+        from pipelines.corrections import keep_superseded_rows, record_corrections
+
+        superseded = keep_superseded_rows(con, d)
         _supersede(con, d)
         _insert_parts(con, staged)
+        record_corrections(con, staged.load_id, d, superseded)
     elif result.status == REJECTED and rate_errors:
         _insert_quarantine(con, staged)  # the cells that got it rejected stay on record for review
     _write_ledger(con, staged, result, now, original[0][0] if original else None,

@@ -251,3 +251,68 @@ def test_two_10_mb_cells_are_quarantined_and_later_nights_succeed(landing, tmp_p
     second = run_with_outputs(landing, wh, out)  # the night after: the next deliveries, same warehouse
     assert second["score"]["status"] == "scored" and second["roles"]["townships"] > 0
     assert second["score"]["as_of_date"] == "2024-03-31"
+
+
+def write_xlsx(frame, target: Path) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(target))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, frame.columns)
+    for r, row in enumerate(frame.iter_rows(), start=1):
+        sheet.write_row(r, 0, [v or "" for v in row])
+    book.close()
+
+
+def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path, monkeypatch):
+    import csv
+
+    import polars as pl
+
+    from pipelines.readers import read_file
+    from tests.pipeline_run import run_with_outputs
+
+    wh, out = tmp_path / "w.duckdb", tmp_path / "out"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    first = run_with_outputs(landing, wh, out)
+    assert first["lists"]["status"] == "written" and first["lists"]["as_of_date"] == "2024-03-31"
+    [(hid, county, township)] = rows(wh, "SELECT household_id, county_code, township_code FROM mart.listed_households"
+                                         " WHERE as_of_date = '2024-03-31' ORDER BY list_rank, household_id LIMIT 1")
+    [(check_date, old_income)] = rows(wh, "SELECT check_date, income_per_capita FROM staging.mz_households"
+                                          " WHERE extract_date = '2024-03-31' AND household_id = ?", [hid])
+
+    # 民政 re-delivers mz/2024-03-31 on 2024-04-20 with this household's income corrected
+    households = landing / "mz" / "2024-03-31" / "households.xlsx"
+    frame = read_file(households).frame.drop("_line")
+    frame = frame.with_columns(pl.when(pl.col("家庭编号") == hid).then(pl.lit("1.00"))
+                               .otherwise(pl.col("月人均收入")).alias("月人均收入"))
+    write_xlsx(frame, households)
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-20")
+    second = run_with_outputs(landing, wh, out)
+    assert [(d["extract_date"], d["status"]) for d in second["deliveries"]] == [("2024-03-31", "loaded")]
+    assert rows(wh, "SELECT household_id, changed, received_on::VARCHAR FROM audit.corrected_rows") == [
+        (hid, ["income_per_capita"], "2024-04-20")]
+
+    # history: the corrected value is known from the day it was delivered
+    assert rows(wh, "SELECT income_per_capita, first_seen::VARCHAR, corrected_on::VARCHAR FROM core.income_checks"
+                    " WHERE household_id = ? AND check_date = ?", [hid, check_date]) == [(1.0, "2024-04-20",
+                                                                                          "2024-04-20")]
+    assert rows(wh, "SELECT seen_date::VARCHAR FROM core.change_events WHERE household_id = ?"
+                    " AND kind = 'income_checked' AND event_date = ?", [hid, check_date]) == [("2024-04-20",)]
+
+    # the list: re-issued for the affected township, the row marked 更正, the new income in the CSV
+    lists = second["lists"]
+    assert lists["status"] == "corrected" and township in lists["townships"]
+    csv_path = Path(lists["townships"][township]["csv"])
+    with csv_path.open(encoding="utf-8-sig", newline="") as f:
+        shown = {r["家庭编号"]: r for r in csv.DictReader(f)}
+    assert shown[hid]["变化"].startswith("更正") and float(shown[hid]["月人均收入（元）"]) == 1.0
+    assert float(old_income) != 1.0
+    assert rows(wh, "SELECT DISTINCT correction FROM audit.list_exports WHERE as_of_date = '2024-03-31'"
+                    " AND township_code = ? AND exported_at = (SELECT max(exported_at) FROM audit.list_exports)",
+                [township]) == [(True,)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'list_corrected' AND message LIKE ?",
+                [f"{township}:%"]) == [(1,)]
+    # the next night changes nothing more
+    third = run_with_outputs(landing, wh, out)
+    assert third["lists"]["status"] == "already_written"
