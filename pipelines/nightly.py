@@ -36,10 +36,10 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None) -> 
     _clear_stale_staging(work_dir(warehouse))
     pending = []
     with open_wh(Path(warehouse)) as con:
-        found, held = hold_implausible(con, found)
-        for d in found:
-            if is_pending(con, d):
-                pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
+        # only folders still to load are judged: a clock set back never holds what is loaded
+        due, held = hold_implausible(con, [d for d in found if is_pending(con, d)])
+        for d in due:
+            pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
     log.info("%d complete deliveries, %d not yet loaded, %d held", len(found), len(pending), len(held))
     for n in notes:
         log.info(n)
