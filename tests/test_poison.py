@@ -153,10 +153,19 @@ def test_quarantined_household_row_is_not_an_exit(landing, tmp_path):
               for d in ("2024-01-31", "2024-02-29", "2024-03-31")]
     steady = set.intersection(*[
         set(f.filter((f["保障状态"] == "在册") & (f["保障类别"] == "低保"))["家庭编号"].to_list()) for f in months])
-    hid = sorted(steady)[0]
-    corrupt_cell(landing / "mz" / "2024-02-29" / "households.csv", hid, "保障状态", "待定")
+    hid, orphaned = sorted(steady)[:2]
+    feb = landing / "mz" / "2024-02-29" / "households.csv"
+    corrupt_cell(feb, hid, "保障状态", "待定")
+    # another household's row is missing while its members are delivered (an orphan conflict)
+    line = corrupt_cell(feb, orphaned, "保障状态", "在册")
+    text = feb.read_bytes().decode("gb18030").split("\n")
+    feb.write_bytes("\n".join(text[:line - 1] + text[line:]).encode("gb18030"))
     (landing / "mz" / "2024-02-29" / "_READY").write_text("")
     run_all(landing, wh)
+    assert rows(wh, "SELECT count(*) FROM audit.conflicts WHERE kind = 'orphan_member' AND detail LIKE ?",
+                [f"household {orphaned} %"])[0][0] > 0
+    assert rows(wh, "SELECT count(*) FROM core.change_events WHERE household_id = ?"
+                    " AND kind IN ('household_exited', 'left_dibao', 'entered_dibao')", [orphaned]) == [(0,)]
     assert rows(wh, "SELECT reason FROM audit.quarantine WHERE source = 'mz' AND extract_date = '2024-02-29'"
                     " AND column_name = '保障状态' AND raw_value = '待定'") == [("enum_unknown",)]
     events = rows(wh, "SELECT kind, event_date::VARCHAR FROM core.change_events WHERE household_id = ?"

@@ -1,5 +1,7 @@
 -- restricted.unread_rows: households and members whose row in a loaded mz snapshot
--- was quarantined, so the snapshot cannot say whether they were still listed.
+-- was quarantined, so the snapshot cannot say whether they were still listed; and
+-- households whose own row is missing while members rows name them (orphans,
+-- audit.conflicts): the snapshot lists their people, so they did not leave.
 -- Grain: one row per snapshot, file and identity (as delivered, trimmed; a member's
 -- 身份证号 upper-cased) that no clean row of the same snapshot delivered. Absence
 -- from a snapshot is an exit only when the row is truly absent: core.household_history
@@ -12,6 +14,8 @@ WITH households AS (
     WHERE nullif(trim(r.household_id), '') IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM staging.mz_households s
                       WHERE s.load_id = r.load_id AND s.line_number = r.line_number)
+    UNION
+    SELECT DISTINCT extract_date, household_id FROM staging.mz_members
 ),
 members AS (
     SELECT DISTINCT r.extract_date, trim(r.household_id) AS household_id, upper(trim(r.person_id)) AS person_id
