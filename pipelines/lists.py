@@ -40,8 +40,8 @@ import duckdb
 
 from pipelines.check_rules import RULES_FILE, CheckRules, load_rules
 from pipelines.corrections import corrected_since_export
-from pipelines.list_corrections import alert_townships, changed_townships
 from pipelines.feedback import CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS, current_user
+from pipelines.list_corrections import alert_townships, changed_townships
 from pipelines.sheets import DATE, INT, MONEY, SCORE, Column, Sheet, write_csv, write_workbook
 from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
@@ -136,7 +136,8 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
         if townships is not None:
             alert_townships(con, as_of, files)
     summary = {
-        "status": "written" if townships is None else "corrected", "as_of_date": as_of.isoformat(), "issued_on": issued_on.isoformat(),
+        "status": "written" if townships is None else "corrected",
+        "as_of_date": as_of.isoformat(), "issued_on": issued_on.isoformat(),
         "previous_list": previous.isoformat() if previous else None, "export_id": export_id,
         "rules_version": rules.valid_from.isoformat(), "files": len(files),
         "households": len(households), "candidates": len(candidates), "departures": len(departures),
