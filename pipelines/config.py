@@ -80,3 +80,31 @@ def default_out() -> Path:
 # A snapshot whose row count moved by at least this share against the previous
 # loaded snapshot of the same file is rejected at the gate (truncated or doubled).
 SNAPSHOT_CHANGE_LIMIT = env_float("DIBAO_SNAPSHOT_CHANGE_LIMIT", 0.5)
+
+# A file with more than this share of its rows quarantined rejects its delivery whole.
+# Files under the minimum are judged row by row: 3 bad rows of 10 are typos, not damage.
+QUARANTINE_RATE_LIMIT = env_float("DIBAO_QUARANTINE_RATE_LIMIT", 0.2)
+QUARANTINE_RATE_MIN_ROWS = env_int("DIBAO_QUARANTINE_RATE_MIN_ROWS", 20)
+
+
+def today():
+    """The run's clock: `DIBAO_TODAY` (YYYY-MM-DD, for tests and replays) or the real date."""
+    from datetime import date
+
+    value = os.environ.get("DIBAO_TODAY", "").strip()
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"DIBAO_TODAY must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+# A delivery dated more than this many days before its source's history (the earliest
+# loaded delivery; on a source's first night, the median date delivered) is held:
+# a mistyped year, not a late month.
+HOLD_BEFORE_HISTORY_DAYS = env_int("DIBAO_HOLD_BEFORE_HISTORY_DAYS", 366)
+
+# A delivered cell longer than this (UTF-8 bytes) quarantines its row (`cell_too_long`):
+# every later scan and copy stays bounded by it.
+MAX_CELL_BYTES = env_int("DIBAO_MAX_CELL_BYTES", 4096)

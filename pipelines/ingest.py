@@ -110,6 +110,7 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
     """Read and repair every file of one delivery into `<work>/<load_id>/`."""
     from pipelines.readers import UnreadableFile, read_file  # heavy-ish: keep DAG parsing light
     from pipelines.repair import MissingColumns, match_headers, repair_frame
+    from pipelines.row_defects import split_row_defects
 
     folder = Path(work) / load_id
     if folder.exists():
@@ -166,15 +167,18 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
         extra, missing = match_headers(result.headers, spec)
         sf.extra_columns = extra
         sf.missing_optional = [h for h in missing if spec.column(h).optional]
+        rows, row_defects, bounded = split_row_defects(result.frame, set(spec.headers))
         try:
             with timed("repair", file=name, rows=sf.rows_read):
-                repaired = repair_frame(result.frame, spec)
+                repaired = repair_frame(rows, spec)
         except MissingColumns as exc:
             sf.error = f"{name}: {exc}"
             staged.errors.append(sf.error)
             continue
+        if row_defects.height:
+            repaired.quarantine = pl.concat([repaired.quarantine, row_defects]).sort("_line", maintain_order=True)
         with timed("stage_write", file=name, rows=sf.rows_read):
-            _write_parts(staged, spec, result.frame, repaired)
+            _write_parts(staged, spec, bounded, repaired)
         sf.rows_loaded = repaired.clean.height
         sf.rows_quarantined = repaired.quarantine["_line"].n_unique() if repaired.quarantine.height else 0
         sf.rows_repaired = repaired.repairs["_line"].n_unique() if repaired.repairs.height else 0

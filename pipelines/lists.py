@@ -39,7 +39,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.check_rules import RULES_FILE, CheckRules, load_rules
+from pipelines.corrections import corrected_since_export
 from pipelines.feedback import CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS, current_user
+from pipelines.list_corrections import alert_townships, changed_townships
 from pipelines.sheets import DATE, INT, MONEY, SCORE, Column, Sheet, write_csv, write_workbook
 from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
@@ -101,9 +103,12 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
         except NoScores as exc:
             log.warning("risk lists not written: %s", exc)
             return {"status": "skipped", "reason": str(exc), "files": 0}
+        corrected: set[str] | None = None  # a re-issue after a same-date correction (更正)
         if new_only and _already_written(con, as_of, folder / as_of.isoformat()):
-            log.info("risk lists for %s already written under %s", as_of, folder)
-            return {"status": "already_written", "as_of_date": as_of.isoformat(), "files": 0}
+            corrected = corrected_since_export(con, as_of)
+            if not corrected:
+                log.info("risk lists for %s already written under %s", as_of, folder)
+                return {"status": "already_written", "as_of_date": as_of.isoformat(), "files": 0}
         issued_on = issued_on or _first_issued(con, as_of) or date.today()
         rules = load_rules(issued_on, rules_file)
         previous = _previous_list(con, as_of)
@@ -114,12 +119,25 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
         export_id = f"list-{as_of.isoformat()}-{uuid.uuid4().hex[:12]}"
         scored = con.execute("SELECT DISTINCT county_code, township_code FROM mart.risk_list WHERE as_of_date = ?",
                              [as_of]).fetchall()
+        townships = None
+        if corrected is not None:
+            townships = changed_townships(con, as_of, corrected, households, candidates)
+            if not townships:
+                log.info("risk lists for %s: a correction changed no list", as_of)
+                return {"status": "already_written", "as_of_date": as_of.isoformat(), "files": 0}
+            scored = [k for k in scored if k in townships]
+            households, candidates, departures = (
+                [r for r in rows if (r["county_code"], r["township_code"]) in townships]
+                for rows in (households, candidates, departures))
         files = _write_files(folder / as_of.isoformat(), scored, households, candidates, departures)
         unplaced = _unplaced(households + candidates + departures)
         _record(con, export_id, as_of, previous, issued_on, actor or current_user(), files,
-                households, candidates, departures)
+                households, candidates, departures, townships)
+        if townships is not None:
+            alert_townships(con, as_of, files)
     summary = {
-        "status": "written", "as_of_date": as_of.isoformat(), "issued_on": issued_on.isoformat(),
+        "status": "written" if townships is None else "corrected",
+        "as_of_date": as_of.isoformat(), "issued_on": issued_on.isoformat(),
         "previous_list": previous.isoformat() if previous else None, "export_id": export_id,
         "rules_version": rules.valid_from.isoformat(), "files": len(files),
         "households": len(households), "candidates": len(candidates), "departures": len(departures),
@@ -529,8 +547,9 @@ def _departure_cells(r: dict) -> tuple:
 
 def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previous: date | None, issued_on: date,
             actor: str, files: list[dict], households: list[dict], candidates: list[dict],
-            departures: list[dict]) -> None:
-    """Keep what the lists showed (replacing an earlier export of the same date) and who exported them."""
+            departures: list[dict], townships: set[tuple[str, str]] | None = None) -> None:
+    """Keep what the lists showed (replacing an earlier export of the same date, or of the
+    re-issued `townships` only) and who exported them."""
     placed = {(f["county_code"], f["township_code"]) for f in files}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     households = [r for r in households if (r["county_code"], r["township_code"]) in placed]
@@ -538,8 +557,10 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
     departures = [r for r in departures if (r["county_code"], r["township_code"]) in placed]
     con.execute("BEGIN")
     try:
+        scope, args = ("", []) if townships is None else (
+            " AND list_contains(?::VARCHAR[], township_code)", [[t for _, t in townships]])
         for table in ("mart.listed_households", "mart.listed_candidates", "mart.list_departures"):
-            con.execute(f"DELETE FROM {table} WHERE as_of_date = ?", [as_of])
+            con.execute(f"DELETE FROM {table} WHERE as_of_date = ?{scope}", [as_of, *args])
         insert_rows(con, "INSERT INTO mart.listed_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [as_of, issued_on, r["county_code"], r["township_code"], r["household_id"], r["list_rank"],
              r["risk_score"], r["risk_level"], r["reasons"], r["marker"], r["step"].action, r["step"].time_limit,
@@ -550,9 +571,9 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
         insert_rows(con, "INSERT INTO mart.list_departures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [as_of, previous, r["county_code"], r["township_code"], r["household_id"], r["previous_level"],
              r["reason"], r["detail"], export_id] for r in departures])
-        insert_rows(con, "INSERT INTO audit.list_exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        insert_rows(con, "INSERT INTO audit.list_exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [export_id, as_of, issued_on, f["county_code"], f["township_code"], f["xlsx"], f["csv"], f["sha256"],
-             f["households"], f["candidates"], f["departures"], actor, now] for f in files])
+             f["households"], f["candidates"], f["departures"], actor, now, townships is not None] for f in files])
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's

@@ -47,13 +47,16 @@ class LoadResult:
 
 
 def attempts(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> int:
-    return con.execute("SELECT count(*) FROM audit.deliveries WHERE folder = ?", [delivery.rel]).fetchall()[0][0]
+    # Held folders were never attempted: their rows must not shift the load ids of real attempts.
+    return con.execute("SELECT count(*) FROM audit.deliveries WHERE folder = ? AND status <> 'held'",
+                       [delivery.rel]).fetchall()[0][0]
 
 
 def is_pending(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
-    """A folder is done once attempted with exactly this content and marker."""
+    """A folder is done once attempted with exactly this content and marker (a hold is no attempt)."""
     done = con.execute(
-        "SELECT count(*) FROM audit.deliveries WHERE folder = ? AND content_sha256 = ? AND ready_sha256 = ?",
+        "SELECT count(*) FROM audit.deliveries WHERE folder = ? AND content_sha256 = ? AND ready_sha256 = ?"
+        " AND status <> 'held'",
         [delivery.rel, delivery.content_sha256, delivery.ready_sha256],
     ).fetchall()[0][0]
     return done == 0
@@ -85,7 +88,8 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
         " AND status IN ('loaded', 'superseded') ORDER BY attempted_at LIMIT 1",
         [d.content_sha256, d.rel],
     ).fetchall()
-    errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged)
+    rate_errors = _quarantine_rate_errors(staged)
+    errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged) + rate_errors
     if original:
         result.status = SKIPPED
         result.message = f"replay of {original[0][1]} (same content), nothing loaded"
@@ -94,9 +98,16 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
         result.message = "; ".join(errors)
 
     if result.status == LOADED:
+        from pipelines.corrections import keep_superseded_rows, record_corrections
+
+        superseded = keep_superseded_rows(con, d)
         _supersede(con, d)
         _insert_parts(con, staged)
-    _write_ledger(con, staged, result, now, original[0][0] if original else None)
+        record_corrections(con, staged.load_id, d, superseded)
+    elif result.status == REJECTED and rate_errors:
+        _insert_quarantine(con, staged)  # the cells that got it rejected stay on record for review
+    _write_ledger(con, staged, result, now, original[0][0] if original else None,
+                  quarantine_kept=bool(rate_errors) and result.status == REJECTED)
     if result.status == LOADED:
         from pipelines.link import record_conflicts  # the source's cross-checks, same transaction
         from pipelines.timing import timed
@@ -112,7 +123,9 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
 
 
 def _snapshot_size_errors(con, staged: Staged) -> list[str]:
-    """A snapshot whose row count moved by half against the previous loaded one is unusable."""
+    """A snapshot whose *loaded* rows moved by half against the previous accepted one is
+    unusable: read rows alone let a mostly-quarantined snapshot pass as complete and
+    every household it lost read as an exit."""
     d = staged.delivery
     errors = []
     limit = config.SNAPSHOT_CHANGE_LIMIT
@@ -120,17 +133,30 @@ def _snapshot_size_errors(con, staged: Staged) -> list[str]:
         if sf.error or file_spec(d.source, sf.stem).semantics != "snapshot":
             continue
         prev = con.execute(
-            "SELECT rows_read, extract_date FROM audit.load_ledger WHERE source = ? AND status = 'loaded'"
+            "SELECT rows_loaded, extract_date FROM audit.load_ledger WHERE source = ? AND status = 'loaded'"
             " AND extract_date < ? AND regexp_replace(file_name, '\\.[^.]*$', '') = ?"
             " ORDER BY extract_date DESC LIMIT 1",
             [d.source, d.extract_date, sf.stem],
         ).fetchall()
-        if prev and prev[0][0] > 0 and abs(sf.rows_read - prev[0][0]) >= limit * prev[0][0]:
+        if prev and prev[0][0] > 0 and abs(sf.rows_loaded - prev[0][0]) >= limit * prev[0][0]:
             errors.append(
-                f"{sf.file_name}: {sf.rows_read} rows against {prev[0][0]} in the snapshot of {prev[0][1]}"
-                f" (changed by {limit:.0%} or more: truncated or duplicated?)"
+                f"{sf.file_name}: {sf.rows_loaded} rows loadable against {prev[0][0]} loaded in the snapshot of"
+                f" {prev[0][1]} (changed by {limit:.0%} or more: truncated, duplicated or mostly quarantined?)"
             )
     return errors
+
+
+def _quarantine_rate_errors(staged: Staged) -> list[str]:
+    """A file whose rows are mostly quarantined was damaged whole (an exporter's setting,
+    not a clerk's typo): loading its remainder would present a fragment as the delivery."""
+    limit = config.QUARANTINE_RATE_LIMIT
+    return [
+        f"{sf.file_name}: {sf.rows_quarantined} of {sf.rows_read} rows quarantined"
+        f" ({sf.rows_quarantined / sf.rows_read:.0%}, limit {limit:.0%})"
+        for sf in staged.files
+        if not sf.error and sf.rows_read >= config.QUARANTINE_RATE_MIN_ROWS
+        and sf.rows_quarantined > limit * sf.rows_read
+    ]
 
 
 def _supersede(con, d: Delivery) -> None:
@@ -166,11 +192,7 @@ def _insert_parts(con, staged: Staged) -> None:
             f" FROM read_parquet(?)",
             [*args, str(staged.part(sf.stem, "clean"))],
         )
-        con.execute(
-            "INSERT INTO audit.quarantine SELECT ?, ?, ?::DATE, ?, _line, column_name, raw_value, reason"
-            " FROM read_parquet(?)",
-            [staged.load_id, d.source, d.extract_date, sf.file_name, str(staged.part(sf.stem, "quarantine"))],
-        )
+        _insert_file_quarantine(con, staged, sf.stem, sf.file_name)
         con.execute(
             "INSERT INTO audit.repairs SELECT ?, ?, ?::DATE, ?, _line, column_name, kind, raw_value, repaired_value"
             " FROM read_parquet(?)",
@@ -192,6 +214,21 @@ def _insert_parts(con, staged: Staged) -> None:
     ])
 
 
+def _insert_file_quarantine(con, staged: Staged, stem: str, file_name: str) -> None:
+    d = staged.delivery
+    con.execute(
+        "INSERT INTO audit.quarantine SELECT ?, ?, ?::DATE, ?, _line, column_name, raw_value, reason"
+        " FROM read_parquet(?)",
+        [staged.load_id, d.source, d.extract_date, file_name, str(staged.part(stem, "quarantine"))],
+    )
+
+
+def _insert_quarantine(con, staged: Staged) -> None:
+    for sf in staged.files:
+        if not sf.error and staged.part(sf.stem, "quarantine").exists():
+            _insert_file_quarantine(con, staged, sf.stem, sf.file_name)
+
+
 def defer_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
     """Let this connection's commits go to the write-ahead log until the next CHECKPOINT.
 
@@ -203,12 +240,14 @@ def defer_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET checkpoint_threshold = '64GB'")
 
 
-def _write_ledger(con, staged: Staged, result: LoadResult, now: datetime, replay_of: str | None) -> None:
+def _write_ledger(con, staged: Staged, result: LoadResult, now: datetime, replay_of: str | None,
+                  quarantine_kept: bool = False) -> None:
     d = staged.delivery
     loaded = result.status == LOADED
     names = {sf.file_name for sf in staged.files}
     rows = [
-        (sf.file_name, sf.rows_read, sf.rows_loaded if loaded else 0, sf.rows_quarantined if loaded else 0,
+        (sf.file_name, sf.rows_read, sf.rows_loaded if loaded else 0,
+         sf.rows_quarantined if loaded or (quarantine_kept and not sf.error) else 0,
          sf.encoding, sf.rows_repaired if loaded else 0, sf.sha256, sf.error)
         for sf in staged.files
     ]

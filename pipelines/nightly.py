@@ -27,6 +27,7 @@ def work_dir(warehouse: str | Path) -> Path:
 @timed_task("discover")
 def discover_pending(landing: str, warehouse: str, until: str | None = None) -> list[dict]:
     """Complete deliveries not yet attempted, in date order, each with its load id."""
+    from pipelines.hold import hold_implausible
     from pipelines.landing import discover
     from pipelines.load import attempts, is_pending
     from pipelines.warehouse import warehouse as open_wh
@@ -35,10 +36,11 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None) -> 
     _clear_stale_staging(work_dir(warehouse))
     pending = []
     with open_wh(Path(warehouse)) as con:
-        for d in found:
-            if is_pending(con, d):
-                pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
-    log.info("%d complete deliveries, %d not yet loaded", len(found), len(pending))
+        # only folders still to load are judged: a clock set back never holds what is loaded
+        due, held = hold_implausible(con, [d for d in found if is_pending(con, d)])
+        for d in due:
+            pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
+    log.info("%d complete deliveries, %d not yet loaded, %d held", len(found), len(pending), len(held))
     for n in notes:
         log.info(n)
     return pending

@@ -45,7 +45,8 @@ import polars as pl
 
 LINE = "_line"
 EXTRA = "_extra"
-RESERVED_NAMES = (LINE, EXTRA)
+MALFORMED = "_malformed"  # the text of a line CSV quoting could not split (pipelines.row_defects)
+RESERVED_NAMES = (LINE, EXTRA, MALFORMED)
 
 # Control bytes never occur in the text encodings we accept (not even inside a
 # GB18030 multi-byte character); their presence means a binary file.
@@ -297,9 +298,10 @@ def parse_csv_slow(text: str) -> ParsedTable:
         if headers is None:
             raise UnreadableFile("empty file: no header")
         return ParsedTable(headers, _records_frame(records, lines, len(headers)))
-    except csv.Error as err:
-        line = last_line + 2 - header_line  # the record that failed starts after the last good one
-        raise UnreadableFile(f"malformed CSV at line {line}: {err}") from None
+    except csv.Error:  # one bad line is one quarantined row, not a bad file
+        from pipelines.row_defects import parse_csv_recovering
+
+        return parse_csv_recovering(text)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -486,7 +488,7 @@ def _result(table: ParsedTable, encoding: str) -> ReadResult:
         raise UnreadableFile("header row has no column names")
     names = [headers[i] for i in keep]
     _check_names(names)
-    extra = [EXTRA] if EXTRA in frame.columns else []
+    extra = [c for c in (EXTRA, MALFORMED) if c in frame.columns]
     frame = frame.select([pl.col(f"c{i}").alias(headers[i]) for i in keep] + [LINE] + extra)
     return ReadResult(frame=frame, encoding=encoding, headers=names, rows_read=frame.height)
 

@@ -226,6 +226,12 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         con.close()
     if as_of is None:
         return {"status": "skipped", "reason": "no mz snapshot is loaded"}
+    from pipelines.config import today
+
+    if as_of > today():  # a future snapshot loaded before holds existed: never score into the future
+        reason = f"the latest mz snapshot ({as_of}) is dated after today ({today()}): not scored"
+        log.error("%s", reason)
+        return {"status": "skipped", "as_of_date": str(as_of), "reason": reason}
     registry, source = Registry(models_dir), "warehouse"
     try:
         with timed("train"):

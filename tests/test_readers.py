@@ -177,13 +177,30 @@ def test_leading_blank_lines_number_from_the_header(tmp_path):
         ("a, a \n1,2\n", "duplicate header 'a'"),
         ("a,_line\n1,2\n", "reserved"),
         (",,\n,,\n", "no column names"),
-        ('a,b\n1,"unterminated\n2,3\n', "malformed CSV at line 2"),
-        ('a,b\n1,"x"y\n', "malformed CSV"),
+        ('a,"b\n1,2\n', "malformed CSV header at line 1"),
     ],
 )
 def test_unreadable_shapes(tmp_path, content, message):
     with pytest.raises(UnreadableFile, match=message):
         read_file(write(tmp_path, content))
+
+
+@pytest.mark.parametrize(
+    ("content", "malformed", "good"),
+    [
+        ('a,b\n1,"unterminated\n2,3\n', {2: '1,"unterminated'}, [("2", "3", 3)]),
+        ('a,b\n1,"x"y\n4,5\n', {2: '1,"x"y'}, [("4", "5", 3)]),
+        ('a,b\n1,2\n"3,4\n5,6\n7,"8\n', {3: '"3,4', 5: '7,"8'}, [("1", "2", 2), ("5", "6", 4)]),
+    ],
+)
+def test_a_malformed_line_is_one_row(tmp_path, content, malformed, good):
+    """A line CSV quoting cannot split is one row (text kept in `_malformed`), not a bad file."""
+    result = read_file(write(tmp_path, content))
+    frame = result.frame
+    assert result.rows_read == len(malformed) + len(good)
+    bad = frame.filter(pl.col("_malformed").is_not_null())
+    assert dict(zip(bad[LINE].to_list(), bad["_malformed"].to_list())) == malformed
+    assert frame.filter(pl.col("_malformed").is_null()).select("a", "b", LINE).rows() == good
 
 
 # ----------------------------------------------------------------- path safety

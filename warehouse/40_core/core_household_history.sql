@@ -3,7 +3,10 @@
 -- delivered attributes changed.
 -- valid_from (inclusive) = the first snapshot that showed this state;
 -- valid_to (exclusive) = the first later snapshot that showed another state or
--- no longer listed the household; NULL = still so in the latest snapshot.
+-- no longer listed the household; NULL = still so in the latest snapshot. A
+-- snapshot whose row for the household was quarantined neither ends nor changes
+-- the interval: the last known state is carried over it and the date is listed in
+-- unknown_on; the household exits only when absent from a loaded snapshot.
 -- As of day D: valid_from <= D AND (valid_to IS NULL OR valid_to > D), which is
 -- what core.households_asof(D) returns. The source's own dates (认定日期,
 -- 核对日期) are columns; core.change_events dates the changes.
@@ -17,19 +20,38 @@ WITH repeated AS (
     GROUP BY extract_date, household_id
     HAVING count(*) > 1
 ),
-delivered AS (
-    SELECT h.*, s.seq
+shown AS (
+    SELECT h.*, s.seq, false AS carried
     FROM staging.mz_households h
     JOIN core.snapshots s ON s.source = 'mz' AND s.extract_date = h.extract_date
     LEFT JOIN repeated r ON r.extract_date = h.extract_date AND r.household_id = h.household_id
     WHERE r.first_line IS NULL OR r.first_line = h.line_number
+),
+unread AS (
+    SELECT extract_date, seq, household_id FROM restricted.unread_rows WHERE file = 'households'
+),
+carried AS (
+    -- a quarantined row is not an exit: the last shown state holds over the snapshots
+    -- whose row was unreadable, when every snapshot since it was one of them
+    SELECT p.* REPLACE (u.extract_date AS extract_date, u.seq AS seq, true AS carried)
+    FROM unread u
+    JOIN shown p ON p.household_id = u.household_id AND p.seq < u.seq
+    WHERE u.seq - p.seq - 1 = (SELECT count(*) FROM unread g
+                               WHERE g.household_id = u.household_id AND g.seq > p.seq AND g.seq < u.seq)
+    QUALIFY row_number() OVER (PARTITION BY u.household_id, u.seq ORDER BY p.seq DESC) = 1
+),
+delivered AS (
+    SELECT * FROM shown
+    UNION ALL BY NAME
+    SELECT * FROM carried
 ),
 states AS (
     -- every distinct state of each household, with the snapshots that showed it
     SELECT
         household_id, head_id, division_code, urban_rural, category, status, household_size,
         income_per_capita, check_date, coalesce(benefit_amount, 0) AS benefit_amount, granted_date,
-        list_sort(list(seq)) AS seqs
+        list_sort(list(seq)) AS seqs,
+        list_sort(list(extract_date) FILTER (WHERE carried)) AS carried_dates
     FROM delivered
     GROUP BY ALL
 ),
@@ -58,7 +80,11 @@ SELECT
     r.income_per_capita,
     r.check_date,
     r.benefit_amount,                                       -- empty was delivered as 0 (sources.md)
-    r.granted_date
+    r.granted_date,
+    -- snapshots of this interval whose row was quarantined: the state shown is the
+    -- last known one carried over, unknown on those dates (restricted.unread_rows)
+    coalesce(list_filter(r.carried_dates, lambda d: d BETWEEN f.extract_date AND l.extract_date),
+             []::DATE[]) AS unknown_on
 FROM runs r
 JOIN core.snapshots f ON f.source = 'mz' AND f.seq = r.first_seq
 JOIN core.snapshots l ON l.source = 'mz' AND l.seq = r.last_seq

@@ -1,0 +1,327 @@
+"""Poison deliveries and corrections (issue 19): bad input that must neither stop the
+nightly job nor tell officials something false. Real DuckDB, GX and generated data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import nightly
+from pipelines.generate import generate
+from tests.pipeline_run import load_all, run_all
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    root = tmp_path_factory.mktemp("poison")
+    generate(root / "landing", root / "truth", scale="town", months=3, seed=11)
+    return root
+
+
+@pytest.fixture
+def landing(town, tmp_path):
+    copy = tmp_path / "landing"
+    shutil.copytree(town / "landing", copy)
+    return copy
+
+
+def rows(wh: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_future_dated_delivery_is_held_and_later_deliveries_score(landing, tmp_path, monkeypatch):
+    shutil.copytree(landing / "mz" / "2024-01-31", landing / "mz" / "2030-01-31")  # a mistyped year
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-03-15")
+    run_all(landing, wh)
+    held = rows(wh, "SELECT folder FROM audit.deliveries WHERE status = 'held' ORDER BY folder")
+    assert held == [("cl/2024-03-31",), ("mz/2024-03-31",), ("mz/2030-01-31",)]
+    assert rows(wh, "SELECT count(*) FROM audit.deliveries WHERE status = 'loaded' AND extract_date > '2024-03-15'"
+                ) == [(0,)]
+    assert rows(wh, "SELECT DISTINCT status FROM audit.load_ledger WHERE load_id LIKE '%-held'") == [("held",)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_held'") == [(3,)]
+    assert rows(wh, "SELECT core.scoring_date()") == [(__import__("datetime").date(2024, 2, 29),)]
+
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")  # the next nights: the genuine month-end is due
+    run_all(landing, wh)
+    assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'mz/2024-03-31' ORDER BY status"
+                ) == [("held",), ("loaded",)]
+    assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'mz/2030-01-31'") == [("held",)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_held'") == [(3,)]  # once each
+    scored = nightly.score(str(wh))
+    assert scored["status"] == "scored" and scored["as_of_date"] == "2024-03-31"
+
+    # the operator renames the mistyped folder: it is a delivery like any other (here a replay of January)
+    (landing / "mz" / "2030-01-31").rename(landing / "mz" / "2024-01-30")
+    summary = load_all(landing, wh)
+    assert [(d["extract_date"], d["status"]) for d in summary["deliveries"]] == [("2024-01-30", "skipped_duplicate")]
+
+
+def test_folder_far_before_the_history_is_held(landing, tmp_path, monkeypatch):
+    shutil.copytree(landing / "cl" / "2024-01-31", landing / "cl" / "2014-01-31")
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    load_all(landing, wh)
+    assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'cl/2014-01-31'") == [("held",)]
+    assert rows(wh, "SELECT min(extract_date)::VARCHAR FROM audit.deliveries WHERE status = 'loaded'"
+                " AND source = 'cl'") == [("2024-01-31",)]
+
+
+def save_like_libreoffice(csv_path: Path, share: float = 0.9) -> Path:
+    """The CSV as an XLSX that LibreOffice saved with default settings: the 身份证号 of
+    `share` of the rows became numbers (3.71522197909271E+017), their last digits lost."""
+    import xlsxwriter
+
+    from pipelines.readers import read_file
+
+    frame = read_file(csv_path).frame.drop("_line")
+    target = csv_path.with_suffix(".xlsx")
+    book = xlsxwriter.Workbook(str(target))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, frame.columns)
+    for r, row in enumerate(frame.iter_rows(), start=1):
+        for c, (name, value) in enumerate(zip(frame.columns, row)):
+            if "身份证号" in name and value and value[:17].isdigit() and r % 10 < share * 10:
+                sheet.write_number(r, c, float(value[:17] + "0"))  # 15 significant digits survive
+            else:
+                sheet.write_string(r, c, value or "")
+    book.close()
+    csv_path.unlink()
+    return target
+
+
+def test_mostly_quarantined_snapshot_is_rejected_whole(landing, tmp_path):
+    feb = landing / "mz" / "2024-02-29"
+    for name in ("households.csv", "members.csv"):
+        save_like_libreoffice(feb / name)
+    (feb / "_READY").write_text("")
+    wh = tmp_path / "w.duckdb"
+    summary = run_all(landing, wh, until="2024-02-29")
+    mz_feb = [d for d in summary["deliveries"] if d["source"] == "mz" and d["extract_date"] == "2024-02-29"]
+    assert [d["status"] for d in mz_feb] == ["rejected"]
+    assert "quarantined" in mz_feb[0]["message"]
+    ledger = rows(wh, "SELECT file_name, status, rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger"
+                      " WHERE source = 'mz' AND extract_date = '2024-02-29' ORDER BY file_name")
+    assert [(f, s, loaded) for f, s, _, loaded, _ in ledger] == [("households.xlsx", "rejected", 0),
+                                                                 ("members.xlsx", "rejected", 0)]
+    assert all(q > 0.8 * read for _, _, read, _, q in ledger)
+    # every bad cell stays on record for review, under the rejected load; nothing of it is in staging
+    kept = rows(wh, "SELECT count(DISTINCT (file_name, line_number)), mode(reason) FROM audit.quarantine"
+                    " WHERE source = 'mz' AND extract_date = '2024-02-29'")
+    assert kept == [(sum(q for *_, q in ledger), "id_lossy_float")]
+    assert rows(wh, "SELECT count(*) FROM staging.mz_households WHERE extract_date = '2024-02-29'") == [(0,)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_rejected' AND source = 'mz'") == [(1,)]
+    # the snapshot never happened: nobody left on 2024-02-29
+    assert rows(wh, "SELECT count(*) FROM core.change_events WHERE event_date = '2024-02-29'"
+                    " AND kind IN ('household_exited', 'left_dibao')") == [(0,)]
+
+
+def corrupt_cell(csv_path: Path, key: str, column: str, value: str) -> int:
+    """Replace one cell of the row starting with `key` (the generator's CSVs are GB18030,
+    unquoted here); return its line number."""
+    data = csv_path.read_bytes()
+    encoding = "gb18030"
+    try:
+        text = data.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        text = data.decode("gb18030")
+    lines = text.split("\n")
+    col = lines[0].lstrip("\ufeff").strip().split(",").index(column)
+    for i, line in enumerate(lines):
+        cells = line.split(",")
+        if i and cells[0] == key and '"' not in line:
+            cells[col] = value
+            lines[i] = ",".join(cells)
+            csv_path.write_bytes("\n".join(lines).encode(encoding))
+            return i + 1
+    raise AssertionError(f"no row {key} in {csv_path}")
+
+
+def test_quarantined_household_row_is_not_an_exit(landing, tmp_path):
+    wh = tmp_path / "w.duckdb"
+    from pipelines.readers import read_file
+
+    months = [read_file(next((landing / "mz" / d).glob("households.*"))).frame
+              for d in ("2024-01-31", "2024-02-29", "2024-03-31")]
+    steady = set.intersection(*[
+        set(f.filter((f["保障状态"] == "在册") & (f["保障类别"] == "低保"))["家庭编号"].to_list()) for f in months])
+    hid, orphaned = sorted(steady)[:2]
+    feb = landing / "mz" / "2024-02-29" / "households.csv"
+    corrupt_cell(feb, hid, "保障状态", "待定")
+    # another household's row is missing while its members are delivered (an orphan conflict)
+    line = corrupt_cell(feb, orphaned, "保障状态", "在册")
+    text = feb.read_bytes().decode("gb18030").split("\n")
+    feb.write_bytes("\n".join(text[:line - 1] + text[line:]).encode("gb18030"))
+    (landing / "mz" / "2024-02-29" / "_READY").write_text("")
+    run_all(landing, wh)
+    assert rows(wh, "SELECT count(*) FROM audit.conflicts WHERE kind = 'orphan_member' AND detail LIKE ?",
+                [f"household {orphaned} %"])[0][0] > 0
+    assert rows(wh, "SELECT count(*) FROM core.change_events WHERE household_id = ?"
+                    " AND kind IN ('household_exited', 'left_dibao', 'entered_dibao')", [orphaned]) == [(0,)]
+    assert rows(wh, "SELECT reason FROM audit.quarantine WHERE source = 'mz' AND extract_date = '2024-02-29'"
+                    " AND column_name = '保障状态' AND raw_value = '待定'") == [("enum_unknown",)]
+    events = rows(wh, "SELECT kind, event_date::VARCHAR FROM core.change_events WHERE household_id = ?"
+                      " AND kind IN ('household_exited', 'left_dibao', 'entered_dibao') ORDER BY 2", [hid])
+    assert events == []
+    history = rows(wh, "SELECT valid_from::VARCHAR, valid_to, unknown_on::VARCHAR[] FROM core.household_history"
+                       " WHERE household_id = ? ORDER BY valid_from", [hid])
+    assert len(history) >= 1 and history[-1][1] is None  # listed throughout, still listed
+    assert [u for *_, u in history if u] == [["2024-02-29"]]
+    # its members stay members: a household that is carried is not a household that left
+    assert rows(wh, "SELECT count(*) FROM core.change_events WHERE household_id = ?"
+                    " AND kind = 'member_died_or_left'", [hid]) == [(0,)]
+
+
+def rewrite_line(csv_path: Path, line_number: int, edit) -> str:
+    """Apply `edit` to one physical line (header = 1); the file is rewritten as UTF-8."""
+    from pipelines.readers import decode_csv_bytes
+
+    lines = decode_csv_bytes(csv_path.read_bytes())[1].decode().split("\n")
+    lines[line_number - 1] = edit(lines[line_number - 1])
+    csv_path.write_bytes("\n".join(lines).encode("utf-8"))
+    return lines[line_number - 1]
+
+
+def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
+    members = landing / "mz" / "2024-01-31" / "members.csv"
+    from pipelines.readers import decode_csv_bytes
+
+    header = decode_csv_bytes(members.read_bytes())[1].decode().split("\n")[0].split(",")
+    name = header.index("姓名")
+
+    def unclosed(line: str) -> str:
+        cells = line.split(",")
+        cells[name] = '"' + cells[name]
+        return ",".join(cells)
+
+    from pipelines.readers import read_file
+
+    delivered = read_file(members).rows_read
+    bad = rewrite_line(members, 500, unclosed)
+    wh = tmp_path / "w.duckdb"
+    summary = load_all(landing, wh, until="2024-01-31")
+    assert [(d["source"], d["status"]) for d in summary["deliveries"]] == [
+        ("mz", "loaded"), ("cl", "loaded"), ("rs", "loaded")]
+    [(read, loaded, quarantined)] = rows(
+        wh, "SELECT rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger"
+            " WHERE extract_date = '2024-01-31' AND file_name = 'members.csv'")
+    assert read == delivered and read == loaded + quarantined  # every line a row, the bad one among them
+    assert rows(wh, "SELECT line_number, column_name, raw_value FROM audit.quarantine"
+                    " WHERE reason = 'malformed_line'") == [(500, None, bad.rstrip("\r"))]
+    assert rows(wh, "SELECT max(line_number) FROM staging.mz_members WHERE extract_date = '2024-01-31'"
+                ) > [(1600,)]  # the lines after the bad one loaded
+
+
+def test_two_10_mb_cells_are_quarantined_and_later_nights_succeed(landing, tmp_path):
+    from pipelines.readers import decode_csv_bytes
+
+    from tests.pipeline_run import run_with_outputs
+
+    disability = landing / "cl" / "2024-02-29" / "disability.csv"
+    import csv
+    import io
+
+    header = next(csv.reader([decode_csv_bytes(disability.read_bytes())[1].decode().split("\n")[0]]))
+    name = header.index("姓名")
+    huge = "名" * (10_000_000 // 3 + 1)  # ~10 MB of UTF-8 each
+
+    def poison(line: str) -> str:
+        cells = next(csv.reader([line.rstrip("\r")]))
+        cells[name] = huge
+        buffer = io.StringIO()
+        csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="").writerow(cells)
+        return buffer.getvalue()
+
+    for line in (3, 7):
+        rewrite_line(disability, line, poison)
+    (disability.parent / "_READY").write_text("")  # its planted count mismatch is another test's business
+    wh, out = tmp_path / "w.duckdb", tmp_path / "out"
+    first = run_with_outputs(landing, wh, out, until="2024-02-29")
+    cl = [d for d in first["deliveries"] if d["source"] == "cl" and d["extract_date"] == "2024-02-29"]
+    assert [d["status"] for d in cl] == ["loaded"]
+    [(read, loaded, quarantined)] = rows(
+        wh, "SELECT rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger"
+            " WHERE source = 'cl' AND extract_date = '2024-02-29'")
+    assert read == loaded + quarantined and loaded > 0.9 * read
+    kept = rows(wh, "SELECT line_number, column_name, strlen(raw_value), raw_value LIKE '%truncated: %'"
+                    " FROM audit.quarantine WHERE reason = 'cell_too_long' ORDER BY 1")
+    assert [(n, c, ok) for n, c, _, ok in kept] == [(3, "姓名", True), (7, "姓名", True)]
+    assert all(size < 1_000 for _, _, size, _ in kept)
+    assert rows(wh, "SELECT max(strlen(name)) FROM raw.cl_disability")[0][0] < 4096
+    assert first["roles"]["townships"] > 0 and first["score"]["status"] == "scored"
+    second = run_with_outputs(landing, wh, out)  # the night after: the next deliveries, same warehouse
+    assert second["score"]["status"] == "scored" and second["roles"]["townships"] > 0
+    assert second["score"]["as_of_date"] == "2024-03-31"
+
+
+def write_xlsx(frame, target: Path) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(target))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, frame.columns)
+    for r, row in enumerate(frame.iter_rows(), start=1):
+        sheet.write_row(r, 0, [v or "" for v in row])
+    book.close()
+
+
+def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path, monkeypatch):
+    import csv
+
+    import polars as pl
+
+    from pipelines.readers import read_file
+    from tests.pipeline_run import run_with_outputs
+
+    wh, out = tmp_path / "w.duckdb", tmp_path / "out"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    first = run_with_outputs(landing, wh, out)
+    assert first["lists"]["status"] == "written" and first["lists"]["as_of_date"] == "2024-03-31"
+    [(hid, county, township)] = rows(wh, "SELECT household_id, county_code, township_code FROM mart.listed_households"
+                                         " WHERE as_of_date = '2024-03-31' ORDER BY list_rank, household_id LIMIT 1")
+    [(check_date, old_income)] = rows(wh, "SELECT check_date, income_per_capita FROM staging.mz_households"
+                                          " WHERE extract_date = '2024-03-31' AND household_id = ?", [hid])
+
+    # 民政 re-delivers mz/2024-03-31 on 2024-04-20 with this household's income corrected
+    households = landing / "mz" / "2024-03-31" / "households.xlsx"
+    frame = read_file(households).frame.drop("_line")
+    frame = frame.with_columns(pl.when(pl.col("家庭编号") == hid).then(pl.lit("1.00"))
+                               .otherwise(pl.col("月人均收入")).alias("月人均收入"))
+    write_xlsx(frame, households)
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-20")
+    second = run_with_outputs(landing, wh, out)
+    assert [(d["extract_date"], d["status"]) for d in second["deliveries"]] == [("2024-03-31", "loaded")]
+    assert rows(wh, "SELECT household_id, changed, received_on::VARCHAR FROM audit.corrected_rows") == [
+        (hid, ["income_per_capita"], "2024-04-20")]
+
+    # history: the corrected value is known from the day it was delivered
+    assert rows(wh, "SELECT income_per_capita, first_seen::VARCHAR, corrected_on::VARCHAR FROM core.income_checks"
+                    " WHERE household_id = ? AND check_date = ?", [hid, check_date]) == [(1.0, "2024-04-20",
+                                                                                          "2024-04-20")]
+    assert rows(wh, "SELECT seen_date::VARCHAR FROM core.change_events WHERE household_id = ?"
+                    " AND kind = 'income_checked' AND event_date = ?", [hid, check_date]) == [("2024-04-20",)]
+
+    # the list: re-issued for the affected township, the row marked 更正, the new income in the CSV
+    lists = second["lists"]
+    assert lists["status"] == "corrected" and township in lists["townships"]
+    csv_path = Path(lists["townships"][township]["csv"])
+    with csv_path.open(encoding="utf-8-sig", newline="") as f:
+        shown = {r["家庭编号"]: r for r in csv.DictReader(f)}
+    assert shown[hid]["变化"].startswith("更正") and float(shown[hid]["月人均收入（元）"]) == 1.0
+    assert float(old_income) != 1.0
+    assert rows(wh, "SELECT DISTINCT correction FROM audit.list_exports WHERE as_of_date = '2024-03-31'"
+                    " AND township_code = ? AND exported_at = (SELECT max(exported_at) FROM audit.list_exports)",
+                [township]) == [(True,)]
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'list_corrected' AND message LIKE ?",
+                [f"{township}:%"]) == [(1,)]
+    # the next night changes nothing more
+    third = run_with_outputs(landing, wh, out)
+    assert third["lists"]["status"] == "already_written"
