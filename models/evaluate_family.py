@@ -100,9 +100,29 @@ def model_in_force(warehouse: Path) -> str:
     return f"{kind} {e.get('version', '')}".strip() if isinstance(kind, str) else str(e.get("version", ""))
 
 
+def _describe(world: World | None, truth: Path) -> dict:
+    """Preset, history, seed and the knobs that differ, from what the truth recorded."""
+    if world is None:
+        summary = json.loads((truth / "world_summary.json").read_text(encoding="utf-8"))
+        params = summary.get("params", {})
+        return {"preset": "(external)", "months": len(summary.get("extract_dates", [])),
+                "seed": params.get("seed"), "dynamics": " ".join(params.get("set", []))}
+    dyn = json.loads((truth / "dynamics.json").read_text(encoding="utf-8"))
+    return {"preset": world.preset, "months": world.months, "seed": world.seed,
+            "dynamics": " ".join(f"{k}={v}" for k, v in dyn["changed"].items()) or "default"}
+
+
+def _fresh(work: Path) -> None:
+    """Remove a previous run's warehouse, its copies and models, and its output."""
+    for p in work.glob("warehouse.duckdb*"):
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    shutil.rmtree(work / "out", ignore_errors=True)
+
+
 def evaluate_world(world: World | None, work: Path, shared: Path, airflow_home: Path,
-                   say) -> dict:
-    """Generate (unless external), run and evaluate one world; returns its row."""
+                   say, reuse: bool = False) -> dict:
+    """Generate (unless external), run and evaluate one world; returns its row.
+    `reuse`: a kept world whose run finished (out/run-summary.json) is only evaluated again."""
     name = world.name if world else EXTERNAL
     work.mkdir(parents=True, exist_ok=True)
     log = work / "steps.log"
@@ -110,36 +130,43 @@ def evaluate_world(world: World | None, work: Path, shared: Path, airflow_home: 
     row: dict = {"world": name}
     started = time.perf_counter()
     landing, warehouse = work / "landing", work / "warehouse.duckdb"
+    truth = shared / "worlds" / EXTERNAL / "truth" if world is None else work / "truth"
+    ran = work / "ran.json"  # the seconds each step took, written once the run finished
     try:
-        t = time.perf_counter()
-        if world is None:
-            truth = shared / "worlds" / EXTERNAL / "truth"
-            shutil.rmtree(landing, ignore_errors=True)
-            shutil.copytree(shared / "worlds" / EXTERNAL / "landing", landing)
-            for p in [landing, *landing.rglob("*")]:  # the shared copy is read-only
-                p.chmod(0o755 if p.is_dir() else 0o644)
-            summary = json.loads((truth / "world_summary.json").read_text(encoding="utf-8"))
-            row.update(dynamics=" ".join(summary.get("params", {}).get("set", [])), preset="(external)",
-                       months=len(summary.get("extract_dates", [])), seed=summary.get("params", {}).get("seed"))
-            say(name, "copy landing", time.perf_counter() - t)
+        finished = warehouse.exists() and (work / "out" / "run-summary.json").exists() and truth.exists()
+        if reuse and finished:
+            row.update(_describe(world, truth), reused=True)
+            if ran.exists():
+                row["step_seconds"] = json.loads(ran.read_text(encoding="utf-8"))
+            say(name, "reused run", 0.0)
         else:
-            truth = work / "truth"
-            cmd = [sys.executable, "-m", "pipelines.cli", "generate", "--landing", str(landing),
-                   "--truth", str(truth), "--scale", world.scale, "--months", str(world.months),
-                   "--seed", str(world.seed), "--dynamics", world.preset]
-            for s in world.settings:
-                cmd += ["--set", s]
-            _step(cmd, log, env)
-            dyn = json.loads((truth / "dynamics.json").read_text(encoding="utf-8"))
-            row.update(preset=world.preset, months=world.months, seed=world.seed,
-                       dynamics=" ".join(f"{k}={v}" for k, v in dyn["changed"].items()) or "default")
-            say(name, "generate", time.perf_counter() - t)
-        t = time.perf_counter()
-        warehouse.unlink(missing_ok=True)
-        shutil.rmtree(f"{warehouse}.models", ignore_errors=True)
-        _step([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
-               "--warehouse", str(warehouse), "--out", str(work / "out")], log, env)
-        say(name, "dibao run", time.perf_counter() - t)
+            steps = {}
+            t = time.perf_counter()
+            if world is None:
+                shutil.rmtree(landing, ignore_errors=True)
+                shutil.copytree(shared / "worlds" / EXTERNAL / "landing", landing)
+                for p in [landing, *landing.rglob("*")]:  # the shared copy is read-only
+                    p.chmod(0o755 if p.is_dir() else 0o644)
+                steps["copy"] = round(time.perf_counter() - t, 1)
+                say(name, "copy landing", steps["copy"])
+            else:
+                cmd = [sys.executable, "-m", "pipelines.cli", "generate", "--landing", str(landing),
+                       "--truth", str(truth), "--scale", world.scale, "--months", str(world.months),
+                       "--seed", str(world.seed), "--dynamics", world.preset]
+                for s in world.settings:
+                    cmd += ["--set", s]
+                _step(cmd, log, env)
+                steps["generate"] = round(time.perf_counter() - t, 1)
+                say(name, "generate", steps["generate"])
+            row.update(_describe(world, truth))
+            t = time.perf_counter()
+            _fresh(work)
+            _step([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
+                   "--warehouse", str(warehouse), "--out", str(work / "out")], log, env)
+            steps["run"] = round(time.perf_counter() - t, 1)
+            say(name, "dibao run", steps["run"])
+            ran.write_text(json.dumps(steps) + "\n", encoding="utf-8")
+            row["step_seconds"] = steps
         t = time.perf_counter()
         done = subprocess.run([sys.executable, str(shared / "tools" / "evaluate_world.py"), "--warehouse",
                                str(warehouse), "--truth", str(truth), "--json"],
@@ -197,6 +224,8 @@ def summarise(rows: list[dict]) -> dict:
                                                           if r.get("sort_share_of_oracle") is not None)
                                         if ok else None),
         "worlds_meeting_bar": sum(1 for r in ok if meets(r)),
+        "step_seconds": round(sum(sum(r.get("step_seconds", {}).values()) for r in rows), 1),
+        "reused": sum(1 for r in rows if r.get("reused")),
     }
 
 
@@ -217,7 +246,10 @@ def table(rows: list[dict], summary: dict, meta: dict) -> str:
         "# The risk model on a family of worlds",
         "",
         f"Generated by `{meta['command']}` on {meta['finished']} in {meta['wall_seconds'] / 60:.0f} min "
-        f"(scale {meta['scale']}; project commit {meta.get('commit') or 'unknown'}).",
+        f"(scale {meta['scale']}; project commit {meta.get('commit') or 'unknown'}); generating and running "
+        f"the worlds took {summary['step_seconds'] / 60:.0f} min in all"
+        + (f" ({summary['reused']} runs reused from kept folders: their seconds are those of the run that "
+           f"made them)." if summary["reused"] else "."),
         "Label: true per-capita income below the standard in one of the 3 months after the scoring date; "
         "k = 10% of scored households (../shared/tools/evaluate_world.py). The sort is the bureau's: last "
         "checked 月人均收入 ÷ standard. \"Meets bar\": AUC ≥ the sort's + 0.02 and P@k ≥ the sort's (issue 15).",
@@ -265,6 +297,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=1, help="worlds at once (default 1)")
     ap.add_argument("--shared", default=None, help="the shared folder (default $DIBAO_SHARED or ../shared)")
     ap.add_argument("--scale", default="county", help="scale of the generated worlds (default county)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --keep: evaluate again the kept worlds whose run finished, without rerunning them")
     a = ap.parse_args(argv)
     names = [n.strip() for n in a.worlds.split(",") if n.strip()]
     unknown = [n for n in names if n not in NAMES]
@@ -272,6 +306,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         ap.error(f"unknown world(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(NAMES)}")
     if a.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {a.jobs}")
+    if a.reuse and not a.keep:
+        ap.error("--reuse needs --keep DIR (the folder of the kept worlds)")
     a.names = names
     return a
 
@@ -297,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def one(i: int, spec: World | None) -> dict:
         name = spec.name if spec else EXTERNAL
-        return evaluate_world(spec, root / name, shared, homes[i % a.jobs], say)
+        return evaluate_world(spec, root / name, shared, homes[i % a.jobs], say, reuse=a.reuse)
 
     try:
         if a.jobs == 1:

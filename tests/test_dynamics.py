@@ -177,7 +177,10 @@ def test_family_table_names_the_worst_world():
     assert "**Worst world:** a (50%" in text
 
 
-def test_family_refuses_unknown_world(capsys):
+def test_family_refuses_unknown_world_and_reuse_without_keep(capsys):
     with pytest.raises(SystemExit):
         _family().parse(["--worlds", "atlantis"])
     assert "unknown world(s) atlantis" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _family().parse(["--reuse"])
+    assert "--reuse needs --keep" in capsys.readouterr().err
