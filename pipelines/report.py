@@ -266,7 +266,7 @@ def _model_note(con, as_of, warehouse: Path) -> str:
                                          " WHERE as_of_date = $1", [as_of])]
     found = in_force(warehouse, versions[0]) if len(versions) == 1 else None
     if found is None:
-        return f'<p class="note">评分模型 model: {escape(", ".join(versions) or "?")}</p>'
+        return f'<p class="note">评分模型 model: {escape(", ".join(versions))}</p>' if versions else ""
     why = f'：{escape(found["why_zh"])}' if found["why_zh"] else ""
     return (f'<p class="note">评分模型 model in force: {escape(found["name"])} ({escape(found["version"])}){why}'
             f'<br><span class="en">{escape(found["reason"])}</span></p>')

@@ -409,3 +409,17 @@ def test_the_feature_bound_cross_fits_the_listed_features_against_the_truth(scor
     for name in ("model", "feature_bound", "oracle"):
         assert 0 <= result[name]["precision_at_k"] <= 1
     assert result["oracle"]["roc_auc"] > 0.7  # the truth's own income ranks its outcome well
+
+
+def test_the_run_report_names_the_model_in_force_and_why(scored, tmp_path):
+    import shutil
+
+    from pipelines.report import write_report
+
+    wh = copy_warehouse(scored["world"], tmp_path)
+    score_latest(str(wh), str(scored["models"]), visits=VISITS)
+    shutil.copytree(scored["models"], f"{wh}.models")  # the registry where the nightly run keeps it
+    html = write_report(wh, tmp_path / "out").read_text(encoding="utf-8")
+    entry = Registry(scored["models"]).current()
+    assert f"评分模型 model in force" in html and entry["version"] in html
+    assert "bureau&#x27;s sort" in html  # the guard's reason, escaped
