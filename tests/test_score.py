@@ -421,5 +421,5 @@ def test_the_run_report_names_the_model_in_force_and_why(scored, tmp_path):
     shutil.copytree(scored["models"], f"{wh}.models")  # the registry where the nightly run keeps it
     html = write_report(wh, tmp_path / "out").read_text(encoding="utf-8")
     entry = Registry(scored["models"]).current()
-    assert f"评分模型 model in force" in html and entry["version"] in html
+    assert "评分模型 model in force" in html and entry["version"] in html
     assert "bureau&#x27;s sort" in html  # the guard's reason, escaped
