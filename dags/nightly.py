@@ -23,7 +23,7 @@ Loads every complete delivery from the landing folder (民政 `mz`, 残联 `cl`,
 
 Paths come from the run's params (`dibao run` sets them) or the environment
 (`DIBAO_LANDING`, `DIBAO_WAREHOUSE`, `DIBAO_OUT`). Tasks only call functions of
-`pipelines.nightly`; nothing heavy is imported while this file is parsed.
+`pipelines.runtime.nightly`; nothing heavy is imported while this file is parsed.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from pipelines.dag_defaults import default_args
+from pipelines.runtime.dag_defaults import default_args
 
 # Data-aware scheduling: downstream DAGs (retraining, reports) wait on these.
 STAGING = Asset("dibao://warehouse/staging", group="dibao")
@@ -70,64 +70,64 @@ def _params() -> dict:
 def dibao_nightly():
     @task
     def discover() -> list[dict]:
-        from pipelines.nightly import discover_pending
+        from pipelines.runtime.nightly import discover_pending
 
         p = _params()
         return discover_pending(p["landing"], p["warehouse"], p["until"])
 
     @task(max_active_tis_per_dagrun=2)
     def stage(item: dict) -> str:
-        from pipelines.nightly import stage_delivery
+        from pipelines.runtime.nightly import stage_delivery
 
         return stage_delivery(item, _params()["warehouse"])
 
     @task(max_active_tis_per_dagrun=2)
     def validate(staged_folder: str) -> str:
-        from pipelines.nightly import validate_delivery
+        from pipelines.runtime.nightly import validate_delivery
 
         return validate_delivery(staged_folder, _params()["warehouse"], get_current_context()["run_id"])
 
     @task(trigger_rule="none_failed", outlets=[STAGING])  # also runs when there was nothing to stage
     def load(staged_folders: list[str]) -> dict:
-        from pipelines.nightly import load_deliveries
+        from pipelines.runtime.nightly import load_deliveries
 
         return load_deliveries(list(staged_folders or []), _params()["warehouse"])
 
     @task
     def feedback(loaded: dict) -> dict:
-        from pipelines.nightly import load_feedback
+        from pipelines.runtime.nightly import load_feedback
 
         p = _params()
         return load_feedback(p["warehouse"], p["feedback"])
 
     @task(outlets=[CORE])
     def history(feedback_loaded: dict) -> dict:
-        from pipelines.nightly import build_history
+        from pipelines.runtime.nightly import build_history
 
         return build_history(_params()["warehouse"])
 
     @task(outlets=[MARTS])
     def marts(core: dict) -> dict:
-        from pipelines.nightly import publish_marts
+        from pipelines.runtime.nightly import publish_marts
 
         return publish_marts(_params()["warehouse"])
 
     @task(outlets=[RISK_LIST])
     def score(built: dict) -> dict:
-        from pipelines.nightly import score as score_households
+        from pipelines.runtime.nightly import score as score_households
 
         return score_households(_params()["warehouse"])
 
     @task
     def publish(scored: dict, loaded: dict) -> dict:
-        from pipelines.nightly import publish_outputs
+        from pipelines.runtime.nightly import publish_outputs
 
         p = _params()
         return publish_outputs(p["warehouse"], p["out"], loaded)
 
     @task
     def quality_docs(loaded: dict, core: dict, built: dict, scored: dict, published: dict) -> str | None:
-        from pipelines.nightly import build_quality_docs, write_summary
+        from pipelines.runtime.nightly import build_quality_docs, write_summary
 
         p = _params()
         docs = build_quality_docs(p["warehouse"], p["out"], get_current_context()["run_id"])

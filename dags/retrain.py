@@ -9,7 +9,7 @@ decision, with its reason and all three models' metrics, is recorded in the mode
 (`<warehouse>.models/registry.json`, the one nightly scoring reads; the `models_dir`
 param points a run at another registry, e.g. a trial one).
 
-Tasks only call `pipelines.train`; nothing heavy is imported while this file is
+Tasks only call `pipelines.score.train`; nothing heavy is imported while this file is
 parsed.
 """
 
@@ -21,7 +21,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pipelines.dag_defaults import default_args
+from pipelines.runtime.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=3))
 
@@ -45,14 +45,14 @@ DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=3))
 def dibao_retrain():
     @task
     def train_candidate() -> dict:
-        from pipelines.train import train_candidate as train
+        from pipelines.score.train import train_candidate as train
 
         p = get_current_context()["params"]
         return train(p["warehouse"], p["models_dir"], seed=p["seed"])
 
     @task
     def promote(candidate: dict) -> dict:
-        from pipelines.train import promote_if_not_worse
+        from pipelines.score.train import promote_if_not_worse
 
         p = get_current_context()["params"]
         return promote_if_not_worse(p["warehouse"], p["models_dir"], version=candidate["version"])

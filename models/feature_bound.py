@@ -28,8 +28,8 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.guard import _auc, precision_at  # noqa: E402
-from pipelines.risk_model import build_pipeline, inputs  # noqa: E402
+from pipelines.score.guard import _auc, precision_at  # noqa: E402
+from pipelines.score.model import build_pipeline, inputs  # noqa: E402
 
 FOLDS = 5
 

@@ -107,7 +107,7 @@ def cmd_generate(args) -> int:
 def cmd_run(args) -> int:
     import os
 
-    from pipelines.airflow_runner import AirflowRunError, configure, ensure_metadata_db, output_to, run_dag
+    from pipelines.runtime.embedded_airflow import AirflowRunError, configure, ensure_metadata_db, output_to, run_dag
 
     try:  # the warehouse, staged files, lists and logs hold identities: private to the pipeline's user
         os.umask(int(os.environ.get("DIBAO_UMASK", "077"), 8))
@@ -132,7 +132,7 @@ def cmd_run(args) -> int:
     os.environ.setdefault("DIBAO_ALERT_LOG", str(out / "alerts.log"))
     console.print(f"Airflow home {home}; log {log_file}")
     started = time.perf_counter()
-    from pipelines.progress import set_reporter
+    from pipelines.runtime.progress import set_reporter
 
     with _Bars(console) as bars:
         set_reporter(bars)
@@ -149,7 +149,7 @@ def cmd_run(args) -> int:
             set_reporter(None)
     elapsed = time.perf_counter() - started
     if state != "success":  # run-summary.json, if any, is an earlier run's: not shown
-        from pipelines.alerts import task_failures
+        from pipelines.runtime.alerts import task_failures
 
         console.print(f"run {run_id}: {state} in {elapsed:.1f}s")
         where, reason = task_failures[0] if task_failures else ("the DAG run", f"ended {state}")
@@ -214,7 +214,7 @@ def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: fl
 
 # ---------------------------------------------------------------- query
 def cmd_query(args) -> int:
-    from pipelines.query import QueryError, run_query
+    from pipelines.publish.query import QueryError, run_query
 
     try:
         columns, rows = run_query(args.warehouse, args.sql, role=args.role, township=args.township)
@@ -245,7 +245,7 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
 
 # ---------------------------------------------------------------- evaluate
 def cmd_evaluate(args) -> int:
-    from pipelines.evaluate import EvaluationError, evaluate, format_evaluation
+    from pipelines.evaluation.evaluate import EvaluationError, evaluate, format_evaluation
     from pipelines.warehouse import WarehouseError
 
     if not args.truth.is_dir():
@@ -266,7 +266,7 @@ def cmd_evaluate(args) -> int:
 # ---------------------------------------------------------------- outputs
 def cmd_whatif(args) -> int:
     from pipelines.warehouse import WarehouseError
-    from pipelines.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
+    from pipelines.publish.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
 
     if not args.standard and not args.params:
         raise CliError("dibao whatif: give --standard 城市=960 --standard 农村=780 or --params FILE")
@@ -286,7 +286,7 @@ def cmd_whatif(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from pipelines.feedback import FeedbackError, load_feedback
+    from pipelines.ingest.feedback import FeedbackError, load_feedback
     from pipelines.warehouse import WarehouseError
 
     try:
@@ -299,7 +299,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_lists(args) -> int:
-    from pipelines.lists import ListError, write_lists
+    from pipelines.publish.lists import ListError, write_lists
     from pipelines.warehouse import WarehouseError
 
     try:
@@ -311,7 +311,7 @@ def cmd_lists(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from pipelines.report import write_report
+    from pipelines.publish.report import write_report
     from pipelines.warehouse import WarehouseError
 
     try:
@@ -324,7 +324,7 @@ def cmd_report(args) -> int:
 
 # ---------------------------------------------------------------- bench
 def _skip_phases(text: str) -> tuple[str, ...]:
-    from pipelines.bench import SKIPPABLE
+    from pipelines.evaluation.bench import SKIPPABLE
 
     phases = tuple(p.strip() for p in text.split(",") if p.strip())
     unknown = [p for p in phases if p not in SKIPPABLE]
@@ -334,7 +334,7 @@ def _skip_phases(text: str) -> tuple[str, ...]:
 
 
 def cmd_bench(args) -> int:
-    from pipelines.bench import BENCH_ROOT, DOCS, PHASES, BenchError, bench, print_result
+    from pipelines.evaluation.bench import BENCH_ROOT, DOCS, PHASES, BenchError, bench, print_result
 
     if args.months < 2:
         raise CliError("dibao bench: --months must be at least 2 (the nightly phase adds the last month)")
@@ -365,7 +365,7 @@ def cmd_airflow(args) -> int:
     import os
     import shutil
 
-    from pipelines.airflow_runner import configure
+    from pipelines.runtime.embedded_airflow import configure
 
     home = configure()
     os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # the default 32 workers need ~5.5 GB

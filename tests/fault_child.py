@@ -4,7 +4,7 @@
 
 Runs the steps the DAG's tasks run, in the DAG's order (discover, stage,
 validate, load, feedback, history, marts, score, publish), through the same
-`pipelines.nightly` functions. With `--kill POINT` the process kills itself
+`pipelines.runtime.nightly` functions. With `--kill POINT` the process kills itself
 with SIGKILL (no cleanup, no `finally`, no atexit, like a power cut or the OOM
 killer) at that point: see KILL_POINTS. Without it, the run completes; exit 0.
 
@@ -28,11 +28,11 @@ from pathlib import Path
 
 # name -> (kind, target, when, nth, what it interrupts)
 KILL_POINTS: dict[str, tuple[str, str, str, int, str]] = {
-    "stage-partial": ("py", "pipelines.ingest._write_parts", "after", 6,
+    "stage-partial": ("py", "pipelines.ingest.stage._write_parts", "after", 6,
                       "stage: 3 deliveries staged, the 4th half staged"),
     "load-mid-transaction": ("sql", r"INSERT INTO audit\.deliveries", "after", 3,
                              "load: 2 deliveries committed, the 3rd written but not committed"),
-    "load-before-discard": ("py", "pipelines.ingest.discard", "before", 1,
+    "load-before-discard": ("py", "pipelines.ingest.stage.discard", "before", 1,
                             "load: every delivery committed, staged folders not yet removed"),
     "history-mid-transaction": ("sql", r"core\.member_history", "after", 1,
                                 "history: core rebuild half done inside its transaction"),
@@ -42,7 +42,7 @@ KILL_POINTS: dict[str, tuple[str, str, str, int, str]] = {
                               "marts: mart rebuild half done inside its transaction"),
     "score-mid-transaction": ("sql", r"INSERT INTO mart\.risk_list_detail", "after", 1,
                               "score: risk list written, not committed"),
-    "lists-files-written": ("py", "pipelines.lists._record", "before", 1,
+    "lists-files-written": ("py", "pipelines.publish.lists._record", "before", 1,
                             "publish: township files written, nothing recorded"),
     "query-copy": ("py", "shutil.copyfile", "after", 1,
                    "publish: query copy written to its temporary name, not swapped in"),
@@ -134,7 +134,7 @@ def arm(point: str) -> None:
 
 def run(landing: str, warehouse: str, out: str, run_id: str = "direct") -> dict:
     """The DAG's tasks in the DAG's order, without Airflow."""
-    from pipelines import nightly
+    from pipelines.runtime import nightly
 
     pending = nightly.discover_pending(landing, warehouse)
     staged = [nightly.stage_delivery(p, warehouse) for p in pending]

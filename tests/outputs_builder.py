@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pipelines.history import build_core
-from pipelines.publish import build_marts
+from pipelines.core.build import build_core
+from pipelines.core.marts import build_marts
 from pipelines.warehouse import warehouse
 from tests.staging_builder import certificate, deliver, household, make_id, member
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines import nightly
+from pipelines.runtime import nightly
 
 
 def load_all(landing: Path, wh: Path, until: str | None = None) -> dict:

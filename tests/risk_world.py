@@ -16,7 +16,7 @@ _WORLD: dict = {}
 
 def town_world(tmp_path_factory) -> dict:
     if not _WORLD:
-        from pipelines import nightly
+        from pipelines.runtime import nightly
         from pipelines.generate import generate
 
         root = tmp_path_factory.mktemp("risk-world")

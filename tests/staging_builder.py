@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipelines.contract import DISABILITY_TYPE_DIGIT, GRADE_DIGIT, spec
-from pipelines.idcard import check_char
+from pipelines.sources.contract import DISABILITY_TYPE_DIGIT, GRADE_DIGIT, spec
+from pipelines.sources.idcard import check_char
 
 TOWN = "371502001"  # 东昌府区, a township
 VILLAGE = TOWN + "001"

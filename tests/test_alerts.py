@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from pipelines import alerts
+from pipelines.runtime import alerts
 
 
 @pytest.fixture

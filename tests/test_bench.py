@@ -19,7 +19,7 @@ from datetime import date
 
 import pytest
 
-from pipelines import bench as bench_module
+from pipelines.evaluation import bench as bench_module
 from pipelines import cli
 
 KEYS = {"scale", "floor_s", "backfill_s", "train_s", "nightly_s", "startup_s", "direct_s", "peak_rss_mb",
@@ -51,7 +51,7 @@ def _in_process(cmd, env, log_path, phase):
 @pytest.fixture(scope="module")
 def one_run(tmp_path_factory):
     """Generated data (cached), its read floor and one timed run of the nightly steps."""
-    from pipelines.timing import TIMINGS_ENV, read_timings
+    from pipelines.runtime.timing import TIMINGS_ENV, read_timings
 
     root = tmp_path_factory.mktemp("bench-fast")
     data = bench_module.ensure_data(root / "town-2-0", "town", 2, 0)

@@ -37,7 +37,7 @@ WORKER = r"""
 import json, os, sys, time
 from pathlib import Path
 os.nice(19)  # readers take the CPU the run leaves: what is measured is blocking, not two shared cores
-from pipelines.query import run_query
+from pipelines.publish.query import run_query
 wh, stop, out, township = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 queries = [
     ("admin", None, "SELECT risk_level, count(*) FROM mart.risk_list GROUP BY ALL"),
@@ -85,9 +85,9 @@ def copy_warehouse(src: Path, dst: Path) -> None:
 
 
 def test_queries_during_a_run_never_fail_and_never_block_it(tmp_path):
-    from pipelines.access_log import import_query_log, log_path, read_entries
+    from pipelines.publish.access_log import import_query_log, log_path, read_entries
     from pipelines.generate import generate
-    from pipelines.roles import township_dir
+    from pipelines.publish.roles import township_dir
 
     landing, truth = tmp_path / "landing", tmp_path / "truth"
     generate(landing, truth, scale="town", months=MONTHS, seed=11)

@@ -406,7 +406,7 @@ def test_ready_appearing_mid_run_is_left_for_the_next_run(world, after_ready):
     assert len(after["staging.rs_contributions"]) == len(before["staging.rs_contributions"]) + ledger[0][2]
     assert len(after["staging.rs_registrations"]) == len(before["staging.rs_registrations"]) + ledger[1][2]
     # and a further run has nothing to load
-    from pipelines import nightly
+    from pipelines.runtime import nightly
 
     copy = after_ready["wh_copy"].parent / "again.duckdb"
     shutil.copyfile(after_ready["wh_copy"], copy)
@@ -475,7 +475,7 @@ def test_write_errors_leave_the_previous_state(world, after_ready, tmp_path):
     assert differences(canonical(wh), previous) == []
     # A fresh Airflow home: its metadata database must stay smaller than the file size limits.
     env = child_env(AIRFLOW_HOME=str(tmp_path / "airflow"))
-    migrate = "from pipelines.airflow_runner import configure, ensure_metadata_db; configure(); ensure_metadata_db()"
+    migrate = "from pipelines.runtime.embedded_airflow import configure, ensure_metadata_db; configure(); ensure_metadata_db()"
     subprocess.run([sys.executable, "-c", migrate], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True,
                    timeout=600)
     unprivileged = _without_dac_override()
@@ -527,7 +527,7 @@ def test_write_errors_leave_the_previous_state(world, after_ready, tmp_path):
 def _load_steps(landing: Path, wh: Path, until: str = "2024-01-31", after_discover=None, after_stage=None) -> dict:
     """discover, stage, load as the DAG does (validation left out: no Great Expectations
     import needed here), with hooks where another process could change the landing."""
-    from pipelines import nightly
+    from pipelines.runtime import nightly
 
     pending = nightly.discover_pending(str(landing), str(wh), until)
     if after_discover:

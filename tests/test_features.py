@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.features import KEYS, feature_names, household_features
-from pipelines.history import build_core
-from pipelines.reasons import model_groups, reason_codes
+from pipelines.score.features import KEYS, feature_names, household_features
+from pipelines.core.build import build_core
+from pipelines.score.reasons import model_groups, reason_codes
 from pipelines.warehouse import warehouse
 from tests.risk_world import copy_warehouse, town_world
 from tests.staging_builder import (

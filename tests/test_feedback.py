@@ -15,8 +15,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.feedback import FeedbackError, load_feedback, load_feedback_folder
-from pipelines.lists import DEPARTURE_SHEET, HOUSEHOLD_SHEET, write_lists
+from pipelines.ingest.feedback import FeedbackError, load_feedback, load_feedback_folder
+from pipelines.publish.lists import DEPARTURE_SHEET, HOUSEHOLD_SHEET, write_lists
 from tests.outputs_builder import JULY, JUNE, T1, T2, build_warehouse, deliver_july
 
 LOADED_ON = date(2024, 7, 10)

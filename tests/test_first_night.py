@@ -21,7 +21,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.config import PROJECT_ROOT
-from pipelines.query import QueryError, run_query
+from pipelines.publish.query import QueryError, run_query
 
 NOT_YET = "no warehouse published yet"
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
@@ -133,7 +133,7 @@ def _runs(home: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
 def test_a_run_killed_by_sigkill_is_marked_failed_at_the_next_start(landing, tmp_path, monkeypatch):
     """`dibao run` SIGKILLed in its stage task leaves its DAG run `running`; the next
     `dibao run` marks it (and its running task instances) failed, then runs its own."""
-    from pipelines.stale_runs import owner_alive, runner
+    from pipelines.runtime.stale_runs import owner_alive, runner
 
     home, wh, out = tmp_path / "airflow", tmp_path / "wh" / "w.duckdb", tmp_path / "out"
     wh.parent.mkdir()

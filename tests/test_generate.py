@@ -1,7 +1,7 @@
 """The synthetic data generator: real files on disk, read back independently.
 
 One town-scale run (module fixture) is checked against the source contract
-(pipelines/contract.py) and against its own ground truth: every recorded defect
+(pipelines/sources/contract.py) and against its own ground truth: every recorded defect
 is exactly where the truth says, every other cell is clean, `_READY` counts
 hold, the same seed gives the same bytes.
 """
@@ -22,7 +22,7 @@ import fastexcel
 import polars as pl
 import pytest
 
-from pipelines.contract import (
+from pipelines.sources.contract import (
     AMOUNT,
     CERT,
     CODE12,
@@ -37,7 +37,7 @@ from pipelines.contract import (
 )
 from pipelines.generate import correct_delivery, generate
 from pipelines.generate.defects import CELL_KINDS, CONFLICT_RATES
-from pipelines.idcard import BadValue, is_valid_id, normalize_id
+from pipelines.sources.idcard import BadValue, is_valid_id, normalize_id
 
 SEED = 7
 MONTHS = 12

@@ -34,10 +34,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipelines.contract import FILES, spec
-from pipelines.readers import LINE, UnreadableFile, read_file
-from pipelines.repair import MissingColumns, match_headers, repair_frame
-from pipelines.sheets import _FORMULA_START, Column, Sheet, write_csv, write_workbook
+from pipelines.sources.contract import FILES, spec
+from pipelines.ingest.readers import LINE, UnreadableFile, read_file
+from pipelines.ingest.repair import MissingColumns, match_headers, repair_frame
+from pipelines.publish.sheets import _FORMULA_START, Column, Sheet, write_csv, write_workbook
 from tests.staging_builder import make_id
 
 FORMULAS = ['=HYPERLINK("http://x","click")', "+cmd", "-1+1", "@SUM(A1)", "=1+1", '=cmd|" /C calc"!A0',
@@ -197,7 +197,7 @@ def _csv(path: Path, headers: list[str], rows: list[list[str]]) -> None:
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
-    from pipelines import nightly
+    from pipelines.runtime import nightly
     from tests.pipeline_run import load_all
 
     root = tmp_path_factory.mktemp("hostile")
@@ -227,8 +227,8 @@ def hostile_run(tmp_path_factory):
     con.execute("INSERT INTO mart.risk_list SELECT ?, household_id, county_code, township_code, 0.9, '高',"
                 " ['low_income'] FROM core.households_asof(?) WHERE status = '在册'", [day, day])
     con.close()
-    from pipelines.lists import write_lists
-    from pipelines.report import write_report
+    from pipelines.publish.lists import write_lists
+    from pipelines.publish.report import write_report
 
     lists = write_lists(wh, out, actor="tester")
     report = write_report(wh, out, summary)
@@ -288,7 +288,7 @@ def _delivery(folder: Path, ready: str | None = "", name: str = "张三") -> Pat
 
 @pytest.fixture(scope="module")
 def tricks(tmp_path_factory):
-    from pipelines.landing import discover
+    from pipelines.sources.landing import discover
     from tests.pipeline_run import load_all
 
     root = tmp_path_factory.mktemp("tricks")

@@ -12,8 +12,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines.features import population_query
-from pipelines.history import build_core
+from pipelines.score.features import population_query
+from pipelines.core.build import build_core
 from pipelines.warehouse import warehouse
 from tests.staging_builder import deliver, household, make_id, member
 

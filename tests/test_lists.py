@@ -15,8 +15,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.check_rules import load_rules
-from pipelines.lists import (
+from pipelines.publish.deadlines import load_rules
+from pipelines.publish.lists import (
     CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, ListError, reason_texts, write_lists,
 )
 from pipelines.warehouse import warehouse

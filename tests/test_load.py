@@ -1,6 +1,6 @@
 """Loading without Airflow: corrections, replays, atomicity and drift, on real files.
 
-The same pipelines.nightly functions the DAG's tasks call, on generated town data.
+The same pipelines.runtime.nightly functions the DAG's tasks call, on generated town data.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import nightly
+from pipelines.runtime import nightly
 from pipelines.generate import correct_delivery, generate
 from tests.pipeline_run import load_all as run_once
-from pipelines.ingest import Staged
-from pipelines.load import load_staged
+from pipelines.ingest.stage import Staged
+from pipelines.load.deliveries import load_staged
 from pipelines.warehouse import warehouse
 
 

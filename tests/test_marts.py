@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from pipelines.history import HASH_KEY_ENV, build_core
-from pipelines.publish import raw_id_problems, build_marts, raw_id_columns
+from pipelines.core.build import HASH_KEY_ENV, build_core
+from pipelines.core.marts import raw_id_problems, build_marts, raw_id_columns
 from pipelines.warehouse import WarehouseError, build_models, warehouse
 from tests.staging_builder import (
     TOWN, certificate, contribution, deliver, household, make_id, member, registration,

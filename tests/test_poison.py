@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import nightly
+from pipelines.runtime import nightly
 from pipelines.generate import generate
 from tests.pipeline_run import load_all, run_all
 
@@ -79,7 +79,7 @@ def save_like_libreoffice(csv_path: Path, share: float = 0.9) -> Path:
     `share` of the rows became numbers (3.71522197909271E+017), their last digits lost."""
     import xlsxwriter
 
-    from pipelines.readers import read_file
+    from pipelines.ingest.readers import read_file
 
     frame = read_file(csv_path).frame.drop("_line")
     target = csv_path.with_suffix(".xlsx")
@@ -147,7 +147,7 @@ def corrupt_cell(csv_path: Path, key: str, column: str, value: str) -> int:
 
 def test_quarantined_household_row_is_not_an_exit(landing, tmp_path):
     wh = tmp_path / "w.duckdb"
-    from pipelines.readers import read_file
+    from pipelines.ingest.readers import read_file
 
     months = [read_file(next((landing / "mz" / d).glob("households.*"))).frame
               for d in ("2024-01-31", "2024-02-29", "2024-03-31")]
@@ -182,7 +182,7 @@ def test_quarantined_household_row_is_not_an_exit(landing, tmp_path):
 
 def rewrite_line(csv_path: Path, line_number: int, edit) -> str:
     """Apply `edit` to one physical line (header = 1); the file is rewritten as UTF-8."""
-    from pipelines.readers import decode_csv_bytes
+    from pipelines.ingest.readers import decode_csv_bytes
 
     lines = decode_csv_bytes(csv_path.read_bytes())[1].decode().split("\n")
     lines[line_number - 1] = edit(lines[line_number - 1])
@@ -192,7 +192,7 @@ def rewrite_line(csv_path: Path, line_number: int, edit) -> str:
 
 def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
     members = landing / "mz" / "2024-01-31" / "members.csv"
-    from pipelines.readers import decode_csv_bytes
+    from pipelines.ingest.readers import decode_csv_bytes
 
     header = decode_csv_bytes(members.read_bytes())[1].decode().split("\n")[0].split(",")
     name = header.index("姓名")
@@ -202,7 +202,7 @@ def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
         cells[name] = '"' + cells[name]
         return ",".join(cells)
 
-    from pipelines.readers import read_file
+    from pipelines.ingest.readers import read_file
 
     delivered = read_file(members).rows_read
     bad = rewrite_line(members, 500, unclosed)
@@ -221,7 +221,7 @@ def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
 
 
 def test_two_10_mb_cells_are_quarantined_and_later_nights_succeed(landing, tmp_path):
-    from pipelines.readers import decode_csv_bytes
+    from pipelines.ingest.readers import decode_csv_bytes
 
     from tests.pipeline_run import run_with_outputs
 
@@ -278,7 +278,7 @@ def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path
 
     import polars as pl
 
-    from pipelines.readers import read_file
+    from pipelines.ingest.readers import read_file
     from tests.pipeline_run import run_with_outputs
 
     wh, out = tmp_path / "w.duckdb", tmp_path / "out"

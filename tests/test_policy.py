@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from pipelines.history import build_core
-from pipelines.publish import build_marts
-from pipelines.policy import PARAMETERS, ParameterError, read_parameter, read_parameters, standard_on
+from pipelines.core.build import build_core
+from pipelines.core.marts import build_marts
+from pipelines.core.parameters import PARAMETERS, ParameterError, read_parameter, read_parameters, standard_on
 from pipelines.warehouse import warehouse
 
 BEFORE, ON = date(2023, 12, 31), date(2024, 1, 1)

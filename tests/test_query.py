@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pipelines.cli import main
-from pipelines.query import QueryError, run_query
+from pipelines.publish.query import QueryError, run_query
 from pipelines.warehouse import publish_query_copy, warehouse
 
 
@@ -89,7 +89,7 @@ def test_a_literal_id_in_a_query_is_masked_in_the_access_log(wh):
     """outputs.md: at most first 6 + last 4 of a 身份证号 outside the restricted schemas."""
     import hashlib
 
-    from pipelines.access_log import log_path, read_entries
+    from pipelines.publish.access_log import log_path, read_entries
 
     raw = "37150219900101123X"
     sql = f"SELECT n FROM mart.t WHERE county <> '{raw}' OR county = '{raw.lower()}'"

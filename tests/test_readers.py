@@ -14,8 +14,8 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.idcard import BadValue, normalize_id
-from pipelines.readers import (
+from pipelines.sources.idcard import BadValue, normalize_id
+from pipelines.ingest.readers import (
     EXTRA,
     LINE,
     UnreadableFile,

@@ -14,10 +14,10 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.contract import FILES, spec
-from pipelines.idcard import BadValue, check_char
-from pipelines.readers import EXTRA, LINE, UnreadableFile, read_file
-from pipelines.repair import (
+from pipelines.sources.contract import FILES, spec
+from pipelines.sources.idcard import BadValue, check_char
+from pipelines.ingest.readers import EXTRA, LINE, UnreadableFile, read_file
+from pipelines.ingest.repair import (
     MissingColumns,
     match_headers,
     repair_amount,
@@ -753,10 +753,10 @@ def test_bulk_repairs_equal_the_scalar_ones(monkeypatch, ids, dates, relations):
     ]
     frame = frame_of(MEMBERS, rows)
     with monkeypatch.context() as patch:
-        patch.setattr("pipelines.repair.BULK_REPAIR_FROM", 10**9)
+        patch.setattr("pipelines.ingest.repair.BULK_REPAIR_FROM", 10**9)
         by_value = repair_frame(frame, MEMBERS)
     with monkeypatch.context() as patch:
-        patch.setattr("pipelines.repair.BULK_REPAIR_FROM", 1)
+        patch.setattr("pipelines.ingest.repair.BULK_REPAIR_FROM", 1)
         in_bulk = repair_frame(frame, MEMBERS)
     for part in ("clean", "repairs", "quarantine"):
         assert getattr(in_bulk, part).equals(getattr(by_value, part)), part

@@ -10,9 +10,9 @@ from datetime import date, datetime
 
 import pytest
 
-from pipelines.feedback import load_feedback
-from pipelines.lists import write_lists
-from pipelines.report import write_report
+from pipelines.ingest.feedback import load_feedback
+from pipelines.publish.lists import write_lists
+from pipelines.publish.report import write_report
 from pipelines.warehouse import warehouse
 from tests.outputs_builder import ALL_IDS, FORMULA_NAME, JUNE, build_warehouse, mask
 

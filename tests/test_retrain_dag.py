@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.config import MODELS
-from pipelines.registry import Registry
+from pipelines.score.registry import Registry
 from tests.risk_world import copy_warehouse, town_world
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ RUNS = 2
 RUNNER = f"""
 import json, sys
 from pathlib import Path
-from pipelines.airflow_runner import configure, ensure_metadata_db, output_to, run_dag
+from pipelines.runtime.embedded_airflow import configure, ensure_metadata_db, output_to, run_dag
 configure()
 conf, log = json.loads(sys.argv[1]), Path(sys.argv[2])
 with output_to(log):

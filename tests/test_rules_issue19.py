@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from pipelines.check_rules import load_rules
-from pipelines.history import build_core
-from pipelines.publish import build_marts
+from pipelines.publish.deadlines import load_rules
+from pipelines.core.build import build_core
+from pipelines.core.marts import build_marts
 from pipelines.warehouse import warehouse
 from tests.staging_builder import certificate, contribution, deliver, household, make_id, member, registration
 from tests.test_marts import key
@@ -125,7 +125,7 @@ def test_an_out_of_city_code_is_flagged_not_a_county(con):
 
 
 def test_single_person_dibao_candidates_are_ordered_by_need(con):
-    from pipelines.lists import _candidate_rows
+    from pipelines.publish.lists import _candidate_rows
 
     order = [k for (k,) in con.execute("SELECT person_key FROM mart.discovery_candidates WHERE rule = '单人保'"
                                        " ORDER BY priority").fetchall()]
@@ -139,7 +139,7 @@ def test_single_person_dibao_candidates_are_ordered_by_need(con):
 def test_a_warning_when_the_scoring_date_passes_the_last_dated_standard(con, tmp_path, monkeypatch):
     import json
 
-    from pipelines import nightly
+    from pipelines.runtime import nightly
 
     assert nightly_outdated(con) == []  # scoring date 2024-04-30: the 2024-01-01 standards are current
     monkeypatch.setenv("DIBAO_ALERT_LOG", str(tmp_path / "alerts.log"))
@@ -160,6 +160,6 @@ def test_a_warning_when_the_scoring_date_passes_the_last_dated_standard(con, tmp
 
 
 def nightly_outdated(con):
-    from pipelines.standards_check import outdated_standards
+    from pipelines.core.standards_check import outdated_standards
 
     return outdated_standards(con)

@@ -17,15 +17,15 @@ import polars as pl
 import pytest
 
 from pipelines.config import MODELS
-from pipelines.evaluate import EvaluationError, evaluate, format_evaluation
-from pipelines.features import household_features
-from pipelines.reasons import reason_codes
-from pipelines.registry import Registry, RegistryError
-from pipelines.score import (
+from pipelines.evaluation.evaluate import EvaluationError, evaluate, format_evaluation
+from pipelines.score.features import household_features
+from pipelines.score.reasons import reason_codes
+from pipelines.score.registry import Registry, RegistryError
+from pipelines.score.risk_list import (
     allocate_visits, assign_levels, score_households, score_latest, stored_features, write_risk_list,
 )
-from pipelines import guard
-from pipelines.train import (
+from pipelines.score import guard
+from pipelines.score.train import (
     EXCLUDED, NO_LIMIT, examples, labelled_dates, promote_if_not_worse, relabel, train_candidate,
 )
 from pipelines.warehouse import warehouse
@@ -414,7 +414,7 @@ def test_the_feature_bound_cross_fits_the_listed_features_against_the_truth(scor
 def test_the_run_report_names_the_model_in_force_and_why(scored, tmp_path):
     import shutil
 
-    from pipelines.report import write_report
+    from pipelines.publish.report import write_report
 
     wh = copy_warehouse(scored["world"], tmp_path)
     score_latest(str(wh), str(scored["models"]), visits=VISITS)

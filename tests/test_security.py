@@ -26,12 +26,12 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from pipelines import roles
-from pipelines.access_log import import_query_log, log_path, read_entries
+from pipelines.publish import roles
+from pipelines.publish.access_log import import_query_log, log_path, read_entries
 from pipelines.cli import main
-from pipelines.lists import write_lists
-from pipelines.query import QueryError, run_query
-from pipelines.roles import (
+from pipelines.publish.lists import write_lists
+from pipelines.publish.query import QueryError, run_query
+from pipelines.publish.roles import (
     analyst_copy_path, identity_leaks, publish_role_copies, query_copy_path, township_copy_path, township_dir,
 )
 from pipelines.warehouse import publish_query_copy, warehouse
@@ -48,7 +48,7 @@ def _skip_outside_ci(reason: str) -> None:
 
 
 def publish(wh: Path) -> dict:
-    """The nightly run's publish step after lists and report (pipelines.nightly.publish_outputs)."""
+    """The nightly run's publish step after lists and report (pipelines.runtime.nightly.publish_outputs)."""
     log = import_query_log(wh)
     publish_query_copy(wh)
     return {"roles": publish_role_copies(wh), "query_log": log}
@@ -311,7 +311,7 @@ def test_files_have_the_documented_modes(world):
     assert mode(township_dir(world.wh)) == 0o711
     for path in township_dir(world.wh).glob("*.duckdb"):
         assert mode(path) == 0o640
-    from pipelines.access_log import ensure_log
+    from pipelines.publish.access_log import ensure_log
 
     assert mode(ensure_log(world.wh)) == 0o620
     leftovers = [p.name for p in world.wh.parent.rglob(".*tmp*")]
@@ -386,7 +386,7 @@ def test_another_os_user_can_open_only_the_files_of_their_groups(world, monkeypa
         monkeypatch.setenv("DIBAO_CASEWORKER_GROUP", "dibao-cw-{township}")
         monkeypatch.setenv("DIBAO_QUERY_GROUP", "dibao-query")
         publish(wh)
-        from pipelines.access_log import ensure_log
+        from pipelines.publish.access_log import ensure_log
 
         ensure_log(wh)
 
@@ -538,7 +538,7 @@ def test_a_new_column_leaking_identities_is_caught_by_the_safety_net(world, tmp_
                     " JOIN core.persons m USING (person_key) WHERE i.name IS NOT NULL AND length(i.name) >= 2")
         leaked = con.execute("SELECT count(*) FROM mart.leaky").fetchall()[0][0]
     assert leaked > 5
-    with caplog.at_level("WARNING", logger="pipelines.roles"):
+    with caplog.at_level("WARNING", logger="pipelines.publish.roles"):
         publish(wh)
     assert "identity-looking values removed" in caplog.text
     analyst = duckdb.connect(str(analyst_copy_path(wh)), read_only=True)

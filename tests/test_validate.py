@@ -12,9 +12,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import contract as c
+from pipelines.sources import contract as c
 from pipelines.config import EXPECTATIONS
-from pipelines.idcard import CHECK_CHARS, check_char
+from pipelines.sources.idcard import CHECK_CHARS, check_char
 
 EXTRACT = date(2024, 6, 30)
 ROWS = 40
@@ -189,7 +189,7 @@ def create_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame)
 
 @pytest.fixture(scope="module")
 def gate():
-    from pipelines.validate import validate_table
+    from pipelines.validate.suites import validate_table
 
     return validate_table
 
@@ -255,7 +255,7 @@ def test_suite_mirrors_the_contract(spec):
 
 @pytest.mark.parametrize("spec", c.FILES, ids=lambda s: s.key)
 def test_suite_loads_as_a_gx_suite(spec):
-    from pipelines.validate import load_suite
+    from pipelines.validate.suites import load_suite
 
     assert len(load_suite(spec.key).expectations) == len(suite_json(spec.key)["expectations"])
 
@@ -390,7 +390,7 @@ def test_gx_started_once_per_process(clean, defects):
 
 
 def test_data_docs_are_built_from_saved_results(defects, results_dir, tmp_path):
-    from pipelines.validate import build_data_docs
+    from pipelines.validate.suites import build_data_docs
 
     saved = sorted(p.name for p in results_dir.glob("*.gx.json"))
     assert saved == sorted(f"{key}_{EXTRACT.isoformat()}.gx.json" for key in DEFECTS)

@@ -3,7 +3,7 @@ it; the model runner rebuilds a model layer in one transaction."""
 
 import pytest
 
-from pipelines.contract import FILES
+from pipelines.sources.contract import FILES
 from pipelines.warehouse import WarehouseError, build_models, migrate, migrations, models, warehouse
 
 

@@ -151,7 +151,7 @@ def test_readme_queries_run_as_written(world):
     import re
 
     from pipelines.config import PROJECT_ROOT
-    from pipelines.query import run_query
+    from pipelines.publish.query import run_query
     from pipelines.warehouse import publish_query_copy
 
     publish_query_copy(world["root"] / "w.duckdb")  # as the nightly run's last task does

@@ -12,7 +12,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
+from pipelines.publish.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
 from pipelines.warehouse import warehouse
 from tests.outputs_builder import build_warehouse
 

@@ -1,12 +1,12 @@
 """Integer codes the simulation uses for the contract's enums.
 
 Each code is the index of the value in the contract's own tuple, so rendering
-a column is a lookup into pipelines.contract and cannot drift from it.
+a column is a lookup into pipelines.sources.contract and cannot drift from it.
 """
 
 from __future__ import annotations
 
-from pipelines.contract import (
+from pipelines.sources.contract import (
     CATEGORIES,
     DISABILITY_TYPES,
     GRADES,

@@ -49,8 +49,8 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-from pipelines.contract import AMOUNT, CERT, DATE, ENUM, ID, Column, FileSpec
-from pipelines.idcard import CHECK_CHARS
+from pipelines.sources.contract import AMOUNT, CERT, DATE, ENUM, ID, Column, FileSpec
+from pipelines.sources.idcard import CHECK_CHARS
 
 REPAIRED, QUARANTINED, CONFLICT, FORMAT = "repaired", "quarantined", "conflict", "format"
 RECORD_SCHEMA = {

@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
-from pipelines.contract import files_of
+from pipelines.sources.contract import files_of
 from pipelines.generate.timeline import Timeline
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")

@@ -3,7 +3,7 @@
 An ID's first 17 digits fit in an int64 (region * 10^11 + YYYYMMDD * 10^3 +
 sequence), so IDs are built, checked for uniqueness and given their check
 character with numpy, and only turned into strings when a file is rendered.
-The weights and check characters are pipelines.idcard's, so the generator and the
+The weights and check characters are pipelines.sources.idcard's, so the generator and the
 pipeline cannot disagree on what a valid number is.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.generate.timeline import date_parts
-from pipelines.idcard import CHECK_CHARS, WEIGHTS
+from pipelines.sources.idcard import CHECK_CHARS, WEIGHTS
 
 _POW = 10 ** np.arange(16, -1, -1, dtype=np.int64)
 _WEIGHTS = np.array(WEIGHTS, dtype=np.int64)

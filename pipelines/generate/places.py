@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.contract import COUNTIES
+from pipelines.sources.contract import COUNTIES
 
 
 @dataclass(frozen=True)

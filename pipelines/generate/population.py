@@ -24,7 +24,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from pipelines.contract import COUNTIES
+from pipelines.sources.contract import COUNTIES
 from pipelines.generate import ids, names, places, scales
 from pipelines.generate.dynamics import Dynamics
 from pipelines.generate.codes import (

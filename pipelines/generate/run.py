@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-from pipelines.contract import FILES, spec
+from pipelines.sources.contract import FILES, spec
 from pipelines.generate import conflicts, dbrb, defects, deliver, population, simulate, tables, world_truth
 from pipelines.generate import truth as truth_files
 from pipelines.generate.dynamics import Dynamics, to_json

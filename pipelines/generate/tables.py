@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.contract import CATEGORIES, spec
+from pipelines.sources.contract import CATEGORIES, spec
 from pipelines.generate.codes import (
     ABILITIES,
     CERT_STATUS,

@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.contract import CATEGORIES, LOCAL_ID_PREFIXES
+from pipelines.sources.contract import CATEGORIES, LOCAL_ID_PREFIXES
 from pipelines.generate.codes import ACTIVE, EVENTS, EXITED, STATUS, URBAN_RURAL
 from pipelines.generate.population import PLANTED, Population
 from pipelines.generate.simulate import History

@@ -1,7 +1,7 @@
--- One row per household a same-date correction changed (pipelines.corrections): the
+-- One row per household a same-date correction changed (pipelines.load.corrections): the
 -- corrected value was delivered on received_on, not on the extract date, so history
 -- dates what the warehouse knew from then (core.income_checks.first_seen) and the
--- lists already issued for that date are re-issued with 更正 (pipelines.list_corrections).
+-- lists already issued for that date are re-issued with 更正 (pipelines.publish.list_corrections).
 CREATE TABLE IF NOT EXISTS audit.corrected_rows (
     load_id            VARCHAR   NOT NULL,  -- the correction (audit.deliveries)
     superseded_load_id VARCHAR   NOT NULL,  -- the delivery it replaced

@@ -1,4 +1,4 @@
--- One row per `dibao query` (pipelines/access_log.py): who asked what, when,
+-- One row per `dibao query` (pipelines/publish/access_log.py): who asked what, when,
 -- from which file, and what came of it. Queries read a published copy while the
 -- nightly run may hold the warehouse, so each query appends a JSON line to the
 -- access log beside the warehouse; every run imports the new lines here, once

@@ -1,4 +1,4 @@
--- One row per caseworker feedback file attempted (pipelines.feedback): the
+-- One row per caseworker feedback file attempted (pipelines.ingest.feedback): the
 -- feedback counterpart of audit.load_ledger. A file is loaded once by content:
 -- the same bytes again are skipped_duplicate. For a loaded file
 -- rows_read = rows_loaded + rows_quarantined + rows_skipped.

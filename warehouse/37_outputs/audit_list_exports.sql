@@ -1,4 +1,4 @@
--- One row per risk-list file handed out (pipelines.lists.write_lists): who wrote
+-- One row per risk-list file handed out (pipelines.publish.lists.write_lists): who wrote
 -- which township's list for which scoring date, when, and how many rows each
 -- sheet had. A re-export of the same list adds a row; nothing is overwritten.
 CREATE TABLE IF NOT EXISTS audit.list_exports (

@@ -1,5 +1,5 @@
 -- What each risk list told caseworkers: one row per household per exported
--- list (scoring date). Written by pipelines.lists.write_lists, replaced when the
+-- list (scoring date). Written by pipelines.publish.lists.write_lists, replaced when the
 -- list of the same date is exported again. The next list compares with it
 -- (新增 / 升级 / 持续, who left), feedback is matched to it, and the run report
 -- counts completed and overdue checks from it (mart.followup_status).

@@ -1,5 +1,5 @@
 -- Caseworkers' check results (核查结果) from returned risk lists, as repaired
--- and validated by pipelines.feedback (the source rules: one correct reading is
+-- and validated by pipelines.ingest.feedback (the source rules: one correct reading is
 -- repaired, anything else quarantined in audit.quarantine with source
 -- 'feedback'). Stateful: every loaded row is kept with its lineage; later rows
 -- never overwrite earlier ones. Restricted like all staging: 备注 is free text.

@@ -1,6 +1,6 @@
 -- mart.risk_list: the caseworkers' risk list, exactly as outputs.md defines it.
 -- Grain: one row per scored household per scoring date; lists accumulate across
--- runs and a rerun for a date replaces that date's rows (pipelines.score).
+-- runs and a rerun for a date replaces that date's rows (pipelines.score.risk_list).
 -- Scored: every household in the latest mz snapshot with 保障状态 在册 whose
 -- 保障类别 is neither 低保 nor 特困.
 --   as_of_date     extract date of the latest loaded mz snapshot the score is for

@@ -3,7 +3,7 @@
 -- Grain: one row per mart.risk_list row (same key), replaced with it on a rerun.
 --   model_version         the registry entry (models folder registry.json) that scored it
 --   visits_per_township   this township's visits that month, the capacity its levels were
---                         cut at (its share of the city's budget: pipelines.score)
+--                         cut at (its share of the city's budget: pipelines.score.risk_list)
 --   rank_in_township      1 = highest risk_score in the township that day
 --   features              every feature value the model was given (JSON object)
 --   contributions         per model reason code: predicted probability minus the

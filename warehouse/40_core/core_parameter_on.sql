@@ -1,6 +1,6 @@
 -- core.parameter_on(parameter_name, for_urban_rural, for_grade, on_day): the
 -- amount of a policy parameter (parameters/<name>.yaml, loaded into
--- core.policy_parameters by pipelines.policy) in force on on_day for the whole
+-- core.policy_parameters by pipelines.core.parameters) in force on on_day for the whole
 -- city (371500). A parameter without an urban/rural or grade breakdown ignores
 -- that argument (pass NULL). NULL when nothing is in force on that day.
 -- Example: core.parameter_on('dibao_standard', '城市', NULL, DATE '2024-01-01') = 931.

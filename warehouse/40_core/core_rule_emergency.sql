@@ -4,7 +4,7 @@
 -- in no 在册 household. Risk lists used to raise 急难 only for households scored
 -- 高, so 低保/特困 households and people outside the register never got it.
 -- Signals, first seen after the previous mz snapshot and by d (the first
--- snapshot is a baseline, not a change), as in the risk lists (pipelines/lists.py):
+-- snapshot is a baseline, not a change), as in the risk lists (pipelines/publish/lists.py):
 --   household: a member died or left; a member newly 重病; a member newly holding
 --              (or worsened to) a 有效 一级/二级 certificate;
 --   outside the register: the person newly holds (or worsened to) a 有效 一级/二级 certificate.

@@ -3,7 +3,7 @@
 -- any loaded delivery of any source (the same number is the same person everywhere).
 -- person_key = sha256(hash_key || 身份证号), hex: a keyed hash, so nobody without
 -- the key can recompute it from a guessed number. The key is a session variable
--- set by pipelines.history.build_core (DIBAO_HASH_KEY, or the warehouse's own key
+-- set by pipelines.core.build.build_core (DIBAO_HASH_KEY, or the warehouse's own key
 -- in restricted.hash_key); building without it fails rather than hash with none.
 -- Restricted: core and mart carry only person_key and masked_id.
 CREATE OR REPLACE TABLE restricted.person_identity AS
@@ -33,7 +33,7 @@ people AS (
 )
 SELECT
     CASE WHEN getvariable('hash_key') IS NULL
-         THEN error('hash_key is not set: build core through pipelines.history.build_core')
+         THEN error('hash_key is not set: build core through pipelines.core.build.build_core')
          ELSE sha256(getvariable('hash_key') || id_number) END AS person_key,
     id_number,
     name,

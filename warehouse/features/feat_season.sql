@@ -6,7 +6,7 @@
 -- Grain: one row per household of feature_population.
 --   season   categorical: 城乡属性 and the calendar month of $as_of, e.g. 农村-12
 --            (used only when the labelled months cover all twelve calendar
---            months: pipelines/train.py, SEASONAL)
+--            months: pipelines/score/train.py, SEASONAL)
 SELECT
     h.household_id,
     h.urban_rural || '-' || lpad(month($as_of::DATE)::VARCHAR, 2, '0') AS season

@@ -1,4 +1,4 @@
--- What-if 低保 standards per county (pipelines/whatif.py): households under
+-- What-if 低保 standards per county (pipelines/publish/whatif.py): households under
 -- today's and the proposed line and the monthly 补差, on the mz snapshot $as_of.
 -- Counted: 在册 households of any 保障类别 but 特困, with an assessed income.
 -- The split (issue 19): households already on 低保 whose 补差 rises with the

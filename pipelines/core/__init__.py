@@ -1,0 +1,1 @@
+"""The core layer (linked persons and households, history, parameters) and the marts."""

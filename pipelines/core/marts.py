@@ -1,0 +1,63 @@
+"""Mart build: the tables officials and caseworkers query (warehouse/50_mart).
+
+`build_marts` rebuilds every mart model from core in one transaction, after
+core is built (pipelines.core.build.build_core). Before the transaction commits,
+every text column under `mart` is searched for the 身份证号 of anyone the
+warehouse knows: a mart that would publish one is rolled back and the build
+fails (privacy rules, outputs.md).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+from pipelines.warehouse import build_models
+
+log = logging.getLogger(__name__)
+
+MART_LAYER = "50_mart"
+
+# 18 characters shaped like a 身份证号; a hit counts only when it is one the
+# warehouse knows, so an 18-digit 家庭编号 or a digit run inside a person_key is
+# not mistaken for one.
+ID_SHAPE = "[0-9]{17}[0-9Xx]"
+
+
+def raw_id_columns(con: duckdb.DuckDBPyConnection, schema: str = "mart") -> list[str]:
+    """`table.column` of every text column in `schema` holding a raw 身份证号."""
+    columns = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns()"
+        " WHERE schema_name = ? AND data_type IN ('VARCHAR', 'VARCHAR[]') ORDER BY table_name, column_name",
+        [schema],
+    ).fetchall()
+    leaks = []
+    for table, column in columns:
+        hit = con.execute(
+            f"""
+            SELECT 1
+            FROM (
+                SELECT unnest(regexp_extract_all(text, '{ID_SHAPE}')) AS candidate
+                FROM (SELECT "{column}"::VARCHAR AS text FROM {schema}.{table})
+                WHERE length(text) >= 18 AND regexp_matches(text, '[0-9]{{17}}')  -- cheap filter first
+            ) c
+            JOIN restricted.person_identity i ON i.id_number = upper(c.candidate)
+            LIMIT 1
+            """
+        ).fetchall()
+        if hit:
+            leaks.append(f"{table}.{column}")
+    return leaks
+
+
+def build_marts(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Rebuild every mart model; refuse to publish a raw 身份证号. Return one record per model."""
+    runs = build_models(con, MART_LAYER, check=raw_id_problems)
+    log.info("marts built: %d objects in %.1f s", len(runs), sum(r["seconds"] for r in runs))
+    return runs
+
+
+def raw_id_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The pre-commit check of the mart build: one problem per leaking column."""
+    return [f"{c} holds a raw 身份证号" for c in raw_id_columns(con, "mart")]

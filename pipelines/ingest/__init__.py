@@ -1,0 +1,1 @@
+"""Read, repair and stage each delivered file; caseworkers' feedback files."""

@@ -1,0 +1,271 @@
+"""Caseworkers' check results (核查结果), loaded like any source.
+
+A caseworker returns the first sheet of a risk list (XLSX, or CSV) with three
+columns filled in: 核查结果 (已入户, 纳入低保, 临时救助, 不符合条件, 联系不上),
+核查日期 and, optionally, 备注. Every other column of the list may stay, move or
+go: only 家庭编号, 核查结果, 核查日期 and 备注 are read.
+
+The rules are those of the source files (pipelines.ingest.readers, pipelines.ingest.repair):
+what has one correct reading is repaired (`2024/7/5`, an Excel date, ` 纳入低保 `)
+and recorded in audit.repairs; anything else puts the row in audit.quarantine
+(source 'feedback', one row per bad cell, duplicates as duplicate_row). On top
+of those, a row is quarantined when its 家庭编号 was never on an exported list
+(household_not_listed), its 核查日期 lies after the day of loading
+(check_date_in_future) or on or before the first list that showed the household
+(check_before_listing). A row with neither 核查结果 nor 核查日期 is a household
+not checked yet: skipped, counted, not an error.
+
+Each loaded row is matched to the list it answers: the latest exported list
+(mart.listed_households) with a scoring date before the 核查日期. Rows go to
+staging.feedback; each file gets a row in audit.feedback_loads. A file is loaded
+once, by content: the same bytes again change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.sources.contract import DATE, ENUM, TEXT, Column, FileSpec
+from pipelines.ingest.readers import LINE, UnreadableFile, read_file, read_regular_bytes
+from pipelines.ingest.repair import MissingColumns, repair_frame
+from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
+
+log = logging.getLogger(__name__)
+
+SOURCE = "feedback"
+HOUSEHOLD_ID, RESULT, CHECK_DATE, NOTE = "家庭编号", "核查结果", "核查日期", "备注"
+RESULTS = ("已入户", "纳入低保", "临时救助", "不符合条件", "联系不上")
+SPEC = FileSpec(SOURCE, "results", "append", (
+    Column(HOUSEHOLD_ID, "household_id", TEXT),
+    Column(RESULT, "result", ENUM, RESULTS),
+    Column(CHECK_DATE, "check_date", DATE),
+    Column(NOTE, "note", TEXT, optional=True),
+))
+FILE_TYPES = (".xlsx", ".csv")
+LOADED, REJECTED, SKIPPED = "loaded", "rejected", "skipped_duplicate"
+
+
+class FeedbackError(Exception):
+    """A feedback file that cannot be loaded as a whole; the message is one line."""
+
+
+@dataclass
+class FeedbackLoad:
+    load_id: str
+    file: Path
+    sha256: str | None
+    status: str = LOADED
+    message: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0
+    clean: pl.DataFrame | None = None
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    repairs: pl.DataFrame | None = None
+
+    def summary(self) -> dict:
+        return {"load_id": self.load_id, "file": str(self.file), "status": self.status, "message": self.message,
+                "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+                "rows_quarantined": self.rows_quarantined, "rows_skipped": self.rows_skipped}
+
+
+def load_feedback(warehouse: Path, file: Path, *, actor: str | None = None, today: date | None = None) -> dict:
+    """Load one returned list (`dibao feedback FILE`); raise FeedbackError if the file is unusable.
+
+    The rejection is recorded in audit.feedback_loads before the error is raised.
+    The same content loaded before is not loaded again (status skipped_duplicate).
+    """
+    file = Path(file)
+    if not file.is_file():
+        raise FeedbackError(f"no feedback file {file}")
+    with open_warehouse(Path(warehouse)) as con:
+        load = _load_file(con, file, actor or current_user(), today or date.today(), record_repeats=True)
+    if load.status == REJECTED:
+        raise FeedbackError(f"{file.name}: {load.message}")
+    return load.summary()
+
+
+def load_feedback_folder(warehouse: Path, folder: Path, *, actor: str | None = None, today: date | None = None,
+                         missing_ok: bool = False) -> dict:
+    """Load every returned list under `folder` (sub-folders too) not loaded before.
+
+    A file whose content was attempted before is passed over without a new
+    ledger row, so the nightly run can point at the same landing folder every
+    night. A rejected file does not stop the others. A missing folder is an
+    error, or (missing_ok, for the nightly run) a folder with no files yet.
+    """
+    folder = Path(folder)
+    if not folder.is_dir() and not (missing_ok and not folder.exists()):
+        raise FeedbackError(f"feedback folder {folder} does not exist")
+    files = sorted(p for p in folder.rglob("*")
+                   if p.suffix.lower() in FILE_TYPES and p.is_file() and not p.name.startswith(("~$", ".")))
+    results = []
+    with open_warehouse(Path(warehouse)) as con:
+        for file in files:
+            load = _load_file(con, file, actor or current_user(), today or date.today(), record_repeats=False)
+            if load is not None:
+                results.append(load.summary())
+    counts = {s: sum(r["status"] == s for r in results) for s in (LOADED, REJECTED, SKIPPED)}
+    log.info("feedback folder %s: %d files, %d new: %s", folder, len(files), len(results), counts)
+    return {"folder": str(folder), "files_seen": len(files), "files": results, **counts,
+            "rows_loaded": sum(r["rows_loaded"] for r in results),
+            "rows_quarantined": sum(r["rows_quarantined"] for r in results)}
+
+
+# --------------------------------------------------------------------- one file
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: date,
+               record_repeats: bool) -> FeedbackLoad | None:
+    try:
+        data = read_regular_bytes(file)  # a symlink is not followed outside the folder
+    except (OSError, UnreadableFile) as exc:
+        load = FeedbackLoad(_load_id(None), file, None, REJECTED,
+                            f"cannot read file: {getattr(exc, 'strerror', None) or exc}")
+        _record(con, load, actor, today)
+        return load
+    sha = hashlib.sha256(data).hexdigest()
+    earlier = con.execute(
+        "SELECT load_id, status FROM audit.feedback_loads WHERE file_sha256 = ? AND status <> ?"
+        " ORDER BY loaded_at LIMIT 1", [sha, SKIPPED]).fetchall()
+    if earlier:
+        if not record_repeats:
+            return None
+        load = FeedbackLoad(_load_id(sha), file, sha, SKIPPED,
+                            f"same content as {earlier[0][0]} ({earlier[0][1]}), nothing loaded")
+        _record(con, load, actor, today)
+        return load
+    load = FeedbackLoad(_load_id(sha), file, sha)
+    try:
+        _validate(con, load, today)
+    except (UnreadableFile, MissingColumns, ValueError) as exc:
+        load.status, load.message = REJECTED, str(exc).splitlines()[0]
+        load.rows_loaded = load.rows_quarantined = load.rows_skipped = 0
+    _record(con, load, actor, today)
+    if load.status == LOADED:
+        log.info("feedback %s: %d rows loaded, %d quarantined, %d not checked yet", file.name, load.rows_loaded,
+                 load.rows_quarantined, load.rows_skipped)
+    else:
+        log.warning("feedback %s %s: %s", file.name, load.status, load.message)
+    return load
+
+
+def _validate(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, today: date) -> None:
+    """Read, repair and check the file; fill load's rows, quarantine and repairs."""
+    read = read_file(load.file)
+    load.rows_read = read.rows_read
+    frame = read.frame
+    names = {c.strip(): c for c in frame.columns}
+    if RESULT not in names or CHECK_DATE not in names:
+        raise MissingColumns([h for h in (RESULT, CHECK_DATE) if h not in names])
+    blank = _is_blank(names[RESULT]) & _is_blank(names[CHECK_DATE])
+    load.rows_skipped = frame.filter(blank).height
+    repaired = repair_frame(frame.filter(~blank), SPEC)
+    load.repairs = repaired.repairs
+    load.quarantine.append(repaired.quarantine)
+
+    matched = _match_lists(con, repaired.clean)
+    bad = _listing_problems(matched, frame, names, today)
+    load.quarantine.append(bad)
+    load.clean = matched.filter(~pl.col(LINE).is_in(bad[LINE].to_list()))
+    load.rows_quarantined = pl.concat([q.select(LINE) for q in load.quarantine])[LINE].n_unique()
+    load.rows_loaded = load.clean.height
+    if load.rows_read != load.rows_loaded + load.rows_quarantined + load.rows_skipped:  # a row lost or doubled
+        raise RuntimeError(f"feedback {load.file.name}: rows do not add up: {load.summary()}")
+
+
+def _is_blank(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
+def _match_lists(con: duckdb.DuckDBPyConnection, clean: pl.DataFrame) -> pl.DataFrame:
+    """Each row with the list it answers and the first list that ever showed the household."""
+    listings = con.sql("SELECT household_id, as_of_date FROM mart.listed_households").pl()
+    rows = clean.with_row_index("_row")
+    answered = (
+        rows.join(listings, on="household_id", how="inner")
+        .filter(pl.col("as_of_date") < pl.col("check_date"))
+        .group_by("_row").agg(pl.col("as_of_date").max().alias("list_as_of_date"))
+    )
+    first = listings.group_by("household_id").agg(pl.col("as_of_date").min().alias("first_listed"))
+    return (rows.join(answered, on="_row", how="left").join(first, on="household_id", how="left")
+            .drop("_row"))
+
+
+def _listing_problems(matched: pl.DataFrame, frame: pl.DataFrame, names: dict[str, str],
+                      today: date) -> pl.DataFrame:
+    """Quarantine rows (readers' schema) for clean rows that answer no list."""
+    raw = frame.select(pl.col(LINE), pl.col(names[HOUSEHOLD_ID]).alias("_raw_id"),
+                       pl.col(names[CHECK_DATE]).alias("_raw_date"))
+    checked = matched.join(raw, on=LINE, how="left").with_columns(
+        pl.when(pl.col("first_listed").is_null()).then(pl.lit("household_not_listed"))
+        .when(pl.col("check_date") > today).then(pl.lit("check_date_in_future"))
+        .when(pl.col("list_as_of_date").is_null()).then(pl.lit("check_before_listing"))
+        .alias("reason"))
+    return checked.filter(pl.col("reason").is_not_null()).select(
+        pl.col(LINE),
+        pl.when(pl.col("reason") == "household_not_listed").then(pl.lit(HOUSEHOLD_ID))
+        .otherwise(pl.lit(CHECK_DATE)).alias("column_name"),
+        pl.when(pl.col("reason") == "household_not_listed").then(pl.col("_raw_id"))
+        .otherwise(pl.col("_raw_date")).alias("raw_value"),
+        pl.col("reason"),
+    )
+
+
+# --------------------------------------------------------------------- recording
+
+
+def _record(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, actor: str, today: date) -> None:
+    """Write the file's rows, quarantine, repairs and ledger row in one transaction."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    name = load.file.name
+    con.execute("BEGIN")
+    try:
+        if load.status == LOADED:
+            if load.clean.height:
+                rows = load.clean.select(
+                    pl.lit(load.load_id).alias("load_id"), pl.lit(name).alias("file_name"),
+                    pl.col(LINE).alias("line_number"), "household_id", "result", "check_date", "note",
+                    "list_as_of_date", pl.lit(now).alias("loaded_at"))
+                con.register("feedback_rows", rows.to_arrow())
+                con.execute("INSERT INTO staging.feedback SELECT * FROM feedback_rows")
+                con.unregister("feedback_rows")
+            quarantine = pl.concat([q.select(LINE, "column_name", "raw_value", "reason") for q in load.quarantine])
+            insert_rows(con, "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                [load.load_id, SOURCE, today, name, line, column, raw, reason]
+                for line, column, raw, reason in quarantine.sort(LINE).iter_rows()])
+            insert_rows(con, "INSERT INTO audit.repairs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                [load.load_id, SOURCE, today, name, line, column, kind, raw, value]
+                for line, column, raw, kind, value in load.repairs.select(
+                    LINE, "column_name", "raw_value", "kind", "repaired_value").iter_rows()])
+        con.execute(
+            "INSERT INTO audit.feedback_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [load.load_id, name, str(load.file.resolve()), load.sha256, load.rows_read, load.rows_loaded,
+             load.rows_quarantined, load.rows_skipped, load.status, load.message, actor, now])
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
+        raise
+
+
+
+def _load_id(sha: str | None) -> str:
+    return f"{SOURCE}-{(sha or 'unread')[:10]}-{uuid.uuid4().hex[:6]}"
+
+
+def current_user() -> str:
+    """Who is recorded as acting: the OS user the process runs as (its effective uid),
+    not $LOGNAME/$USER, which whoever starts the process can set to anything."""
+    from pipelines.publish.access_log import os_user
+
+    name, _ = os_user()
+    return name

@@ -1,0 +1,1 @@
+"""Write–audit–publish loads of staged deliveries into raw and staging."""

@@ -1,0 +1,286 @@
+"""Load: the gate and the one-transaction commit of a staged delivery.
+
+For each staged delivery, in date order:
+- same content as a delivery already loaded from another folder -> a replay:
+  ledger `skipped_duplicate`, nothing else changes;
+- any delivery-level error (unreadable file, `_READY` count mismatch, missing
+  file or mandatory column, table-level expectation failed, snapshot row count
+  moved by half against the previous one) -> `rejected`: every file rejected,
+  nothing loaded, an alert raised;
+- the folder was loaded before with other content -> a correction: the earlier
+  load's rows are removed and its ledger rows become `superseded`;
+- otherwise raw, staging, quarantine, repairs, drift, data-quality results and
+  conflicts are written and the ledger records every file as `loaded`.
+Each delivery is one DuckDB transaction: a crash leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+
+from pipelines import config
+from pipelines.sources.contract import FILES, spec as file_spec
+from pipelines.ingest.stage import Staged
+from pipelines.sources.landing import Delivery
+from pipelines.warehouse import insert_rows, rollback
+
+log = logging.getLogger(__name__)
+
+LOADED, REJECTED, SUPERSEDED, SKIPPED = "loaded", "rejected", "superseded", "skipped_duplicate"
+LOAD_TABLES = [f"raw.{f.key}" for f in FILES] + [f"staging.{f.key}" for f in FILES] + [
+    "audit.quarantine", "audit.repairs", "audit.schema_drift", "audit.dq_results", "audit.conflicts",
+]
+
+
+@dataclass
+class LoadResult:
+    load_id: str
+    source: str
+    extract_date: str
+    status: str
+    message: str = ""
+    files: list[dict] = field(default_factory=list)
+
+
+def attempts(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> int:
+    # Held folders were never attempted: their rows must not shift the load ids of real attempts.
+    return con.execute("SELECT count(*) FROM audit.deliveries WHERE folder = ? AND status <> 'held'",
+                       [delivery.rel]).fetchall()[0][0]
+
+
+def is_pending(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
+    """A folder is done once attempted with exactly this content and marker (a hold is no attempt)."""
+    done = con.execute(
+        "SELECT count(*) FROM audit.deliveries WHERE folder = ? AND content_sha256 = ? AND ready_sha256 = ?"
+        " AND status <> 'held'",
+        [delivery.rel, delivery.content_sha256, delivery.ready_sha256],
+    ).fetchall()[0][0]
+    return done == 0
+
+
+def load_staged(con: duckdb.DuckDBPyConnection, staged: Staged) -> LoadResult:
+    d = staged.delivery
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute("BEGIN")
+    try:
+        result = _load(con, staged, now)
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
+        raise
+    if result.status == REJECTED:
+        log.warning("delivery %s rejected: %s", d.rel, result.message)
+    else:
+        log.info("delivery %s %s", d.rel, result.status)
+    return result
+
+
+def _load(con, staged: Staged, now: datetime) -> LoadResult:
+    d = staged.delivery
+    result = LoadResult(staged.load_id, d.source, d.extract_date.isoformat(), LOADED)
+
+    original = con.execute(
+        "SELECT load_id, folder FROM audit.deliveries WHERE content_sha256 = ? AND folder <> ?"
+        " AND status IN ('loaded', 'superseded') ORDER BY attempted_at LIMIT 1",
+        [d.content_sha256, d.rel],
+    ).fetchall()
+    rate_errors = _quarantine_rate_errors(staged)
+    errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged) + rate_errors
+    if original:
+        result.status = SKIPPED
+        result.message = f"replay of {original[0][1]} (same content), nothing loaded"
+    elif errors:
+        result.status = REJECTED
+        result.message = "; ".join(errors)
+
+    if result.status == LOADED:
+        from pipelines.load.corrections import keep_superseded_rows, record_corrections
+
+        superseded = keep_superseded_rows(con, d)
+        _supersede(con, d)
+        _insert_parts(con, staged)
+        record_corrections(con, staged.load_id, d, superseded)
+    elif result.status == REJECTED and rate_errors:
+        _insert_quarantine(con, staged)  # the cells that got it rejected stay on record for review
+    _write_ledger(con, staged, result, now, original[0][0] if original else None,
+                  quarantine_kept=bool(rate_errors) and result.status == REJECTED)
+    if result.status == LOADED:
+        from pipelines.core.link import record_conflicts  # the source's cross-checks, same transaction
+        from pipelines.runtime.timing import timed
+
+        with timed("link", delivery=d.rel):
+            record_conflicts(con, staged.load_id, d.source, d.extract_date)
+    if result.status == REJECTED:
+        con.execute(
+            "INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
+            [now, d.source, d.extract_date, f"{d.rel} rejected: {result.message}"[:2000]],
+        )
+    return result
+
+
+def _snapshot_size_errors(con, staged: Staged) -> list[str]:
+    """A snapshot whose *loaded* rows moved by half against the previous accepted one is
+    unusable: read rows alone let a mostly-quarantined snapshot pass as complete and
+    every household it lost read as an exit."""
+    d = staged.delivery
+    errors = []
+    limit = config.SNAPSHOT_CHANGE_LIMIT
+    for sf in staged.files:
+        if sf.error or file_spec(d.source, sf.stem).semantics != "snapshot":
+            continue
+        prev = con.execute(
+            "SELECT rows_loaded, extract_date FROM audit.load_ledger WHERE source = ? AND status = 'loaded'"
+            " AND extract_date < ? AND regexp_replace(file_name, '\\.[^.]*$', '') = ?"
+            " ORDER BY extract_date DESC LIMIT 1",
+            [d.source, d.extract_date, sf.stem],
+        ).fetchall()
+        if prev and prev[0][0] > 0 and abs(sf.rows_loaded - prev[0][0]) >= limit * prev[0][0]:
+            errors.append(
+                f"{sf.file_name}: {sf.rows_loaded} rows loadable against {prev[0][0]} loaded in the snapshot of"
+                f" {prev[0][1]} (changed by {limit:.0%} or more: truncated, duplicated or mostly quarantined?)"
+            )
+    return errors
+
+
+def _quarantine_rate_errors(staged: Staged) -> list[str]:
+    """A file whose rows are mostly quarantined was damaged whole (an exporter's setting,
+    not a clerk's typo): loading its remainder would present a fragment as the delivery."""
+    limit = config.QUARANTINE_RATE_LIMIT
+    return [
+        f"{sf.file_name}: {sf.rows_quarantined} of {sf.rows_read} rows quarantined"
+        f" ({sf.rows_quarantined / sf.rows_read:.0%}, limit {limit:.0%})"
+        for sf in staged.files
+        if not sf.error and sf.rows_read >= config.QUARANTINE_RATE_MIN_ROWS
+        and sf.rows_quarantined > limit * sf.rows_read
+    ]
+
+
+def _supersede(con, d: Delivery) -> None:
+    """A correction: the earlier loaded delivery of this source and date gives way."""
+    old = [r[0] for r in con.execute(
+        "SELECT load_id FROM audit.deliveries WHERE source = ? AND extract_date = ? AND status = 'loaded'",
+        [d.source, d.extract_date],
+    ).fetchall()]
+    for load_id in old:
+        for table in LOAD_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE load_id = ?", [load_id])
+        con.execute("UPDATE audit.load_ledger SET status = 'superseded' WHERE load_id = ?", [load_id])
+        con.execute(
+            "UPDATE audit.deliveries SET status = 'superseded', message = ? WHERE load_id = ?",
+            [f"corrected by a later delivery of {d.rel}", load_id],
+        )
+
+
+def _insert_parts(con, staged: Staged) -> None:
+    d = staged.delivery
+    lineage = "?::VARCHAR AS load_id, ?::DATE AS extract_date, ?::VARCHAR AS file_name"
+    for sf in staged.files:
+        spec = file_spec(d.source, sf.stem)
+        args = [staged.load_id, d.extract_date, sf.file_name]
+        fields = ", ".join(spec.fields)
+        con.execute(
+            f"INSERT INTO raw.{spec.key} SELECT {lineage}, _line AS line_number, {fields}"
+            f" FROM read_parquet(?)",
+            [*args, str(staged.part(sf.stem, "raw"))],
+        )
+        con.execute(
+            f"INSERT INTO staging.{spec.key} SELECT {lineage}, _line AS line_number, {fields}"
+            f" FROM read_parquet(?)",
+            [*args, str(staged.part(sf.stem, "clean"))],
+        )
+        _insert_file_quarantine(con, staged, sf.stem, sf.file_name)
+        con.execute(
+            "INSERT INTO audit.repairs SELECT ?, ?, ?::DATE, ?, _line, column_name, kind, raw_value, repaired_value"
+            " FROM read_parquet(?)",
+            [staged.load_id, d.source, d.extract_date, sf.file_name, str(staged.part(sf.stem, "repairs"))],
+        )
+        for col in sf.extra_columns:
+            con.execute("INSERT INTO audit.schema_drift VALUES (?, ?, ?, ?, ?, 'extra_column')",
+                        [staged.load_id, d.source, d.extract_date, sf.file_name, col])
+        for col in sf.missing_optional:
+            con.execute("INSERT INTO audit.schema_drift VALUES (?, ?, ?, ?, ?, 'missing_optional_column')",
+                        [staged.load_id, d.source, d.extract_date, sf.file_name, col])
+    for name in staged.extra_files:
+        con.execute("INSERT INTO audit.schema_drift VALUES (?, ?, ?, ?, ?, 'extra_file')",
+                    [staged.load_id, d.source, d.extract_date, name, name])
+    insert_rows(con, "INSERT INTO audit.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        [staged.load_id, d.source, d.extract_date, r["file_name"], r.get("expectation"), r.get("column"),
+         r.get("level", "row"), bool(r.get("success")), r.get("unexpected_count"), r.get("element_count")]
+        for r in staged.dq
+    ])
+
+
+def _insert_file_quarantine(con, staged: Staged, stem: str, file_name: str) -> None:
+    d = staged.delivery
+    con.execute(
+        "INSERT INTO audit.quarantine SELECT ?, ?, ?::DATE, ?, _line, column_name, raw_value, reason"
+        " FROM read_parquet(?)",
+        [staged.load_id, d.source, d.extract_date, file_name, str(staged.part(stem, "quarantine"))],
+    )
+
+
+def _insert_quarantine(con, staged: Staged) -> None:
+    for sf in staged.files:
+        if not sf.error and staged.part(sf.stem, "quarantine").exists():
+            _insert_file_quarantine(con, staged, sf.stem, sf.file_name)
+
+
+def defer_checkpoints(con: duckdb.DuckDBPyConnection) -> None:
+    """Let this connection's commits go to the write-ahead log until the next CHECKPOINT.
+
+    DuckDB checkpoints (rewrites the touched row groups into the file) whenever the
+    log passes 16 MB, i.e. after nearly every delivery of a backfill. Each commit
+    is as durable either way (the log is synced on commit and replayed on open);
+    the caller checkpoints once after its last delivery.
+    """
+    con.execute("SET checkpoint_threshold = '64GB'")
+
+
+def _write_ledger(con, staged: Staged, result: LoadResult, now: datetime, replay_of: str | None,
+                  quarantine_kept: bool = False) -> None:
+    d = staged.delivery
+    loaded = result.status == LOADED
+    names = {sf.file_name for sf in staged.files}
+    rows = [
+        (sf.file_name, sf.rows_read, sf.rows_loaded if loaded else 0,
+         sf.rows_quarantined if loaded or (quarantine_kept and not sf.error) else 0,
+         sf.encoding, sf.rows_repaired if loaded else 0, sf.sha256, sf.error)
+        for sf in staged.files
+    ]
+    # Files the gate never read (a duplicate stem) still get their ledger row.
+    rows += [(n, 0, 0, 0, None, 0, sha, None) for n, sha in sorted(d.files.items())
+             if n not in names and n not in staged.extra_files]
+    for name, read, loaded_n, quarantined, encoding, repaired, sha, error in rows:
+        con.execute(
+            "INSERT INTO audit.load_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [staged.load_id, d.source, d.extract_date, name, read, loaded_n, quarantined, result.status, now,
+             sha, encoding, repaired, error or (result.message if result.status != LOADED else None)],
+        )
+        result.files.append({"file_name": name, "rows_read": read, "rows_loaded": loaded_n,
+                             "rows_quarantined": quarantined, "status": result.status})
+    con.execute(
+        "INSERT INTO audit.deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [staged.load_id, d.source, d.extract_date, d.rel, d.content_sha256, d.ready_sha256, result.status,
+         result.message or None, replay_of, now],
+    )
+
+
+def stale_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Sources whose newest attempted delivery did not load: later steps use older data."""
+    rows = con.execute(
+        """
+        WITH last_try AS (
+            SELECT source, max(extract_date) AS tried FROM audit.deliveries
+            WHERE status IN ('loaded', 'rejected') GROUP BY source),
+        last_good AS (
+            SELECT source, max(extract_date) AS good FROM audit.deliveries WHERE status = 'loaded' GROUP BY source)
+        SELECT t.source, t.tried, g.good FROM last_try t LEFT JOIN last_good g USING (source)
+        WHERE g.good IS NULL OR g.good < t.tried ORDER BY t.source
+        """
+    ).fetchall()
+    return [f"{s}: newest delivery {t} was rejected; using data as of {g or 'never'}" for s, t, g in rows]
+

@@ -1,0 +1,184 @@
+"""What-if 低保 standards: who would newly fall under the line, and what it costs.
+
+The bureau does this every year before raising the standards (the seed article's
+2024 raise to 931 / 753 元). `whatif(warehouse, {"城市": 960, "农村": 780})`
+answers it per county and in total, from the latest mz snapshot (or `as_of`):
+
+Counted: every household whose 保障状态 is 在册 in the snapshot, of any 保障类别
+except 特困 (特困 persons are supported at the separate 特困 basic-living
+standard, which a 低保 raise does not change), with an assessed per-capita
+income (月人均收入 of the latest 家庭经济状况核对). Households never assessed are
+not counted, only reported (`households_unassessed`); 退出 households are not
+counted. Persons are the members the snapshot lists for the household (the
+declared 家庭人口数 when it lists none), as in mart.household_month.
+
+A household is under a line when its per-capita income is below it (strictly,
+as core.income_band). The line today is the 低保 standard in force on the
+snapshot date for the household's 城乡属性 (core.dibao_lines); the proposed line
+is the given standard, or today's where none is given for that 城乡属性.
+
+Monthly cost = Σ (line − per-capita income) × persons over the households under
+the line (补差). Households already on 低保 count in it like everyone else under
+the line, so `monthly_cost_change` is the whole extra 补差 a raise would cost
+(the raise for current recipients plus the newly eligible).
+
+Split (issue 19): `*_benefit_rises` are households already on 低保 (保障类别 低保)
+whose 补差 rises, with that rise; `*_newly_eligible` are households not on 低保 that
+the proposed line puts under it and today's does not, with their whole 补差.
+Households not on 低保 already under today's line are in neither (eligible
+today already); their rise is the rest of `monthly_cost_change`. Every cost
+has an annual twin: 12 × the monthly figure at the snapshot's incomes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from pipelines.config import WAREHOUSE_SQL
+from pipelines.sources.contract import COUNTIES
+from pipelines.warehouse import warehouse as open_warehouse
+
+AREAS = ("城市", "农村")
+ALIASES = {"城镇": "城市"}  # the one spelling the source contract repairs
+
+COLUMNS = {  # output column -> Chinese header, in order
+    "county_code": "县级区划代码",
+    "county_name": "县区",
+    "households_assessed": "在册户数（有核对收入）",
+    "households_unassessed": "在册户数（未核对收入）",
+    "persons_assessed": "人数（有核对收入）",
+    "households_below_today": "现标准下低于标准户数",
+    "persons_below_today": "现标准下低于标准人数",
+    "households_below_proposed": "新标准下低于标准户数",
+    "persons_below_proposed": "新标准下低于标准人数",
+    "households_newly_below": "新增低于标准户数",
+    "persons_newly_below": "新增低于标准人数",
+    "monthly_cost_today": "现标准月补差（元）",
+    "monthly_cost_proposed": "新标准月补差（元）",
+    "monthly_cost_change": "月补差增加（元）",
+    "annual_cost_change": "年补差增加（元）",
+    "dibao_households_benefit_rises": "在保低保户·补差提高户数",
+    "dibao_persons_benefit_rises": "在保低保户·补差提高人数",
+    "monthly_cost_benefit_rises": "在保低保户·月补差增加（元）",
+    "annual_cost_benefit_rises": "在保低保户·年补差增加（元）",
+    "households_newly_eligible": "新纳入·户数",
+    "persons_newly_eligible": "新纳入·人数",
+    "monthly_cost_newly_eligible": "新纳入·月补差（元）",
+    "annual_cost_newly_eligible": "新纳入·年补差（元）",
+}
+MONTHS_PER_YEAR = 12  # an annual cost is 12 months at the snapshot's incomes
+TOTAL = "合计"
+
+
+class StandardsError(ValueError):
+    """Standards given in a form that cannot be read; the message is one line."""
+
+
+def parse_standards(items: Iterable[str]) -> dict[str, float]:
+    """`["城市=960", "农村=780"]` -> {"城市": 960.0, "农村": 780.0}."""
+    standards: dict[str, float] = {}
+    for item in items:
+        area, sep, value = str(item).partition("=")
+        area = ALIASES.get(area.strip(), area.strip())
+        if not sep or area not in AREAS:
+            raise StandardsError(f"expected 城市=AMOUNT or 农村=AMOUNT (元/人·月), got {item!r}")
+        if area in standards:
+            raise StandardsError(f"{area} given twice")
+        standards[area] = _amount(value.strip().removesuffix("元").strip(), item)
+    if not standards:
+        raise StandardsError("give at least one standard, e.g. 城市=960")
+    return standards
+
+
+def _amount(text: str, given) -> float:
+    try:
+        amount = float(text)
+    except ValueError:
+        raise StandardsError(f"not an amount in yuan: {given!r}") from None
+    if not math.isfinite(amount) or amount <= 0:
+        raise StandardsError(f"a standard must be a positive amount in yuan: {given!r}")
+    return amount
+
+
+def read_standards(path: Path) -> dict[str, float]:
+    """Proposed standards from a YAML file.
+
+    Either a plain mapping (`城市: 960` / `农村: 780`), or a parameter file in the
+    format of parameters/dibao_standard.yaml, whose latest-dated value of each
+    城乡属性 is taken (copy that file and add the proposed date and values).
+    """
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise StandardsError(f"cannot read standards file {path}: {str(exc).splitlines()[0]}") from None
+    if isinstance(doc, dict) and "values" in doc:
+        from pipelines.core.parameters import ParameterError, read_parameter
+
+        try:
+            values = read_parameter(path)
+        except ParameterError as exc:
+            raise StandardsError(str(exc)) from None
+        latest = {v.urban_rural: float(v.amount) for v in values if v.valid_to is None and v.urban_rural}
+        if not latest:
+            raise StandardsError(f"{path.name}: no 城市/农村 values")
+        return parse_standards(f"{area}={amount}" for area, amount in latest.items())
+    if isinstance(doc, dict) and doc:
+        return parse_standards(f"{area}={amount}" for area, amount in doc.items())
+    raise StandardsError(f"{path.name}: expected 城市: AMOUNT and/or 农村: AMOUNT")
+
+
+_WHATIF = WAREHOUSE_SQL / "whatif" / "whatif.sql"
+
+
+def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = None) -> pl.DataFrame:
+    """Households and persons under the line and the monthly 补差, today vs proposed, per county + 合计."""
+    unknown = set(standards) - set(AREAS)
+    if unknown:
+        raise StandardsError(f"unknown 城乡属性 {sorted(unknown)}: use 城市 and/or 农村")
+    with open_warehouse(Path(warehouse), read_only=True) as con:
+        built = con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'snapshots'")
+        snapshots = [d for (d,) in con.execute(
+            "SELECT extract_date FROM core.snapshots WHERE source = 'mz' ORDER BY extract_date").fetchall()
+        ] if built.fetchall() else []
+        if not snapshots:
+            raise StandardsError("no mz snapshot loaded yet: run `dibao run` first")
+        if as_of is not None and as_of < snapshots[0]:
+            raise StandardsError(f"no mz snapshot on or before {as_of} (first: {snapshots[0]})")
+        as_of = as_of or snapshots[-1]
+        params = {"as_of": as_of, "city": standards.get("城市"), "rural": standards.get("农村")}
+        frame = con.sql(_WHATIF.read_text(encoding="utf-8"), params=params).pl()
+    return _with_total(frame)
+
+
+def _with_total(frame: pl.DataFrame) -> pl.DataFrame:
+    counts = [c for c in frame.columns if c != "county_code"]
+    frame = frame.with_columns(
+        pl.col("county_code").replace_strict(COUNTIES, default=None, return_dtype=pl.String).alias("county_name"),
+        *(pl.col(c).cast(pl.Int64) for c in counts if not c.startswith("monthly")),
+        *(pl.col(c).cast(pl.Float64) for c in counts if c.startswith("monthly")),
+    )
+    total = frame.select(pl.lit(None, pl.String).alias("county_code"), pl.lit(TOTAL).alias("county_name"),
+                         *(pl.col(c).sum() for c in counts))
+    both = pl.concat([frame, total], how="diagonal_relaxed")
+    both = both.with_columns(
+        (pl.col("monthly_cost_proposed") - pl.col("monthly_cost_today")).alias("monthly_cost_change"))
+    both = both.with_columns((pl.col(f"monthly_{c}") * MONTHS_PER_YEAR).alias(f"annual_{c}")
+                             for c in ("cost_change", "cost_benefit_rises", "cost_newly_eligible"))
+    money = [c for c in COLUMNS if c.startswith(("monthly_", "annual_"))]
+    return both.with_columns(pl.col(c).round(2) for c in money).select(list(COLUMNS))
+
+
+def format_whatif(frame: pl.DataFrame) -> str:
+    """The result as an aligned text table with Chinese headers, for the command line."""
+    shown = frame.rename(COLUMNS).with_columns(pl.col(COLUMNS["county_code"]).fill_null(""),
+                                              pl.col(COLUMNS["county_name"]).fill_null(""))
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=4000, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True, thousands_separator=True, float_precision=2):
+        return str(shown)

@@ -1,0 +1,212 @@
+"""The nightly job's steps as functions of plain arguments.
+
+Each function is what one Airflow task calls (dags/nightly.py) and takes and
+returns only JSON-able values (paths as strings, dates as ISO strings, dicts),
+so it can cross Airflow's XCom and run on any worker. The same functions run
+without Airflow in tests and in the benchmark's direct mode.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pipelines.runtime.progress import report
+from pipelines.runtime.timing import timed_task
+
+log = logging.getLogger(__name__)
+
+
+def work_dir(warehouse: str | Path) -> Path:
+    """Scratch space beside the warehouse file for staged deliveries."""
+    return Path(f"{warehouse}.work")
+
+
+@timed_task("discover")
+def discover_pending(landing: str, warehouse: str, until: str | None = None) -> list[dict]:
+    """Complete deliveries not yet attempted, in date order, each with its load id."""
+    from pipelines.sources.hold import hold_implausible
+    from pipelines.sources.landing import discover
+    from pipelines.load.deliveries import attempts, is_pending
+    from pipelines.warehouse import warehouse as open_wh
+
+    found, notes = discover(Path(landing), date.fromisoformat(until) if until else None)
+    _clear_stale_staging(work_dir(warehouse))
+    pending = []
+    with open_wh(Path(warehouse)) as con:
+        # only folders still to load are judged: a clock set back never holds what is loaded
+        due, held = hold_implausible(con, [d for d in found if is_pending(con, d)])
+        for d in due:
+            pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
+    log.info("%d complete deliveries, %d not yet loaded, %d held", len(found), len(pending), len(held))
+    for n in notes:
+        log.info(n)
+    return pending
+
+
+def _clear_stale_staging(work: Path) -> None:
+    """Staged folders left by an interrupted run are redone, never loaded as they are."""
+    import shutil
+
+    if work.is_dir():
+        for child in work.iterdir():
+            if child.is_dir() and child.name != "dq":
+                shutil.rmtree(child, ignore_errors=True)
+
+
+@timed_task("stage")
+def stage_delivery(item: dict, warehouse: str) -> str:
+    """Read and repair one delivery into the work folder; return the staged folder."""
+    from pipelines.ingest.stage import load_id_for, stage
+    from pipelines.sources.landing import Delivery
+
+    delivery = Delivery.from_dict(item["delivery"])
+    staged = stage(delivery, work_dir(warehouse), load_id_for(delivery, item["attempt"]))
+    return staged.folder
+
+
+def dq_dir(warehouse: str | Path, run_id: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    return work_dir(warehouse) / "dq" / safe
+
+
+@timed_task("validate")
+def validate_delivery(staged_folder: str, warehouse: str, run_id: str) -> str:
+    """Run the Great Expectations suites on one staged delivery."""
+    from pipelines.ingest.stage import Staged
+    from pipelines.validate.gate import validate_staged
+
+    staged = validate_staged(Staged.open(staged_folder), dq_dir(warehouse, run_id))
+    return staged.folder
+
+
+@timed_task("load")
+def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
+    """Commit staged deliveries in date order, one transaction each; return a summary."""
+    from pipelines.runtime.alerts import send
+    from pipelines.ingest.stage import Staged, discard
+    from pipelines.load.deliveries import REJECTED, defer_checkpoints, is_pending, load_staged, stale_sources
+    from pipelines.warehouse import warehouse as open_wh
+
+    staged = sorted((Staged.open(f) for f in staged_folders if f),
+                    key=lambda s: (s.delivery.extract_date, "mz cl rs".index(s.delivery.source)))
+    results = []
+    with open_wh(Path(warehouse)) as con:
+        defer_checkpoints(con)  # one checkpoint after the last delivery, not one per delivery
+        for i, s in enumerate(staged):
+            report("load deliveries", i, len(staged))
+            if s.changed:  # changed while this run read it: no ledger row, the next run loads it
+                message = f"{s.delivery.rel} changed after discovery ({'; '.join(s.changed)}): left for the next run"
+                send("warning", "delivery_changed", message)
+                results.append({"load_id": None, "source": s.delivery.source,
+                                "extract_date": s.delivery.extract_date.isoformat(), "status": "deferred",
+                                "message": message, "files": []})
+                continue
+            if not is_pending(con, s.delivery):
+                continue  # committed by an earlier try of this task: a retry loads nothing twice
+            result = load_staged(con, s)
+            results.append(vars(result))
+            if result.status == REJECTED:
+                send("error", "delivery_rejected", f"{s.delivery.rel} rejected: {result.message}")
+        report("load deliveries", len(staged), len(staged))
+        stale = stale_sources(con)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for message in stale:
+            send("warning", "source_stale", message)
+            con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'source_stale', ?, NULL, ?)",
+                        [now, message.split(":")[0], message])
+        con.execute("CHECKPOINT")
+    for s in staged:  # only once every delivery is committed: a retry still finds them
+        discard(s)
+    return {"deliveries": results, "stale": stale}
+
+
+@timed_task("history")
+def build_history(warehouse: str) -> dict:
+    """Rebuild the core layer (identity, history, policy parameters) from staging."""
+    from pipelines.core.build import build_core
+    from pipelines.warehouse import warehouse as open_wh
+
+    with open_wh(Path(warehouse)) as con:
+        built = build_core(con)
+    return _build_summary("core", built)
+
+
+@timed_task("marts")
+def publish_marts(warehouse: str) -> dict:
+    """Rebuild the marts officials query; refuses to publish a raw 身份证号."""
+    from pipelines.core.marts import build_marts
+    from pipelines.core.standards_check import warn_outdated_standards
+    from pipelines.warehouse import warehouse as open_wh
+
+    with open_wh(Path(warehouse)) as con:
+        built = build_marts(con)
+        outdated = warn_outdated_standards(con)
+    return {**_build_summary("mart", built), "standards_outdated": outdated}
+
+
+@timed_task("feedback")
+def load_feedback(warehouse: str, folder: str) -> dict:
+    """Caseworkers' returned lists (核查结果) waiting in the feedback folder."""
+    from pipelines.ingest.feedback import load_feedback_folder
+
+    return load_feedback_folder(Path(warehouse), Path(folder), missing_ok=True)
+
+
+@timed_task("score")
+def score(warehouse: str) -> dict:
+    """Score every monitored household of the latest mz snapshot into mart.risk_list."""
+    from pipelines.score.risk_list import score_latest
+
+    return score_latest(warehouse)
+
+
+@timed_task("publish")
+def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
+    """Township risk lists, the run report, and the copies each role queries (docs/security.md)."""
+    from pipelines.publish.access_log import ensure_log, import_query_log
+    from pipelines.publish.lists import write_lists
+    from pipelines.publish.report import write_report
+    from pipelines.publish.roles import publish_role_copies
+    from pipelines.warehouse import publish_query_copy
+
+    lists = write_lists(Path(warehouse), Path(out), new_only=True)
+    report_path = write_report(Path(warehouse), Path(out), loaded)
+    log.info("run report: %s", report_path)
+    query_log = import_query_log(Path(warehouse))  # before the copies, so they hold it
+    publish_query_copy(Path(warehouse))
+    roles = publish_role_copies(Path(warehouse))
+    ensure_log(Path(warehouse))
+    return {"lists": lists, "report": str(report_path), "query_log": query_log, "roles": roles}
+
+
+def _build_summary(layer: str, built: list[dict]) -> dict:
+    seconds = sum(b.get("seconds") or 0 for b in built)
+    log.info("%s: %d objects rebuilt in %.1fs", layer, len(built), seconds)
+    return {"layer": layer, "objects": len(built), "seconds": round(seconds, 3),
+            "rows": {b["name"]: b["rows"] for b in built if b.get("rows") is not None}}
+
+
+@timed_task("data_docs")
+def build_quality_docs(warehouse: str, out: str, run_id: str) -> str | None:
+    """Render this run's Great Expectations results as Data Docs under `<out>/data_docs/<run>`."""
+    import shutil
+
+    from pipelines.validate.suites import build_data_docs
+
+    results = dq_dir(warehouse, run_id)
+    if not results.is_dir() or not any(results.iterdir()):
+        return None
+    index = build_data_docs(results, Path(out) / "data_docs" / results.name)
+    shutil.rmtree(results, ignore_errors=True)
+    return str(index)
+
+
+@timed_task("summary")
+def write_summary(summary: dict, out: str) -> str:
+    path = Path(out) / "run-summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return str(path)

@@ -1,0 +1,1 @@
+"""Risk scoring: features, the model contenders, the guard, training, the registry, reasons."""

@@ -1,0 +1,311 @@
+"""Nightly risk scoring: write `mart.risk_list` for the latest mz snapshot.
+
+`score_latest` is what the nightly DAG calls after the marts are built:
+
+1. make sure a model is registered (train and promote one on the warehouse's
+   own history the first time; pipelines.score.train). A warehouse with too little
+   history to train on (less than about half a year of snapshots) is scored
+   with the project's reference model instead, the one the model card
+   evaluates (models/registry.json), when its artifact is present; else the
+   run says why no list was written;
+2. on a read-only connection: the features of every scored household on the
+   scoring date (`core.scoring_date()`, the latest loaded mz snapshot), the
+   calibrated probability, the reasons (rule flags, then the model's own
+   attributions: pipelines.score.reasons) and the levels;
+3. on a short writer connection, in one transaction: replace that date's rows
+   of `mart.risk_list` and `mart.risk_list_detail` (model version, feature
+   values, contributions) and refresh `mart.reason_codes`.
+
+Levels follow caseworker capacity, not a probability threshold. The city's
+visit budget is `risk_visits_per_township` x the number of townships; a share
+`risk_visits_by_need` of it is divided among townships in proportion to their
+expected number of households falling below the line (the sum of their scores),
+the rest equally (`allocate_visits`). In each township its visits' worth of the
+highest scores are 高 (this month's home visits), the next as many 中, the rest
+低; a score under `risk_min_score` is never 高 or 中, whatever the capacity.
+All three are effective-dated parameters (parameters/risk_*.yaml) read on the
+scoring date; a caller may give `visits` instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from pipelines.config import MODELS
+from pipelines.score.features import household_features
+from pipelines.score.reasons import (
+    ReasonCode, ReasonCodeError, contributions, model_groups, ranked_reasons, reason_codes, rule_flags,
+)
+from pipelines.score.registry import Registry, RegistryError, default_models_dir
+from pipelines.score.model import RiskModel
+from pipelines.runtime.timing import timed
+from pipelines.warehouse import rollback
+
+log = logging.getLogger(__name__)
+
+VISITS_PARAMETER = "risk_visits_per_township"
+BY_NEED_PARAMETER = "risk_visits_by_need"
+MIN_SCORE_PARAMETER = "risk_min_score"
+# When the parameters are not loaded (parameters/risk_*.yaml say why these values).
+DEFAULTS = {VISITS_PARAMETER: 10, BY_NEED_PARAMETER: 1.0, MIN_SCORE_PARAMETER: 0.01}
+DEFAULT_VISITS_PER_TOWNSHIP = DEFAULTS[VISITS_PARAMETER]
+LEVELS = ("高", "中", "低")
+# The model card's model: the cold-start fallback for a warehouse that cannot train its own yet.
+REFERENCE_MODELS = MODELS
+
+
+def scoring_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    return con.execute("SELECT core.scoring_date()").fetchall()[0][0]
+
+
+def _parameter(con: duckdb.DuckDBPyConnection, name: str, as_of: date) -> float:
+    found = con.execute(
+        "SELECT amount FROM core.policy_parameters WHERE parameter = ? AND region_code = '371500'"
+        " AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [name, as_of, as_of],
+    ).fetchall()
+    return float(found[0][0]) if found else DEFAULTS[name]
+
+
+def visits_per_township(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
+    return int(_parameter(con, VISITS_PARAMETER, as_of))
+
+
+def level_settings(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
+    """The capacity parameters in force on `as_of`."""
+    return {"visits": visits_per_township(con, as_of), "by_need": _parameter(con, BY_NEED_PARAMETER, as_of),
+            "min_score": _parameter(con, MIN_SCORE_PARAMETER, as_of)}
+
+
+def allocate_visits(frame: pl.DataFrame, visits: int, by_need: float = 1.0) -> pl.DataFrame:
+    """Visits per township: the budget `visits` x townships, a `by_need` share of it
+    in proportion to each township's summed risk_score, the rest equally.
+
+    Equal visits per township leave the townships with the most households at
+    risk (mostly rural) with the lowest share of them visited; dividing by
+    expected need evens that out. Largest remainders round to whole visits, so
+    the budget is spent exactly (ties by township_code).
+    """
+    if visits < 0:
+        raise ValueError(f"visits per township must be 0 or more, got {visits}")
+    if not 0.0 <= by_need <= 1.0:
+        raise ValueError(f"the share of visits allocated by need must be between 0 and 1, got {by_need}")
+    need = frame.group_by("township_code").agg(need=pl.col("risk_score").sum()).sort("township_code")
+    n = need.height
+    if n == 0:
+        return need.select("township_code", township_visits=pl.lit(0, pl.Int64))
+    weights = np.full(n, 1.0 / n)
+    total_need = float(need["need"].sum())
+    if total_need > 0:
+        weights = (1.0 - by_need) * weights + by_need * need["need"].to_numpy() / total_need
+    quota = weights * visits * n
+    whole = np.floor(quota + 1e-9)
+    left = int(round(visits * n - whole.sum()))
+    order = np.lexsort((np.arange(n), -(quota - whole)))  # largest remainder first, then township order
+    whole[order[:left]] += 1
+    return need.select("township_code").with_columns(township_visits=pl.Series(whole.astype(np.int64)))
+
+
+def assign_levels(frame: pl.DataFrame, visits: int, by_need: float = 0.0, min_score: float = 0.0) -> pl.DataFrame:
+    """Add township_visits, rank_in_township (1 = highest score; ties by
+    household_id) and risk_level."""
+    allocated = allocate_visits(frame, visits, by_need)
+    ranked = frame.sort(["township_code", "risk_score", "household_id"], descending=[False, True, False])
+    ranked = ranked.with_columns(rank_in_township=pl.int_range(1, pl.len() + 1).over("township_code"))
+    ranked = ranked.join(allocated, on="township_code", how="left")
+    eligible = pl.col("risk_score") >= min_score
+    return ranked.with_columns(
+        risk_level=pl.when(eligible & (pl.col("rank_in_township") <= pl.col("township_visits")))
+        .then(pl.lit(LEVELS[0]))
+        .when(eligible & (pl.col("rank_in_township") <= 2 * pl.col("township_visits"))).then(pl.lit(LEVELS[1]))
+        .otherwise(pl.lit(LEVELS[2]))
+    )
+
+
+def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
+                     codes: list[ReasonCode] | None = None, by_need: float = 0.0,
+                     min_score: float = 0.0) -> pl.DataFrame:
+    """Score a household_features frame: risk_score, risk_level, reasons, and the
+    detail (rule flags, contributions) each row was decided on."""
+    codes = codes if codes is not None else reason_codes()
+    groups = model_groups(codes, model.features)
+    p = np.clip(model.predict(features), 0.0, 1.0)
+    flags = rule_flags(features, codes)
+    contrib = contributions(model, features, groups, p)
+    reasons = ranked_reasons(flags, contrib, groups)
+    contribution_json = [
+        json.dumps({g.code: round(float(v), 4) for g, v in zip(groups, row)}) for row in contrib
+    ]
+    # the group that raises the score most, even below the minimum contribution:
+    # every 高 and 中 row gets at least this one reason (a caseworker is sent to it)
+    strongest = [groups[int(np.argmax(row))].code if len(groups) else None for row in contrib]
+    scored = features.with_columns(
+        risk_score=pl.Series(p, dtype=pl.Float64),
+        reasons=pl.Series(reasons, dtype=pl.List(pl.String)),
+        strongest_reason=pl.Series(strongest, dtype=pl.String),
+        rule_flags=pl.Series(flags, dtype=pl.List(pl.String)),
+        contributions=pl.Series(contribution_json, dtype=pl.String),
+        features=features.select(model.features).select(pl.struct(pl.all()).struct.json_encode()).to_series(),
+    )
+    leveled = assign_levels(scored, visits, by_need, min_score)
+    unexplained = (pl.col("risk_level") != LEVELS[2]) & (pl.col("reasons").list.len() == 0)
+    return leveled.with_columns(
+        reasons=pl.when(unexplained & pl.col("strongest_reason").is_not_null())
+        .then(pl.concat_list(pl.col("strongest_reason"))).otherwise(pl.col("reasons"))
+    ).drop("strongest_reason")
+
+
+def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of: date, model_version: str,
+                    codes: list[ReasonCode]) -> int:
+    """Replace `as_of`'s rows of mart.risk_list and mart.risk_list_detail, and
+    the reason code table, in one transaction; return the rows written."""
+    rows = scored.select(
+        "as_of_date", "household_id", "county_code", "township_code", "risk_score", "risk_level", "reasons",
+        "rank_in_township", "township_visits", "features", "contributions", "rule_flags",
+    ).to_arrow()
+    table = pl.DataFrame({
+        "code": [c.code for c in codes], "kind": [c.kind for c in codes], "text_zh": [c.zh for c in codes],
+        "text_en": [c.en for c in codes], "features": [list(c.features) or [c.condition["feature"]] for c in codes],
+        "condition": [json.dumps(c.condition, ensure_ascii=False) if c.condition else None for c in codes],
+    }).to_arrow()
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.register("scored_rows", rows)
+    con.register("reason_code_rows", table)
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM mart.risk_list WHERE as_of_date = ?", [as_of])
+        con.execute("DELETE FROM mart.risk_list_detail WHERE as_of_date = ?", [as_of])
+        con.execute("""
+            INSERT INTO mart.risk_list
+            SELECT as_of_date, household_id, county_code, township_code, risk_score, risk_level, reasons
+            FROM scored_rows""")
+        con.execute("""
+            INSERT INTO mart.risk_list_detail
+            SELECT as_of_date, household_id, ?, township_visits, rank_in_township, features::JSON,
+                   contributions::JSON, rule_flags, ?
+            FROM scored_rows""", [model_version, now])
+        con.execute("DELETE FROM mart.reason_codes")
+        con.execute("INSERT INTO mart.reason_codes SELECT * FROM reason_code_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
+        raise
+    finally:
+        con.unregister("scored_rows")
+        con.unregister("reason_code_rows")
+    return scored.height
+
+
+def score_latest(warehouse: str, models_dir: str | None = None, visits: int | None = None,
+                 seed: int = 0) -> dict:
+    """Score every household due on the latest mz snapshot and write mart.risk_list.
+
+    Trains and promotes a model first when none is registered in `models_dir`
+    (default `<warehouse>.models`). Returns a JSON-able summary; when there is
+    nothing to score, or too little history to train a first model, it says so
+    (status `skipped`) instead of failing the run.
+    """
+    from pipelines.score.train import TrainingError, ensure_model
+    from pipelines.warehouse import open_warehouse, warehouse as open_wh
+
+    started = time.perf_counter()
+    models_dir = str(models_dir or default_models_dir(warehouse))
+    con = open_warehouse(Path(warehouse), read_only=True)
+    try:
+        as_of = scoring_date(con)
+    finally:
+        con.close()
+    if as_of is None:
+        return {"status": "skipped", "reason": "no mz snapshot is loaded"}
+    from pipelines.config import today
+
+    if as_of > today():  # a future snapshot loaded before holds existed: never score into the future
+        reason = f"the latest mz snapshot ({as_of}) is dated after today ({today()}): not scored"
+        log.error("%s", reason)
+        return {"status": "skipped", "as_of_date": str(as_of), "reason": reason}
+    registry, source = Registry(models_dir), "warehouse"
+    try:
+        with timed("train"):
+            version = ensure_model(warehouse, models_dir, seed)
+    except TrainingError as exc:
+        registry, source = Registry(REFERENCE_MODELS), "reference"
+        reference = registry.current()
+        if reference is None or not registry.loadable(reference["version"]):
+            log.warning("risk list not written: %s (and no reference model artifact)", exc)
+            return {"status": "skipped", "as_of_date": str(as_of), "reason": str(exc)}
+        version = reference["version"]
+        log.warning("%s: scoring with the reference model %s until the warehouse can train its own", exc, version)
+    model, entry = registry.load(version), registry.entry(version)
+    codes = reason_codes()
+    con = open_warehouse(Path(warehouse), read_only=True)
+    try:
+        settings = level_settings(con, as_of)
+        if visits is not None:
+            settings["visits"] = visits
+        with timed("features"):
+            features = household_features(con, as_of)
+    finally:
+        con.close()
+    missing = sorted(set(model.features) - set(features.columns))
+    if missing:
+        raise RegistryError(f"model {version} needs features the warehouse no longer computes: {missing}")
+    scored = score_households(model, features, settings["visits"], codes, settings["by_need"],
+                              settings["min_score"])
+    with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
+        written = write_risk_list(con, scored, as_of, version, codes)
+    levels = scored.group_by("risk_level").len().sort("risk_level")
+    summary = {
+        "status": "scored", "as_of_date": str(as_of), "model_version": version, "model_source": source,
+        "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
+        "households": written,
+        "visits_per_township": settings["visits"], "visits_by_need": settings["by_need"],
+        "min_score": settings["min_score"], "levels": dict(zip(levels["risk_level"], levels["len"])),
+        "mean_risk_score": round(float(scored["risk_score"].mean()), 4) if written else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    log.info("risk list %s: %d households scored with %s in %.1f s", as_of, written, version, summary["seconds"])
+    return summary
+
+
+def stored_features(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """The feature values a past list was scored on, as a household_features frame
+    (with model_version): rescoring them with that model reproduces the list."""
+    rows = con.sql(
+        "SELECT r.as_of_date, r.household_id, r.county_code, r.township_code, d.model_version,"
+        " d.features::VARCHAR AS features FROM mart.risk_list r JOIN mart.risk_list_detail d USING"
+        " (as_of_date, household_id) WHERE r.as_of_date = $d ORDER BY r.household_id", params={"d": as_of},
+    ).pl()
+    if rows.height == 0:
+        return rows
+    decoded = pl.DataFrame([json.loads(f) for f in rows["features"]], infer_schema_length=None)
+    return rows.drop("features", *[c for c in decoded.columns if c in rows.columns]).hstack(decoded)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.score.risk_list",
+                                     description="Score the latest mz snapshot and write mart.risk_list.")
+    parser.add_argument("--warehouse", required=True, type=Path)
+    parser.add_argument("--models-dir", type=Path, help="registry folder (default: <warehouse>.models)")
+    parser.add_argument("--visits", type=int, help="visits per township per month (default: the parameter)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = score_latest(str(args.warehouse), str(args.models_dir) if args.models_dir else None, args.visits)
+    except (RegistryError, ReasonCodeError, duckdb.Error, ValueError) as exc:
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

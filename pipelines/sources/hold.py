@@ -1,0 +1,91 @@
+"""Held deliveries: folders whose date cannot be a real extract date yet.
+
+A folder dated after today (the run's clock, `config.today()`) or far before its
+source's history is almost always a mistyped name (`mz/2030-01-31`). Loaded, it
+would become the latest snapshot and freeze scoring on a date that never comes.
+Such a folder is *held*: nothing of it is staged or loaded, `audit.deliveries` and
+`audit.load_ledger` record it with status `held` (never `loaded`), one alert is
+raised, and every later night looks at it again: once the clock reaches its date,
+or the operator renames the folder, it loads like any other delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta, timezone
+from statistics import median_low
+
+import duckdb
+
+from pipelines import config
+from pipelines.sources.landing import Delivery
+
+log = logging.getLogger(__name__)
+
+HELD = "held"
+
+
+def hold_reason(d: Delivery, today: date, history_start: date | None) -> str | None:
+    if d.extract_date > today:
+        return f"{d.rel} is dated after today ({today}): held until that date or until the folder is renamed"
+    limit = config.HOLD_BEFORE_HISTORY_DAYS
+    if history_start is not None and d.extract_date < history_start - timedelta(days=limit):
+        return (f"{d.rel} is dated more than {limit} days before the {d.source} history (from {history_start}):"
+                " held until the folder is renamed")
+    return None
+
+
+def history_starts(con: duckdb.DuckDBPyConnection, found: list[Delivery], today: date) -> dict[str, date]:
+    """Per source, the earliest loaded delivery; on a first night, the median date found
+    (so one stray old folder cannot become the start of the history it is judged by)."""
+    starts = dict(con.execute(
+        "SELECT source, min(extract_date) FROM audit.deliveries WHERE status = 'loaded' GROUP BY source"
+    ).fetchall())
+    for source in {d.source for d in found} - set(starts):
+        dates = [d.extract_date for d in found if d.source == source and d.extract_date <= today]
+        if dates:
+            starts[source] = median_low(dates)
+    return starts
+
+
+def hold_implausible(con: duckdb.DuckDBPyConnection, found: list[Delivery]) -> tuple[list[Delivery], list[str]]:
+    """Split off the deliveries to hold; record each (once per content) and alert."""
+    from pipelines.runtime.alerts import send
+
+    today = config.today()
+    starts = history_starts(con, found, today)
+    kept, messages = [], []
+    for d in found:
+        reason = hold_reason(d, today, starts.get(d.source))
+        if reason is None:
+            kept.append(d)
+            continue
+        messages.append(reason)
+        if _record(con, d, reason):
+            send("warning", "delivery_held", reason)
+        log.warning("%s", reason)
+    return kept, messages
+
+
+def _record(con: duckdb.DuckDBPyConnection, d: Delivery, reason: str) -> bool:
+    """Record the hold; False when this very content was held before (no second alert)."""
+    load_id = f"{d.source}-{d.extract_date:%Y%m%d}-{d.content_sha256[:10]}-{d.ready_sha256[:6]}-held"
+    if con.execute("SELECT count(*) FROM audit.deliveries WHERE load_id = ?", [load_id]).fetchall()[0][0]:
+        return False
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute("BEGIN")
+    try:
+        con.execute("INSERT INTO audit.deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                    [load_id, d.source, d.extract_date, d.rel, d.content_sha256, d.ready_sha256, HELD, reason, now])
+        for name, sha in sorted(d.files.items()):
+            con.execute("INSERT INTO audit.load_ledger VALUES (?, ?, ?, ?, 0, 0, 0, ?, ?, ?, NULL, 0, ?)",
+                        [load_id, d.source, d.extract_date, name, HELD, now, sha, reason])
+        con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'delivery_held', ?, ?, ?)",
+                    [now, d.source, d.extract_date, reason[:2000]])
+        con.execute("COMMIT")
+    except BaseException:
+        from pipelines.warehouse import rollback
+
+        rollback(con)
+        raise
+    return True

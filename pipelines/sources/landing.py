@@ -1,0 +1,190 @@
+"""The landing folder: which deliveries are complete, and what each one holds.
+
+`<landing>/<source>/<YYYY-MM-DD>/<file>.{csv,xlsx}` plus `_READY`, written last.
+A folder without `_READY` is still being written and is never touched.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import stat
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipelines.sources.contract import SOURCES
+
+log = logging.getLogger(__name__)
+
+READY = "_READY"
+DATA_SUFFIXES = (".csv", ".xlsx")
+
+
+class LandingError(Exception):
+    """The landing folder itself is unusable (missing, not a folder)."""
+
+
+@dataclass
+class Delivery:
+    """One complete delivery folder, with content hashes taken at discovery."""
+
+    source: str
+    extract_date: date
+    folder: str  # absolute path
+    rel: str  # <source>/<YYYY-MM-DD>
+    files: dict[str, str | None] = field(default_factory=dict)  # data file name -> sha256 (None: not a regular file)
+    content_sha256: str = ""
+    ready_sha256: str = ""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["extract_date"] = self.extract_date.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Delivery":
+        return cls(**{**d, "extract_date": date.fromisoformat(d["extract_date"])})
+
+
+class NotRegularFile(OSError):
+    """A landing entry that is a symlink, pipe, device or folder: never followed or read."""
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a regular file. The file is opened without following a symlink and
+    without blocking, and must be a regular file once open: a named pipe called
+    `members.csv` would otherwise hang discovery, and a symlink could read outside
+    the landing folder."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile(f"{Path(path).name} is a symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(f"{Path(path).name} is not a regular file")
+        h = hashlib.sha256()
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def data_files(folder: Path) -> list[Path]:
+    """Data files of a delivery folder, by name, whatever they are: a symlink, pipe or
+    folder named like a data file is listed too, so that its delivery is rejected
+    with the reason (pipelines.ingest.readers refuses to read it), never silently passed over."""
+    return sorted(
+        p for p in folder.iterdir()
+        if p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "~$"))
+    )
+
+
+def _digest_or_none(path: Path) -> str | None:
+    """The file's SHA-256, or None for an entry that is not a regular file."""
+    try:
+        return sha256_file(path)
+    except OSError:  # not a regular file, or unreadable: the reader rejects it with the reason
+        return None
+
+
+def describe(source: str, folder: Path, landing: Path) -> Delivery:
+    files = {p.name: _digest_or_none(p) for p in data_files(folder)}
+    content = hashlib.sha256(
+        "".join(f"{name}\0{digest}\n" for name, digest in sorted(files.items())).encode()
+    ).hexdigest()
+    return Delivery(
+        source=source,
+        extract_date=date.fromisoformat(folder.name),
+        folder=str(folder.resolve()),
+        rel=folder.relative_to(landing).as_posix(),
+        files=files,
+        content_sha256=content,
+        ready_sha256=sha256_file(folder / READY),
+    )
+
+
+def parse_folder_date(name: str) -> date | None:
+    try:
+        d = date.fromisoformat(name)
+    except ValueError:
+        return None
+    return d if d.isoformat() == name else None
+
+
+def discover(landing: Path, until: date | None = None) -> tuple[list[Delivery], list[str]]:
+    """Complete deliveries with extract date <= until, in date order (mz, cl, rs within a date).
+
+    Returns the deliveries and one-line notes about folders passed over
+    (incomplete, badly named), for the run report.
+    """
+    landing = Path(landing)
+    if not landing.is_dir():
+        raise LandingError(f"landing folder {landing} does not exist or is not a folder")
+    found: list[Delivery] = []
+    notes: list[str] = []
+    for source in SOURCES:
+        root = landing / source
+        if root.is_symlink():  # nothing outside the landing folder is read
+            notes.append(f"{source}: is a symbolic link, not followed (deliveries must lie inside the landing folder)")
+            continue
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if folder.is_symlink():
+                notes.append(f"{source}/{folder.name!r}: a symbolic link, not followed")
+                continue
+            if not folder.is_dir():
+                continue
+            d = parse_folder_date(folder.name)
+            if d is None:
+                notes.append(f"{source}/{folder.name!r}: not a YYYY-MM-DD folder, ignored")
+                continue
+            if until is not None and d > until:
+                continue
+            ready = folder / READY
+            if ready.is_symlink() or (ready.exists() and not ready.is_file()):
+                notes.append(f"{source}/{folder.name}: {READY} is not a regular file (symlink, pipe or folder), "
+                             "delivery refused")
+                continue
+            if not ready.is_file():
+                notes.append(f"{source}/{folder.name}: no {READY} yet (incomplete), skipped")
+                continue
+            try:
+                found.append(describe(source, folder, landing))
+            except OSError as exc:  # e.g. _READY swapped or unreadable since it was looked at
+                notes.append(f"{source}/{folder.name}: cannot be read ({exc.strerror or exc}), delivery refused")
+    order = {s: i for i, s in enumerate(SOURCES)}
+    found.sort(key=lambda x: (x.extract_date, order[x.source]))
+    for n in notes:
+        log.info(n)
+    return found, notes
+
+
+def read_ready_counts(folder: Path) -> dict[str, int] | None:
+    """Row counts from `_READY`, or None when the marker is empty.
+
+    Raises ValueError with a one-line reason when the marker is not the
+    contract's JSON.
+    """
+    text = (folder / READY).read_bytes().decode("utf-8-sig", errors="replace").strip()
+    if not text:
+        return None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"_READY is neither empty nor JSON ({exc.msg})") from None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in files.items()
+    ):
+        raise ValueError('_READY JSON must be {"files": {"<file name>": <data row count>, ...}}')
+    return files

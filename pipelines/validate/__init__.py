@@ -1,0 +1,1 @@
+"""Great Expectations: the suites and the gate a staged delivery passes."""
