@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import WAREHOUSE_SQL, duckdb_memory_limit
+from pipelines.sql import query
 
 
 class WarehouseError(Exception):
@@ -228,16 +229,16 @@ def record_model_run(con: duckdb.DuckDBPyConnection, run: dict) -> None:
     )
 
 
-def _object_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+def object_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """'table', 'view' or 'macro' for a schema-qualified name; None when it does not exist."""
     schema, obj = name.split(".", 1)
-    found = con.execute(
-        "SELECT 'table' FROM duckdb_tables() WHERE schema_name = $s AND table_name = $o"
-        " UNION ALL SELECT 'view' FROM duckdb_views() WHERE schema_name = $s AND view_name = $o"
-        " UNION ALL SELECT DISTINCT 'macro' FROM duckdb_functions() WHERE schema_name = $s"
-        " AND function_name = $o AND function_type IN ('macro', 'table_macro')",
-        {"s": schema, "o": obj},
-    ).fetchall()
+    found = con.execute(query("warehouse/object_kind"), {"s": schema, "o": obj}).fetchall()
     return found[0][0] if found else None
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `schema.name` is a table or a view (readers of a half-built warehouse ask first)."""
+    return object_kind(con, name) in ("table", "view")
 
 
 def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root: Path = WAREHOUSE_SQL,
@@ -259,7 +260,7 @@ def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root:
         for model in models(layer_folder, root):
             step, started = model.name, time.perf_counter()
             con.execute(model.sql)
-            kind = _object_kind(con, model.name)
+            kind = object_kind(con, model.name)
             if kind is None:
                 raise WarehouseError(f"{model.path.name} did not create {model.name}")
             rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchall()[0][0] if kind == "table" else None
