@@ -149,10 +149,10 @@ def cmd_run(args) -> int:
             set_reporter(None)
     elapsed = time.perf_counter() - started
     if state != "success":  # run-summary.json, if any, is an earlier run's: not shown
-        from pipelines.runtime.alerts import task_failures
+        from pipelines.runtime.airflow_hooks import failures
 
         console.print(f"run {run_id}: {state} in {elapsed:.1f}s")
-        where, reason = task_failures[0] if task_failures else ("the DAG run", f"ended {state}")
+        where, reason = failures.first() or ("the DAG run", f"ended {state}")
         print(f"dibao run: {where.split('.', 1)[-1]} failed: {_cause(reason)}; see {log_file}", file=sys.stderr)
         return 1
     _print_run_summary(console, out / "run-summary.json", state, run_id, elapsed)

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from pipelines.runtime import alerts
+from pipelines.runtime import airflow_hooks, alerts
 
 
 @pytest.fixture
@@ -66,6 +66,6 @@ def test_failure_callback_writes_one_line(tmp_path, monkeypatch):
     class TI:
         dag_id, task_id, map_index = "dibao_nightly", "stage", 3
 
-    alerts.on_task_failure({"task_instance": TI(), "run_id": "r1", "exception": ValueError("bad\nthing")})
+    airflow_hooks.on_task_failure({"task_instance": TI(), "run_id": "r1", "exception": ValueError("bad\nthing")})
     record = json.loads((tmp_path / "alerts.log").read_text(encoding="utf-8"))
     assert record["message"] == "dibao_nightly.stage[3] failed in run r1: bad"

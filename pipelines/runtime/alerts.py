@@ -1,12 +1,9 @@
 """Alerts: one line each, to a log file and optionally to a webhook.
 
 Used by the DAGs' on-failure callback and by the load step (rejected deliveries,
-stale sources). The webhook URL comes from the environment (DIBAO_ALERT_WEBHOOK)
-or from the Airflow connection `dibao_alert_webhook` (e.g. set as
-AIRFLOW_CONN_DIBAO_ALERT_WEBHOOK=http://host:port/path); without one, alerts only
-go to the log file. Messages never carry a raw 身份证号 or a name: callers pass
-masked identifiers only. Only the standard library is imported here, so DAG files
-can reference the callback without slowing parsing.
+stale sources). The webhook URL comes from the environment (DIBAO_ALERT_WEBHOOK) or from the
+Airflow connection `dibao_alert_webhook` (`runtime/airflow_hooks.py`); without one, alerts only
+go to the log file. Messages carry masked identifiers only. Standard library only.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CONN_ID = "dibao_alert_webhook"
 WEBHOOK_TIMEOUT_S = 5
 
 
@@ -31,16 +27,12 @@ def alert_log_path() -> Path:
 
 
 def webhook_url() -> str | None:
-    url = os.environ.get("DIBAO_ALERT_WEBHOOK")
-    if url:
+    """DIBAO_ALERT_WEBHOOK, else the webhook the runtime names (an Airflow connection)."""
+    if url := os.environ.get("DIBAO_ALERT_WEBHOOK"):
         return url
-    try:
-        from airflow.sdk import Connection
+    from pipelines.runtime.airflow_hooks import connection_webhook
 
-        conn = Connection.get(CONN_ID)
-    except Exception:  # noqa: BLE001 - no Airflow, or no such connection: alerts stay local
-        return None
-    return conn.get_uri() if conn else None
+    return connection_webhook()
 
 
 def send(level: str, kind: str, message: str) -> dict:
@@ -72,20 +64,3 @@ def _post(url: str, record: dict) -> None:
             response.read()
     except OSError as exc:  # the alert is in the log file either way
         log.error("alert webhook %s failed: %s", url.split("?")[0], exc)
-
-
-def on_task_failure(context) -> None:
-    """Airflow on_failure_callback: which task failed, in which run, and why, in one line."""
-    ti = context.get("task_instance") or context.get("ti")
-    exc = context.get("exception")
-    reason = str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__ if exc else "?"
-    where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
-    if getattr(ti, "map_index", -1) not in (-1, None):
-        where += f"[{ti.map_index}]"
-    task_failures.append((where, reason))  # before send: a full disk may refuse the alert log
-    send("error", "task_failed", f"{where} failed in run {context.get('run_id', '?')}: {reason}")
-
-
-# Failures of tasks that ran in this process (`dibao run` runs the DAG in-process), oldest
-# first, as (dag.task, reason): the command's one-line error says which step failed and why.
-task_failures: list[tuple[str, str]] = []

@@ -1,14 +1,14 @@
 """Default task arguments shared by every DAG.
 
 Imported while Airflow parses DAG files: only the standard library and the
-light config and alerts modules, nothing heavy.
+light config, alerts and airflow_hooks modules, nothing heavy.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from pipelines.runtime.alerts import on_task_failure
+from pipelines.runtime.airflow_hooks import on_task_failure
 from pipelines.config import env_int
 
 
