@@ -1,4 +1,4 @@
-"""Mart build: the tables officials and caseworkers query (warehouse/50_mart).
+"""Mart build: the tables officials and caseworkers query (the `mart` layer of warehouse/lifecycle.toml).
 
 `build_marts` rebuilds every mart model from core in one transaction, after
 core is built (pipelines.core.build.build_core). Before the transaction commits,
@@ -17,7 +17,7 @@ from pipelines.warehouse import build_models
 
 log = logging.getLogger(__name__)
 
-MART_LAYER = "50_mart"
+MART_LAYER = "mart"
 
 # 18 characters shaped like a 身份证号; a hit counts only when it is one the
 # warehouse knows, so an 18-digit 家庭编号 or a digit run inside a person_key is

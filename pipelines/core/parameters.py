@@ -154,7 +154,7 @@ def load_parameters(con: duckdb.DuckDBPyConnection, folder: Path = PARAMETERS) -
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
-    return {"layer": "40_core", "name": TABLE, "kind": "table", "rows": len(rows),
+    return {"layer": "core", "name": TABLE, "kind": "table", "rows": len(rows),
             "seconds": round(time.perf_counter() - started, 3)}
 
 

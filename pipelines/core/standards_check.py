@@ -16,14 +16,13 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.sql import query
 
-SQL = WAREHOUSE_SQL / "policy" / "outdated_standards.sql"
 KIND = "standard_outdated"
 
 
 def outdated_standards(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(SQL.read_text(encoding="utf-8")).fetchall()
+    rows = con.execute(query("policy/outdated_standards")).fetchall()
     return [f"{parameter}{' ' + area if area else ''}: the latest value ({amount:g}, from {last}) is 12 months "
             f"or more older than the scoring date {scoring}; it is carried forward: add this year's value to "
             f"parameters/{parameter}.yaml" for parameter, area, last, amount, scoring in rows]
