@@ -233,6 +233,21 @@ class Model:
         return {f"{s}.{o}".lower() for s, o in _REFERENCE_RE.findall(code)}
 
 
+_MACRO_RE = re.compile(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+([a-z_]+\.[a-z_]+)", re.IGNORECASE)
+
+
+def macro_reads(root: Path = WAREHOUSE_SQL) -> dict[str, set[str]]:
+    """Macro name -> what its definition reads (macros of migrations): a model calling it reads that too."""
+    found: dict[str, set[str]] = {}
+    for m in migrations(root):
+        code = _COMMENT_RE.sub("", m.sql)
+        starts = list(_MACRO_RE.finditer(code))
+        for start, end in zip(starts, [*starts[1:], None]):
+            body = code[start.start():end.start() if end else len(code)]
+            found[start.group(1).lower()] = Model(m.path, body).reads() - {start.group(1).lower()}
+    return found
+
+
 def models(layer: str | Path, root: Path = WAREHOUSE_SQL) -> list[Model]:
     """The layer's models in build order: file name order, except that a model is
     built after the models of the same layer that it reads from.
@@ -247,7 +262,12 @@ def models(layer: str | Path, root: Path = WAREHOUSE_SQL) -> list[Model]:
         files = model_files(layer, root)
     pending = [Model(f, f.read_text(encoding="utf-8")) for f in files]
     names = {m.name for m in pending}
-    needs = {m.name: (m.reads() & names) - {m.name} for m in pending}
+    macros = macro_reads(root)
+    needs = {}
+    for m in pending:
+        reads = m.reads()
+        reads |= {r for macro in reads & macros.keys() for r in macros[macro]}
+        needs[m.name] = (reads & names) - {m.name}
     ordered: list[Model] = []
     built: set[str] = set()
     while pending:
