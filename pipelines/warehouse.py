@@ -89,9 +89,9 @@ def rename_migrations(con: duckdb.DuckDBPyConnection, root: Path = WAREHOUSE_SQL
             con.execute(query("warehouse/drop_migration_if_renamed"), [old, new])
             con.execute(query("warehouse/rename_migration"), [new, old])
         con.execute("COMMIT")
-    except duckdb.Error:
+    except duckdb.Error as exc:
         rollback(con)
-        raise
+        raise WarehouseError(f"renaming migration records failed: {exc}".splitlines()[0]) from exc
     return len(pairs)
 
 

@@ -5,7 +5,7 @@ bureau has not added this year's values, `core.parameter_on` keeps the last
 ones in force for ever: every income is measured against an old line and
 nobody is told. After the marts are built, each standard whose latest dated
 value took effect 12 months or more before the scoring date
-(warehouse/policy/outdated_standards.sql) raises a `standard_outdated` warning:
+(warehouse/queries/policy/outdated_standards.sql) raises a `standard_outdated` warning:
 the alert log (and webhook), `audit.alerts` once per scoring date and message,
 and the run summary every run.
 """
