@@ -4,10 +4,10 @@ runner rebuilds a model layer in one transaction."""
 
 import pytest
 
-from pipelines.sources.contract import FILES
 from pipelines.config import WAREHOUSE_SQL
-from pipelines.warehouse import (WarehouseError, build_models, lifecycle, migrate, migrations, model_files, models,
-                                 warehouse)
+from pipelines.sources.contract import FILES
+from pipelines.warehouse import (WarehouseError, build_models, lifecycle, macro_reads, migrate, migrations, model_files,
+                                 models, warehouse)
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path):
@@ -174,3 +174,13 @@ def test_a_record_under_both_names_keeps_the_new_one(tmp_path):
         assert migrate(con, root) == []
         assert con.execute("SELECT name FROM audit.schema_migrations WHERE name LIKE '%v.sql'").fetchall() == [
             ("x/v.sql",)]
+
+
+def test_a_model_calling_a_macro_is_built_after_what_the_macro_reads():
+    reads = macro_reads()
+    assert {"core.snapshots", "restricted.person_identity"} <= reads["core.history_intervals"]
+    order = [m.name for m in models("core")]
+    for caller in ("core.household_history", "core.member_history", "core.certificate_history"):
+        assert order.index(caller) > max(order.index("core.snapshots"), order.index("restricted.person_identity"))
+    for spells in ("core.employment_spells", "core.unemployment_spells"):
+        assert order.index(spells) > order.index("core.registrations")
