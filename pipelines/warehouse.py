@@ -1,15 +1,8 @@
-"""The DuckDB warehouse: connections and the migration runner.
+"""The DuckDB warehouse: connections, the migration runner and the model builder.
 
-SQL lives in `warehouse/<NN_layer>/<object>.sql`, one object per file. Layers are
-applied in folder order (schemas, audit, raw, staging, core, mart), files in name
-order. Every file is idempotent (`CREATE ... IF NOT EXISTS`, `CREATE OR REPLACE
-VIEW`); the runner applies a file when it is new or its text changed, and records
-what it applied in `audit.schema_migrations`.
-
-Only layers numbered below 40 are migrations (stateful DDL). Layers 40 and up
-(`40_core`, `50_mart`) are models: `build_models` rebuilds every object of a layer
-from the layers below it, each night, in one transaction, and records each build
-in `audit.model_runs`.
+`warehouse/<schema>/` holds one SQL file per object; `warehouse/lifecycle.toml` says
+which files are migrations (applied once, in order) and which are models (rebuilt
+each night, layer by layer). docs/warehouse.md explains the layout and the lifecycle.
 """
 
 from __future__ import annotations
@@ -17,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,26 +31,68 @@ class WarehouseError(Exception):
 class Migration:
     path: Path
     sql: str
-
-    @property
-    def name(self) -> str:
-        return self.path.relative_to(self.path.parent.parent).as_posix()
+    name: str  # the path under warehouse/, as recorded in audit.schema_migrations
 
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-# Layers numbered from here on are models rebuilt by build_models, not migrations.
-FIRST_MODEL_LAYER = 40
+LIFECYCLE = "lifecycle.toml"
+
+
+def lifecycle(root: Path = WAREHOUSE_SQL) -> dict:
+    """`warehouse/lifecycle.toml`: migrations (patterns in order), models (layer: patterns), renamed."""
+    path = Path(root) / LIFECYCLE
+    if not path.is_file():
+        raise WarehouseError(f"no {LIFECYCLE} in {root}")
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def _expand(root: Path, patterns: list[str], taken: set[Path]) -> list[Path]:
+    """The files the patterns match, each pattern's in name order, none taken twice."""
+    found = []
+    for pattern in patterns:
+        for f in sorted(root.glob(pattern)):
+            if f.is_file() and f not in taken:
+                taken.add(f)
+                found.append(f)
+    return found
 
 
 def migrations(root: Path = WAREHOUSE_SQL) -> list[Migration]:
-    layers = sorted(
-        p for p in root.iterdir()
-        if p.is_dir() and p.name[:2].isdigit() and int(p.name[:2]) < FIRST_MODEL_LAYER
-    )
-    return [Migration(f, f.read_text(encoding="utf-8")) for layer in layers for f in sorted(layer.glob("*.sql"))]
+    """The migration files in the order lifecycle.toml gives."""
+    root = Path(root)
+    files = _expand(root, lifecycle(root).get("migrations", []), set())
+    return [Migration(f, f.read_text(encoding="utf-8"), f.relative_to(root).as_posix()) for f in files]
+
+
+def model_files(layer: str, root: Path = WAREHOUSE_SQL) -> list[Path]:
+    """The files of one model layer named in lifecycle.toml, in file name order."""
+    layers = lifecycle(root).get("models", {})
+    if layer not in layers:
+        raise WarehouseError(f"no model layer {layer!r} in {LIFECYCLE}")
+    return sorted(_expand(Path(root), layers[layer], set()), key=lambda f: f.name)
+
+
+def rename_migrations(con: duckdb.DuckDBPyConnection, root: Path = WAREHOUSE_SQL) -> int:
+    """Give records made under an old file name (lifecycle.toml's `renamed`) the new name."""
+    renamed = lifecycle(root).get("renamed", {})
+    recorded = {n for (n,) in con.execute(query("warehouse/migration_names")).fetchall()}
+    pairs = [[new, old] for old, new in renamed.items() if old in recorded]
+    if not pairs:
+        return 0
+    con.execute("BEGIN")
+    try:
+        for new, old in pairs:  # a record under both names keeps the new one
+            con.execute(query("warehouse/drop_migration_if_renamed"), [old, new])
+            con.execute(query("warehouse/rename_migration"), [new, old])
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        rollback(con)
+        raise WarehouseError(f"renaming migration records failed: {exc}".splitlines()[0]) from exc
+    return len(pairs)
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -75,10 +111,8 @@ def rollback(con: duckdb.DuckDBPyConnection) -> None:
 def migrate(con: duckdb.DuckDBPyConnection, root: Path = WAREHOUSE_SQL) -> list[str]:
     """Apply new or changed migration files; return the names applied."""
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS audit.schema_migrations ("
-        " name VARCHAR PRIMARY KEY, checksum VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
-    )
+    con.execute(query("warehouse/schema_migrations"))
+    rename_migrations(con, root)
     done = dict(con.execute("SELECT name, checksum FROM audit.schema_migrations").fetchall())
     applied = []
     for m in migrations(root):
@@ -174,7 +208,7 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str, rows:
     return True
 
 
-# --- Models: layers 40 and up, rebuilt each night --------------------------------
+# --- Models: the layers lifecycle.toml names, rebuilt each night --------------------------------
 
 # `schema.object` references in model SQL; used to build a model after the models
 # of its own layer it reads from.
@@ -184,7 +218,7 @@ _COMMENT_RE = re.compile(r"--[^\n]*")
 
 @dataclass(frozen=True)
 class Model:
-    """One model file: `warehouse/40_core/core_persons.sql` builds `core.persons`."""
+    """One model file: `warehouse/core/core_persons.sql` builds `core.persons`."""
 
     path: Path
     sql: str
@@ -199,22 +233,48 @@ class Model:
         return {f"{s}.{o}".lower() for s, o in _REFERENCE_RE.findall(code)}
 
 
-def models(layer_folder: str | Path, root: Path = WAREHOUSE_SQL) -> list[Model]:
+_MACRO_RE = re.compile(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+([a-z_]+\.[a-z_]+)", re.IGNORECASE)
+
+
+def macro_reads(root: Path = WAREHOUSE_SQL) -> dict[str, set[str]]:
+    """Macro name -> what its definition reads (macros of migrations): a model calling it reads that too."""
+    found: dict[str, set[str]] = {}
+    for m in migrations(root):
+        code = _COMMENT_RE.sub("", m.sql)
+        starts = list(_MACRO_RE.finditer(code))
+        for start, end in zip(starts, [*starts[1:], None]):
+            body = code[start.start():end.start() if end else len(code)]
+            found[start.group(1).lower()] = Model(m.path, body).reads() - {start.group(1).lower()}
+    return found
+
+
+def models(layer: str | Path, root: Path = WAREHOUSE_SQL) -> list[Model]:
     """The layer's models in build order: file name order, except that a model is
-    built after the models of the same layer that it reads from."""
-    folder = Path(layer_folder) if Path(layer_folder).is_absolute() else root / layer_folder
-    if not folder.is_dir():
-        raise WarehouseError(f"no model layer {folder}")
-    pending = [Model(f, f.read_text(encoding="utf-8")) for f in sorted(folder.glob("*.sql"))]
+    built after the models of the same layer that it reads from.
+
+    `layer` is a layer of lifecycle.toml (`core`, `mart`) or a folder whose every
+    .sql file is a model (tests build such folders)."""
+    if isinstance(layer, Path) or Path(layer).is_absolute():
+        if not Path(layer).is_dir():
+            raise WarehouseError(f"no model layer {layer}")
+        files = sorted(Path(layer).glob("*.sql"))
+    else:
+        files = model_files(layer, root)
+    pending = [Model(f, f.read_text(encoding="utf-8")) for f in files]
     names = {m.name for m in pending}
-    needs = {m.name: (m.reads() & names) - {m.name} for m in pending}
+    macros = macro_reads(root)
+    needs = {}
+    for m in pending:
+        reads = m.reads()
+        reads |= {r for macro in reads & macros.keys() for r in macros[macro]}
+        needs[m.name] = (reads & names) - {m.name}
     ordered: list[Model] = []
     built: set[str] = set()
     while pending:
         ready = next((m for m in pending if needs[m.name] <= built), None)
         if ready is None:
             cycle = ", ".join(m.name for m in pending)
-            raise WarehouseError(f"models in {folder.name} read each other in a cycle: {cycle}")
+            raise WarehouseError(f"models in {Path(layer).name} read each other in a cycle: {cycle}")
         ordered.append(ready)
         built.add(ready.name)
         pending.remove(ready)
@@ -241,7 +301,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return object_kind(con, name) in ("table", "view")
 
 
-def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root: Path = WAREHOUSE_SQL,
+def build_models(con: duckdb.DuckDBPyConnection, layer: str | Path, root: Path = WAREHOUSE_SQL,
                  check: Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None) -> list[dict]:
     """Rebuild every model of one layer in one transaction; return what was built.
 
@@ -251,24 +311,24 @@ def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root:
     back (the previous build stays), is recorded as `failed` in `audit.model_runs`
     and raises WarehouseError.
     """
-    layer = Path(layer_folder).name
-    run_id = f"{layer}-{uuid.uuid4().hex[:12]}"
+    layer_name = Path(layer).name
+    run_id = f"{layer_name}-{uuid.uuid4().hex[:12]}"
     runs: list[dict] = []
-    step, started = layer, time.perf_counter()
+    step, started = layer_name, time.perf_counter()
     con.execute("BEGIN")
     try:
-        for model in models(layer_folder, root):
+        for model in models(layer, root):
             step, started = model.name, time.perf_counter()
             con.execute(model.sql)
             kind = object_kind(con, model.name)
             if kind is None:
                 raise WarehouseError(f"{model.path.name} did not create {model.name}")
             rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchall()[0][0] if kind == "table" else None
-            run = {"run_id": run_id, "layer": layer, "name": model.name, "kind": kind, "rows": rows,
+            run = {"run_id": run_id, "layer": layer_name, "name": model.name, "kind": kind, "rows": rows,
                    "seconds": round(time.perf_counter() - started, 3)}
             record_model_run(con, run)
             runs.append(run)
-        step, started = f"{layer} check", time.perf_counter()
+        step, started = f"{layer_name} check", time.perf_counter()
         problems = check(con) if check else []
         if problems:
             raise WarehouseError("; ".join(problems))
@@ -277,7 +337,7 @@ def build_models(con: duckdb.DuckDBPyConnection, layer_folder: str | Path, root:
         rollback(con)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         try:
-            record_model_run(con, {"run_id": run_id, "layer": layer, "name": step, "kind": "unknown",
+            record_model_run(con, {"run_id": run_id, "layer": layer_name, "name": step, "kind": "unknown",
                                    "rows": None, "seconds": round(time.perf_counter() - started, 3),
                                    "status": "failed", "message": message})
         except duckdb.Error:  # a full disk refuses the record too; the error below still says why

@@ -1,4 +1,4 @@
-"""The training label (warehouse/features/label.sql) on a hand-built history:
+"""The training label (warehouse/queries/features/label.sql) on a hand-built history:
 every income measurement in the 3 months after a date counts, whatever caused
 it (a routine review on any calendar, a check after an application, a first
 check, a caseworker's 核查结果), a household-month without one is unmeasured,

@@ -210,7 +210,8 @@ def test_the_nightly_run_writes_a_scoring_dates_lists_once(run, tmp_path):
 
 
 def test_reasons_are_shown_in_plain_chinese_when_the_code_table_exists(run, tmp_path):
-    # mart.reason_codes is the scoring step's table (warehouse/38_scores); created here only if it is absent
+    # mart.reason_codes is the scoring step's table (a migration: warehouse/mart/mart_reason_codes.sql);
+    # created here only if it is absent
     with warehouse(run.wh) as con:
         assert reason_texts(con) == {}
         con.execute("CREATE TABLE IF NOT EXISTS mart.reason_codes (code VARCHAR, kind VARCHAR, text_zh VARCHAR,"

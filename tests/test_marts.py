@@ -245,14 +245,14 @@ def test_names_appear_only_in_discovery_candidates(con):
 
 
 def test_a_mart_that_would_publish_a_raw_id_is_rolled_back(con, tmp_path):
-    layer = tmp_path / "50_mart"
+    layer = tmp_path / "mart"
     layer.mkdir()
     (layer / "mart_leak.sql").write_text(
         "CREATE OR REPLACE TABLE mart.leak AS SELECT id_number FROM restricted.person_identity;")
     with pytest.raises(WarehouseError, match="leak.id_number holds a raw"):
         build_models(con, layer, check=raw_id_problems)
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'leak'").fetchall() == [(0,)]
-    assert con.execute("SELECT status FROM audit.model_runs WHERE layer = '50_mart' AND status = 'failed'"
+    assert con.execute("SELECT status FROM audit.model_runs WHERE layer = 'mart' AND status = 'failed'"
                        ).fetchall() == [("failed",)]
 
 

@@ -1,10 +1,13 @@
-"""The migration runner applies every layer below 40 once, in order, and records
-it; the model runner rebuilds a model layer in one transaction."""
+"""The migration runner applies the migrations of warehouse/lifecycle.toml once, in
+order, and records them (under their new names when a file was renamed); the model
+runner rebuilds a model layer in one transaction."""
 
 import pytest
 
+from pipelines.config import WAREHOUSE_SQL
 from pipelines.sources.contract import FILES
-from pipelines.warehouse import WarehouseError, build_models, migrate, migrations, models, warehouse
+from pipelines.warehouse import (WarehouseError, build_models, lifecycle, macro_reads, migrate, migrations, model_files,
+                                 models, warehouse)
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path):
@@ -15,10 +18,29 @@ def test_migrations_apply_once_and_are_recorded(tmp_path):
         assert migrate(con) == []
 
 
-def test_layers_are_applied_in_folder_order():
-    layers = [m.name.split("/")[0] for m in migrations()]
-    assert layers == sorted(layers)
-    assert layers[0].endswith("schemas")
+def test_schemas_come_first_and_every_file_has_one_lifecycle():
+    names = [m.name for m in migrations()]
+    assert names[:2] == ["schemas/macros.sql", "schemas/schemas.sql"]
+    layers = {layer: [f.relative_to(WAREHOUSE_SQL).as_posix() for f in model_files(layer)]
+              for layer in lifecycle()["models"]}
+    assert list(layers) == ["core", "mart"]
+    placed = names + [f for files in layers.values() for f in files]
+    files = sorted(f.relative_to(WAREHOUSE_SQL).as_posix() for f in WAREHOUSE_SQL.glob("*/*.sql")
+                   if f.parent.name != "queries")
+    assert sorted(placed) == files  # each file exactly once: a migration or a model of one layer
+    for name in placed:  # each file in the folder of the schema its objects live in
+        folder, file = name.split("/")
+        prefixes = (f"{folder}_", "stg_") if folder == "staging" else (f"{folder}_",)
+        assert folder == "schemas" or file.startswith(prefixes) or file.endswith("_macros.sql"), name
+
+
+def _root(tmp_path, migrations_=("00_x/*.sql",), renamed=None):
+    root = tmp_path / "sql"
+    root.mkdir(parents=True, exist_ok=True)
+    text = "migrations = [" + ", ".join(f'"{p}"' for p in migrations_) + "]\n[renamed]\n"
+    text += "".join(f'"{old}" = "{new}"\n' for old, new in (renamed or {}).items())
+    (root / "lifecycle.toml").write_text(text)
+    return root
 
 
 def test_staging_tables_follow_the_contract(tmp_path):
@@ -31,7 +53,7 @@ def test_staging_tables_follow_the_contract(tmp_path):
 
 
 def test_changed_migration_is_reapplied(tmp_path):
-    root = tmp_path / "sql"
+    root = _root(tmp_path)
     (root / "00_x").mkdir(parents=True)
     f = root / "00_x" / "v.sql"
     f.write_text("CREATE OR REPLACE VIEW v AS SELECT 1 AS a;")
@@ -49,14 +71,15 @@ def test_mask_id_macro(tmp_path):
 
 
 def test_model_layers_are_not_migrations(tmp_path):
-    assert all(int(m.name[:2]) < 40 for m in migrations())
+    models_ = {f.relative_to(WAREHOUSE_SQL).as_posix() for layer in ("core", "mart") for f in model_files(layer)}
+    assert models_ and not models_ & {m.name for m in migrations()}
     with warehouse(tmp_path / "w.duckdb") as con:
-        applied = [n for (n,) in con.execute("SELECT name FROM audit.schema_migrations").fetchall()]
-        assert applied and not [n for n in applied if n.startswith(("40_", "50_"))]
+        applied = {n for (n,) in con.execute("SELECT name FROM audit.schema_migrations").fetchall()}
+        assert applied and not applied & models_
 
 
 def _layer(root, files):
-    layer = root / "40_core"
+    layer = root / "core"
     layer.mkdir(parents=True, exist_ok=True)
     for name, sql in files.items():
         (layer / name).write_text(sql)
@@ -125,3 +148,39 @@ def test_duckdb_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DIBAO_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(WarehouseError, match="DIBAO_DUCKDB_MEMORY_LIMIT must be an amount like 4GB"):
         limit()
+
+
+def test_a_warehouse_of_the_numbered_layout_keeps_its_migration_records(tmp_path):
+    renamed = lifecycle()["renamed"]
+    assert set(renamed.values()) == {m.name for m in migrations()} - {"core/history_macros.sql"}
+    with warehouse(tmp_path / "w.duckdb") as con:
+        before = con.execute("SELECT name, checksum, applied_at FROM audit.schema_migrations ORDER BY name").fetchall()
+        for old, new in renamed.items():  # the records as the numbered layout made them
+            con.execute("UPDATE audit.schema_migrations SET name = ? WHERE name = ?", [old, new])
+        old_names = {n for (n,) in con.execute("SELECT name FROM audit.schema_migrations").fetchall()}
+        assert "37_outputs/audit_list_exports.sql" in old_names
+        assert migrate(con) == []  # nothing re-applied
+        after = con.execute("SELECT name, checksum, applied_at FROM audit.schema_migrations ORDER BY name").fetchall()
+        assert after == before
+
+
+def test_a_record_under_both_names_keeps_the_new_one(tmp_path):
+    root = _root(tmp_path, renamed={"00_x/v.sql": "x/v.sql"}, migrations_=("x/*.sql",))
+    (root / "x").mkdir()
+    (root / "x" / "v.sql").write_text("CREATE OR REPLACE VIEW v AS SELECT 1 AS a;")
+    with warehouse(tmp_path / "w.duckdb") as con:
+        assert migrate(con, root) == ["x/v.sql"]
+        con.execute("INSERT INTO audit.schema_migrations VALUES ('00_x/v.sql', 'old', current_timestamp)")
+        assert migrate(con, root) == []
+        assert con.execute("SELECT name FROM audit.schema_migrations WHERE name LIKE '%v.sql'").fetchall() == [
+            ("x/v.sql",)]
+
+
+def test_a_model_calling_a_macro_is_built_after_what_the_macro_reads():
+    reads = macro_reads()
+    assert {"core.snapshots", "restricted.person_identity"} <= reads["core.history_intervals"]
+    order = [m.name for m in models("core")]
+    for caller in ("core.household_history", "core.member_history", "core.certificate_history"):
+        assert order.index(caller) > max(order.index("core.snapshots"), order.index("restricted.person_identity"))
+    for spells in ("core.employment_spells", "core.unemployment_spells"):
+        assert order.index(spells) > order.index("core.registrations")

@@ -1,9 +1,9 @@
 """Core build: linked persons and households with their full history.
 
-`build_core` rebuilds the `40_core` layer from staging each night (a full
+`build_core` rebuilds the `core` layer from staging each night (a full
 rebuild in set-based SQL; docs/data-dictionary.md explains the tables and how
-history is kept): the policy parameters first, then every model in
-`warehouse/40_core/`.
+history is kept): the policy parameters first, then every model of the
+`core` layer (`warehouse/lifecycle.toml`).
 
 Identity. One person per normalised 18-character 身份证号 across all sources:
 `person_key = sha256(hash_key || 身份证号)` in hex, computed in SQL from the
@@ -28,7 +28,7 @@ from pipelines.warehouse import build_models, record_model_run
 log = logging.getLogger(__name__)
 
 HASH_KEY_ENV = "DIBAO_HASH_KEY"
-CORE_LAYER = "40_core"
+CORE_LAYER = "core"
 
 
 def hash_key(con: duckdb.DuckDBPyConnection) -> str:

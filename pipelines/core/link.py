@@ -1,6 +1,6 @@
 """Link: how the sources' records meet, and where they disagree.
 
-The checks are SQL files in `warehouse/checks/<source>_<kind>.sql`, each an
+The checks are SQL files in `warehouse/queries/checks/<source>_<kind>.sql`, each an
 INSERT into `audit.conflicts` for one load (`$load_id`). Conflicts are loaded as
 delivered and recorded for review, never resolved by guessing (sources.md).
 """
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.sql import QUERIES
 
-CHECKS = WAREHOUSE_SQL / "checks"
+CHECKS = QUERIES / "checks"
 
 
 def checks_for(source: str) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Mart build: the tables officials and caseworkers query (warehouse/50_mart).
+"""Mart build: the tables officials and caseworkers query (the `mart` layer of warehouse/lifecycle.toml).
 
 `build_marts` rebuilds every mart model from core in one transaction, after
 core is built (pipelines.core.build.build_core). Before the transaction commits,
@@ -13,11 +13,12 @@ import logging
 
 import duckdb
 
+from pipelines.sql import query
 from pipelines.warehouse import build_models
 
 log = logging.getLogger(__name__)
 
-MART_LAYER = "50_mart"
+MART_LAYER = "mart"
 
 # 18 characters shaped like a 身份证号; a hit counts only when it is one the
 # warehouse knows, so an 18-digit 家庭编号 or a digit run inside a person_key is
@@ -34,18 +35,8 @@ def raw_id_columns(con: duckdb.DuckDBPyConnection, schema: str = "mart") -> list
     ).fetchall()
     leaks = []
     for table, column in columns:
-        hit = con.execute(
-            f"""
-            SELECT 1
-            FROM (
-                SELECT unnest(regexp_extract_all(text, '{ID_SHAPE}')) AS candidate
-                FROM (SELECT "{column}"::VARCHAR AS text FROM {schema}.{table})
-                WHERE length(text) >= 18 AND regexp_matches(text, '[0-9]{{17}}')  -- cheap filter first
-            ) c
-            JOIN restricted.person_identity i ON i.id_number = upper(c.candidate)
-            LIMIT 1
-            """
-        ).fetchall()
+        hit = con.execute(query("core/raw_id_hit", id_shape=ID_SHAPE, column=column, schema=schema, table=table)
+                          ).fetchall()
         if hit:
             leaks.append(f"{table}.{column}")
     return leaks

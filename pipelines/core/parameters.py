@@ -28,6 +28,7 @@ import yaml
 
 from pipelines.config import PROJECT_ROOT
 from pipelines.sources.contract import CITY_CODE, GRADES
+from pipelines.sql import query
 from pipelines.warehouse import rollback
 
 PARAMETERS = PROJECT_ROOT / "parameters"
@@ -35,19 +36,6 @@ TABLE = "core.policy_parameters"
 BREAKDOWNS: dict[str, tuple[str, ...]] = {"urban_rural": ("城市", "农村"), "grade": GRADES, "none": ()}
 REQUIRED = ("description", "unit", "reference", "breakdown", "values")
 
-DDL = f"""
-CREATE OR REPLACE TABLE {TABLE} (
-    parameter   VARCHAR       NOT NULL,  -- file name under parameters/ without .yaml
-    region_code VARCHAR       NOT NULL,  -- 371500 = the whole city
-    urban_rural VARCHAR,                 -- 城市 / 农村; NULL when the parameter does not differ by it
-    grade       VARCHAR,                 -- 一级..四级; NULL when the parameter does not differ by it
-    amount      DECIMAL(12,4) NOT NULL,  -- in unit
-    unit        VARCHAR       NOT NULL,  -- e.g. 元/人·月
-    valid_from  DATE          NOT NULL,  -- inclusive
-    valid_to    DATE,                    -- exclusive; NULL = still in force
-    source      VARCHAR       NOT NULL   -- where this value comes from (illustrative values say so)
-)
-"""
 
 
 class ParameterError(ValueError):
@@ -144,7 +132,7 @@ def load_parameters(con: duckdb.DuckDBPyConnection, folder: Path = PARAMETERS) -
     rows = read_parameters(folder)  # read all before touching the table
     con.execute("BEGIN")
     try:
-        con.execute(DDL)
+        con.execute(query("core/policy_parameters"))
         con.executemany(
             f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [[r.parameter, r.region_code, r.urban_rural, r.grade, r.amount, r.unit, r.valid_from, r.valid_to,
@@ -154,7 +142,7 @@ def load_parameters(con: duckdb.DuckDBPyConnection, folder: Path = PARAMETERS) -
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
-    return {"layer": "40_core", "name": TABLE, "kind": "table", "rows": len(rows),
+    return {"layer": "core", "name": TABLE, "kind": "table", "rows": len(rows),
             "seconds": round(time.perf_counter() - started, 3)}
 
 
@@ -165,13 +153,7 @@ def standard_on(con: duckdb.DuckDBPyConnection, parameter: str, urban_rural: str
     `urban_rural` / `grade` select the breakdown; parameters without one ignore them.
     """
     found = con.execute(
-        f"""
-        SELECT amount FROM {TABLE}
-        WHERE parameter = ? AND region_code = ?
-          AND (urban_rural IS NULL OR urban_rural = ?)
-          AND (grade IS NULL OR grade = ?)
-          AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)
-        """,
+        query("core/standard_on"),
         [parameter, CITY_CODE, urban_rural, grade, day, day],
     ).fetchall()
     if len(found) > 1:

@@ -5,7 +5,7 @@ bureau has not added this year's values, `core.parameter_on` keeps the last
 ones in force for ever: every income is measured against an old line and
 nobody is told. After the marts are built, each standard whose latest dated
 value took effect 12 months or more before the scoring date
-(warehouse/policy/outdated_standards.sql) raises a `standard_outdated` warning:
+(warehouse/queries/policy/outdated_standards.sql) raises a `standard_outdated` warning:
 the alert log (and webhook), `audit.alerts` once per scoring date and message,
 and the run summary every run.
 """
@@ -16,14 +16,13 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.sql import query
 
-SQL = WAREHOUSE_SQL / "policy" / "outdated_standards.sql"
 KIND = "standard_outdated"
 
 
 def outdated_standards(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(SQL.read_text(encoding="utf-8")).fetchall()
+    rows = con.execute(query("policy/outdated_standards")).fetchall()
     return [f"{parameter}{' ' + area if area else ''}: the latest value ({amount:g}, from {last}) is 12 months "
             f"or more older than the scoring date {scoring}; it is carried forward: add this year's value to "
             f"parameters/{parameter}.yaml" for parameter, area, last, amount, scoring in rows]

@@ -46,6 +46,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from pipelines.sql import query
 from pipelines.warehouse import WarehouseError, open_warehouse
 
 RANKINGS = ("model", "baseline", "oracle", "fresh_check")
@@ -70,24 +71,7 @@ def _risk_list(warehouse: Path) -> tuple[date, pl.DataFrame]:
         if as_of is None:
             raise EvaluationError(f"mart.risk_list in {warehouse} is empty: run the scoring step first")
         # the baseline and the groups, from the warehouse as of the list's date
-        frame = con.sql("""
-            WITH households AS (SELECT * FROM core.households_asof($d)),
-            disabled AS (
-                SELECT DISTINCT m.household_id
-                FROM core.members_asof($d) m
-                JOIN core.certificates_asof($d) c ON c.person_key = m.person_key AND c.cert_status = '有效'
-            )
-            SELECT
-                r.household_id, r.county_code, r.township_code, r.risk_score, r.risk_level,
-                h.urban_rural,
-                h.income_per_capita::DOUBLE / core.dibao_standard_on(h.urban_rural, $d)::DOUBLE
-                    AS assessed_ratio,
-                d.household_id IS NOT NULL AS disabled_member
-            FROM mart.risk_list r
-            JOIN households h USING (household_id)
-            LEFT JOIN disabled d USING (household_id)
-            WHERE r.as_of_date = $d
-            ORDER BY r.household_id""", params={"d": as_of}).pl()
+        frame = con.sql(query("evaluation/risk_list_groups"), params={"d": as_of}).pl()
     finally:
         con.close()
     return as_of, frame

@@ -5,7 +5,7 @@ the earlier rows of its extract date. The extract date says what the agency's da
 was *as of*; the day the corrected value reached the warehouse is later, and history
 that dates knowledge (core.income_checks.first_seen) and the lists already handed out
 must use that day. For 民政 households the changed rows are recorded in
-audit.corrected_rows (SQL in warehouse/corrections/), inside the load's transaction.
+audit.corrected_rows (SQL in warehouse/queries/corrections/), inside the load's transaction.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from __future__ import annotations
 import duckdb
 
 from pipelines import config
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.sql import query
 from pipelines.sources.landing import Delivery
 
-SQL = WAREHOUSE_SQL / "corrections"
 
 
 def keep_superseded_rows(con: duckdb.DuckDBPyConnection, d: Delivery) -> list[str]:
@@ -37,7 +36,7 @@ def record_corrections(con: duckdb.DuckDBPyConnection, load_id: str, d: Delivery
     if not superseded:
         return 0
     before = con.execute("SELECT count(*) FROM audit.corrected_rows").fetchall()[0][0]
-    con.execute((SQL / "mz_households_changed.sql").read_text(encoding="utf-8"), {
+    con.execute(query("corrections/mz_households_changed"), {
         "load_id": load_id, "superseded": superseded[0], "extract_date": d.extract_date,
         "received_on": config.today()})
     con.execute("DROP TABLE corrected_before")
@@ -46,5 +45,5 @@ def record_corrections(con: duckdb.DuckDBPyConnection, load_id: str, d: Delivery
 
 def corrected_since_export(con: duckdb.DuckDBPyConnection, as_of) -> set[str]:
     """Households a correction changed after the list of `as_of` was last exported."""
-    sql = (SQL / "corrections_since_export.sql").read_text(encoding="utf-8")
+    sql = query("corrections/corrections_since_export")
     return {h for (h,) in con.execute(sql, {"as_of": as_of}).fetchall()}

@@ -26,6 +26,7 @@ from pipelines import config
 from pipelines.sources.contract import FILES, spec as file_spec
 from pipelines.ingest.stage import Staged
 from pipelines.sources.landing import Delivery
+from pipelines.sql import query
 from pipelines.warehouse import insert_rows, rollback
 
 log = logging.getLogger(__name__)
@@ -271,16 +272,6 @@ def _write_ledger(con, staged: Staged, result: LoadResult, now: datetime, replay
 
 def stale_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Sources whose newest attempted delivery did not load: later steps use older data."""
-    rows = con.execute(
-        """
-        WITH last_try AS (
-            SELECT source, max(extract_date) AS tried FROM audit.deliveries
-            WHERE status IN ('loaded', 'rejected') GROUP BY source),
-        last_good AS (
-            SELECT source, max(extract_date) AS good FROM audit.deliveries WHERE status = 'loaded' GROUP BY source)
-        SELECT t.source, t.tried, g.good FROM last_try t LEFT JOIN last_good g USING (source)
-        WHERE g.good IS NULL OR g.good < t.tried ORDER BY t.source
-        """
-    ).fetchall()
+    rows = con.execute(query("load/stale_sources")).fetchall()
     return [f"{s}: newest delivery {t} was rejected; using data as of {g or 'never'}" for s, t, g in rows]
 

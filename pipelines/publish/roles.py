@@ -55,7 +55,7 @@ TOWNSHIP_BLOCK_SIZE = 16_384  # DuckDB's smallest: township files are small
 ANALYST_GROUP_ENV, CASEWORKER_GROUP_ENV = "DIBAO_ANALYST_GROUP", "DIBAO_CASEWORKER_GROUP"
 ROLE_WORKERS_ENV = "DIBAO_ROLE_WORKERS"
 
-# Schemas holding raw 身份证号 and names (warehouse/00_schemas/schemas.sql): no role copy has them.
+# Schemas holding raw 身份证号 and names (warehouse/schemas/schemas.sql): no role copy has them.
 RESTRICTED_SCHEMAS = ("raw", "staging", "restricted")
 WAREHOUSE_SCHEMAS = ("raw", "staging", "restricted", "core", "mart", "audit")
 # Who asked what is for administrators: the SQL text may name a person.

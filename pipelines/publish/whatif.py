@@ -40,7 +40,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.sql import QUERIES
 from pipelines.sources.contract import COUNTIES
 from pipelines.warehouse import warehouse as open_warehouse
 
@@ -134,7 +134,7 @@ def read_standards(path: Path) -> dict[str, float]:
     raise StandardsError(f"{path.name}: expected 城市: AMOUNT and/or 农村: AMOUNT")
 
 
-_WHATIF = WAREHOUSE_SQL / "whatif" / "whatif.sql"
+_WHATIF = QUERIES / "whatif" / "whatif.sql"
 
 
 def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = None) -> pl.DataFrame:

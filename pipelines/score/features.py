@@ -1,6 +1,6 @@
 """Household features for risk scoring, as of a date, with no look-ahead.
 
-The SQL lives in `warehouse/features/`, one file per feature group, each a
+The SQL lives in `warehouse/queries/features/`, one file per feature group, each a
 query parameterised by `$as_of` (a DATE):
 
 - `population.sql` and `members.sql` select the households scored on `$as_of`
@@ -27,9 +27,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.sql import QUERIES
 
-FEATURE_SQL = WAREHOUSE_SQL / "features"
+FEATURE_SQL = QUERIES / "features"
 
 KEYS = ["as_of_date", "household_id", "county_code", "township_code"]
 CATEGORICAL = ["urban_rural", "county_code", "category", "season"]

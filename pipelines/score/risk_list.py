@@ -49,6 +49,7 @@ from pipelines.score.reasons import (
 from pipelines.score.registry import Registry, RegistryError, default_models_dir
 from pipelines.score.model import RiskModel
 from pipelines.runtime.timing import timed
+from pipelines.sql import query
 from pipelines.warehouse import rollback
 
 log = logging.getLogger(__name__)
@@ -184,15 +185,8 @@ def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of:
     try:
         con.execute("DELETE FROM mart.risk_list WHERE as_of_date = ?", [as_of])
         con.execute("DELETE FROM mart.risk_list_detail WHERE as_of_date = ?", [as_of])
-        con.execute("""
-            INSERT INTO mart.risk_list
-            SELECT as_of_date, household_id, county_code, township_code, risk_score, risk_level, reasons
-            FROM scored_rows""")
-        con.execute("""
-            INSERT INTO mart.risk_list_detail
-            SELECT as_of_date, household_id, ?, township_visits, rank_in_township, features::JSON,
-                   contributions::JSON, rule_flags, ?
-            FROM scored_rows""", [model_version, now])
+        con.execute(query("score/insert_risk_list"))
+        con.execute(query("score/insert_risk_list_detail"), [model_version, now])
         con.execute("DELETE FROM mart.reason_codes")
         con.execute("INSERT INTO mart.reason_codes SELECT * FROM reason_code_rows")
         con.execute("COMMIT")

@@ -3,7 +3,7 @@
 Examples are household-months whose income was measured: the households scored
 on a past month-end snapshot date D, their features as of D (pipelines.score.features),
 and what the income measurements dated in the 3 months after D found
-(warehouse/features/label.sql): a 家庭经济状况核对 below the standard, entry to
+(warehouse/queries/features/label.sql): a 家庭经济状况核对 below the standard, entry to
 低保, or a caseworker's 核查结果 纳入低保. Every measurement counts, routine or
 prompted, and no review calendar is assumed; a household-month with no
 measurement teaches nothing and is left out (models/README.md, Label).

@@ -10,19 +10,10 @@
 -- (orphans) are kept too. A member listed twice in the same household of one
 -- snapshot keeps the first row.
 CREATE OR REPLACE TABLE core.member_history AS
-WITH repeated AS (
-    SELECT extract_date, household_id, person_id, min(line_number) AS first_line
-    FROM staging.mz_members
-    GROUP BY extract_date, household_id, person_id
-    HAVING count(*) > 1
-),
-shown AS (
-    SELECT m.*, s.seq, false AS carried
-    FROM staging.mz_members m
-    JOIN core.snapshots s ON s.source = 'mz' AND s.extract_date = m.extract_date
-    LEFT JOIN repeated r
-      ON r.extract_date = m.extract_date AND r.household_id = m.household_id AND r.person_id = m.person_id
-    WHERE r.first_line IS NULL OR r.first_line = m.line_number
+WITH shown AS (
+    -- first_delivered and history_intervals: warehouse/core/history_macros.sql
+    SELECT *, false AS carried
+    FROM core.first_delivered(staging.mz_members, 'mz', (household_id, person_id))
 ),
 unread AS (
     SELECT extract_date, seq, household_id, person_id FROM restricted.unread_rows WHERE file = 'members'
@@ -48,31 +39,19 @@ states AS (
            list_sort(list(extract_date) FILTER (WHERE carried)) AS carried_dates
     FROM delivered
     GROUP BY ALL
-),
-runs AS (
-    -- a state shown by snapshots 3, 4, 5 and 8 makes two intervals: 3-5 and 8
-    SELECT
-        * EXCLUDE (seqs),
-        unnest(list_filter(seqs, lambda x, i: i = 1 OR seqs[i - 1] <> x - 1)) AS first_seq,
-        unnest(list_filter(seqs, lambda x, i: i = len(seqs) OR seqs[i + 1] <> x + 1)) AS last_seq
-    FROM states
 )
 SELECT
     r.household_id,
-    i.person_key,
-    i.masked_id,
-    f.extract_date AS valid_from,
-    n.extract_date AS valid_to,
-    l.extract_date AS last_seen,
+    r.person_key,
+    r.masked_id,
+    r.valid_from,
+    r.valid_to,
+    r.last_seen,
     r.relation,
     r.work_ability,
     r.health,
     r.student,
-    coalesce(list_filter(r.carried_dates, lambda d: d BETWEEN f.extract_date AND l.extract_date),
+    coalesce(list_filter(r.carried_dates, lambda d: d BETWEEN r.valid_from AND r.last_seen),
              []::DATE[]) AS unknown_on              -- quarantined row: last known state carried over
-FROM runs r
-JOIN core.snapshots f ON f.source = 'mz' AND f.seq = r.first_seq
-JOIN core.snapshots l ON l.source = 'mz' AND l.seq = r.last_seq
-LEFT JOIN core.snapshots n ON n.source = 'mz' AND n.seq = r.last_seq + 1
-JOIN restricted.person_identity i ON i.id_number = r.person_id
-ORDER BY r.household_id, i.person_key, valid_from;
+FROM core.history_intervals(states, 'mz', person_id) r
+ORDER BY r.household_id, r.person_key, valid_from;

@@ -5,8 +5,8 @@
 -- made: 已入户, 纳入低保, 临时救助 or 不符合条件); completed_on = its first date.
 -- overdue = not completed and the deadline has passed (end of the deadline day,
 -- as of the day the view is read). latest_result is the most recent report.
--- A view over stateful tables, so it is defined among the migrations (layer 39,
--- after 37_outputs which creates the tables it reads).
+-- A view over stateful tables, so it is defined among the migrations (after the
+-- tables it reads: warehouse/lifecycle.toml).
 CREATE OR REPLACE VIEW mart.followup_status AS
 WITH reports AS (
     SELECT

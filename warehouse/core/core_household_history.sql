@@ -14,18 +14,9 @@
 -- delivery defect, not a second household (one households file per delivery and
 -- one loaded delivery per date, so the line number orders the copies).
 CREATE OR REPLACE TABLE core.household_history AS
-WITH repeated AS (
-    SELECT extract_date, household_id, min(line_number) AS first_line
-    FROM staging.mz_households
-    GROUP BY extract_date, household_id
-    HAVING count(*) > 1
-),
-shown AS (
-    SELECT h.*, s.seq, false AS carried
-    FROM staging.mz_households h
-    JOIN core.snapshots s ON s.source = 'mz' AND s.extract_date = h.extract_date
-    LEFT JOIN repeated r ON r.extract_date = h.extract_date AND r.household_id = h.household_id
-    WHERE r.first_line IS NULL OR r.first_line = h.line_number
+WITH shown AS (
+    -- first_delivered and history_intervals: warehouse/core/history_macros.sql
+    SELECT *, false AS carried FROM core.first_delivered(staging.mz_households, 'mz', household_id)
 ),
 unread AS (
     SELECT extract_date, seq, household_id FROM restricted.unread_rows WHERE file = 'households'
@@ -54,22 +45,14 @@ states AS (
         list_sort(list(extract_date) FILTER (WHERE carried)) AS carried_dates
     FROM delivered
     GROUP BY ALL
-),
-runs AS (
-    -- a state shown by snapshots 3, 4, 5 and 8 makes two intervals: 3-5 and 8
-    SELECT
-        * EXCLUDE (seqs),
-        unnest(list_filter(seqs, lambda x, i: i = 1 OR seqs[i - 1] <> x - 1)) AS first_seq,
-        unnest(list_filter(seqs, lambda x, i: i = len(seqs) OR seqs[i + 1] <> x + 1)) AS last_seq
-    FROM states
 )
 SELECT
     r.household_id,
-    f.extract_date AS valid_from,
-    n.extract_date AS valid_to,
-    l.extract_date AS last_seen,                            -- the last snapshot that showed this state
-    i.person_key AS head_key,
-    i.masked_id AS head_masked_id,
+    r.valid_from,
+    r.valid_to,
+    r.last_seen,                                            -- the last snapshot that showed this state
+    r.person_key AS head_key,
+    r.masked_id AS head_masked_id,
     r.division_code,
     left(r.division_code, 6) AS county_code,
     left(r.division_code, 9) AS township_code,
@@ -83,11 +66,7 @@ SELECT
     r.granted_date,
     -- snapshots of this interval whose row was quarantined: the state shown is the
     -- last known one carried over, unknown on those dates (restricted.unread_rows)
-    coalesce(list_filter(r.carried_dates, lambda d: d BETWEEN f.extract_date AND l.extract_date),
+    coalesce(list_filter(r.carried_dates, lambda d: d BETWEEN r.valid_from AND r.last_seen),
              []::DATE[]) AS unknown_on
-FROM runs r
-JOIN core.snapshots f ON f.source = 'mz' AND f.seq = r.first_seq
-JOIN core.snapshots l ON l.source = 'mz' AND l.seq = r.last_seq
-LEFT JOIN core.snapshots n ON n.source = 'mz' AND n.seq = r.last_seq + 1
-JOIN restricted.person_identity i ON i.id_number = r.head_id
+FROM core.history_intervals(states, 'mz', head_id) r
 ORDER BY r.household_id, valid_from;

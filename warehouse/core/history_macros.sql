@@ -1,0 +1,78 @@
+-- The steps the history models share, as table macros (a migration: applied when
+-- this file changes; the models that call them are built nightly). A model that
+-- calls one is built after the models the macro reads (core.snapshots,
+-- restricted.person_identity) and those it passes to it. DuckDB binds a macro's
+-- tables when it is created unless it reads a relation passed by name
+-- (query_table), as each of these does: they are created before core is built.
+
+-- core.first_delivered(rows_of, snapshot_source, row_key): the rows of the staging
+-- table named rows_of from the loaded snapshots of snapshot_source ('mz', 'cl'),
+-- each with its snapshot's seq. A row_key delivered twice in one snapshot keeps its
+-- first row (lowest line_number): the copy is a delivery defect, not a second row.
+-- row_key is a column, or a row of columns: (household_id, person_id).
+CREATE OR REPLACE MACRO core.first_delivered(rows_of, snapshot_source, row_key) AS TABLE
+SELECT d.*, s.seq
+FROM query_table(rows_of) d
+JOIN core.snapshots s ON s.source = snapshot_source AND s.extract_date = d.extract_date
+QUALIFY d.line_number = min(d.line_number) OVER (PARTITION BY d.extract_date, row_key);
+
+-- core.history_intervals(states, snapshot_source, id_number_of): validity intervals
+-- from the relation named states, one row per distinct delivered state with `seqs`,
+-- the sorted seqs of the snapshots that showed it. A state shown by snapshots 3, 4,
+-- 5 and 8 makes two intervals: 3-5 and 8. Returns the state's columns (without
+-- seqs), valid_from (the interval's first snapshot), valid_to (the next snapshot
+-- after its last; NULL = still so in the latest), last_seen (its last snapshot),
+-- and the person_key and masked_id of the 身份证号 id_number_of (an expression
+-- over the state's columns, e.g. head_id).
+CREATE OR REPLACE MACRO core.history_intervals(states, snapshot_source, id_number_of) AS TABLE
+SELECT
+    r.* EXCLUDE (first_seq, last_seq),
+    f.extract_date AS valid_from,
+    n.extract_date AS valid_to,
+    l.extract_date AS last_seen,
+    i.person_key,
+    i.masked_id
+FROM (
+    SELECT
+        * EXCLUDE (seqs),
+        unnest(list_filter(seqs, lambda x, i: i = 1 OR seqs[i - 1] <> x - 1)) AS first_seq,
+        unnest(list_filter(seqs, lambda x, i: i = len(seqs) OR seqs[i + 1] <> x + 1)) AS last_seq
+    FROM query_table(states)
+) r
+JOIN core.snapshots f ON f.source = snapshot_source AND f.seq = r.first_seq
+JOIN core.snapshots l ON l.source = snapshot_source AND l.seq = r.last_seq
+LEFT JOIN core.snapshots n ON n.source = snapshot_source AND n.seq = r.last_seq + 1
+JOIN restricted.person_identity i ON i.id_number = id_number_of;
+
+-- core.registration_spells(registrations, start_type, end_type): periods from the 人社
+-- registration events of the relation named registrations (core.registrations).
+-- One row per start_type registration (e.g. 就业登记): it starts on its
+-- 登记日期 and ends on the first end_type event (e.g. 就业登记注销) of the person
+-- dated strictly later; ended NULL = still open. An end with no earlier start in
+-- the data closes nothing and makes no spell.
+CREATE OR REPLACE MACRO core.registration_spells(registrations, start_type, end_type) AS TABLE
+WITH events AS (
+    SELECT *, reg_type = end_type AS is_end
+    FROM query_table(registrations)
+    WHERE reg_type IN (start_type, end_type)
+),
+paired AS (
+    SELECT
+        *,
+        -- on a tie the end sorts first, so it cannot close a start of the same day
+        first_value(CASE WHEN is_end THEN {'ended': reg_date, 'recorded_on': recorded_on} END IGNORE NULLS)
+            OVER (PARTITION BY person_key ORDER BY reg_date, is_end DESC
+                  ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS closing
+    FROM events
+)
+SELECT
+    person_key,
+    masked_id,
+    employer,
+    reg_date AS started,
+    closing.ended AS ended,
+    recorded_on AS start_recorded_on,
+    closing.recorded_on AS end_recorded_on,
+    division_code
+FROM paired
+WHERE NOT is_end;
