@@ -40,9 +40,9 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from pipelines.config import WAREHOUSE_SQL
 from pipelines.sources.contract import COUNTIES
-from pipelines.warehouse import warehouse as open_warehouse
+from pipelines.sql import query
+from pipelines.warehouse import table_exists, warehouse as open_warehouse
 
 AREAS = ("城市", "农村")
 ALIASES = {"城镇": "城市"}  # the one spelling the source contract repairs
@@ -134,26 +134,22 @@ def read_standards(path: Path) -> dict[str, float]:
     raise StandardsError(f"{path.name}: expected 城市: AMOUNT and/or 农村: AMOUNT")
 
 
-_WHATIF = WAREHOUSE_SQL / "whatif" / "whatif.sql"
-
-
 def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = None) -> pl.DataFrame:
     """Households and persons under the line and the monthly 补差, today vs proposed, per county + 合计."""
     unknown = set(standards) - set(AREAS)
     if unknown:
         raise StandardsError(f"unknown 城乡属性 {sorted(unknown)}: use 城市 and/or 农村")
     with open_warehouse(Path(warehouse), read_only=True) as con:
-        built = con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'snapshots'")
         snapshots = [d for (d,) in con.execute(
             "SELECT extract_date FROM core.snapshots WHERE source = 'mz' ORDER BY extract_date").fetchall()
-        ] if built.fetchall() else []
+        ] if table_exists(con, "core.snapshots") else []
         if not snapshots:
             raise StandardsError("no mz snapshot loaded yet: run `dibao run` first")
         if as_of is not None and as_of < snapshots[0]:
             raise StandardsError(f"no mz snapshot on or before {as_of} (first: {snapshots[0]})")
         as_of = as_of or snapshots[-1]
         params = {"as_of": as_of, "city": standards.get("城市"), "rural": standards.get("农村")}
-        frame = con.sql(_WHATIF.read_text(encoding="utf-8"), params=params).pl()
+        frame = con.sql(query("publish/whatif"), params=params).pl()
     return _with_total(frame)
 
 
