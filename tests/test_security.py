@@ -557,7 +557,8 @@ def test_a_new_column_leaking_identities_is_caught_by_the_safety_net(world, tmp_
 
 def test_staged_township_files_equal_the_direct_selection(world, tmp_path):
     """publish_role_copies selects every township's rows once (township_copies.stage_townships); each
-    file must hold exactly what the per-township selection from the whole warehouse gives."""
+    file must hold exactly what the same named queries give for that township alone, read from
+    `src` and the file's own tables (build_township_copy without a stage)."""
     with source(query_copy_path(world.wh)) as con:
         townships = list_townships(con)
         for township in townships:

@@ -1,17 +1,9 @@
 """Read-only SQL for officials, analysts and caseworkers (`dibao query`).
 
-One statement, read-only, from the file of the caller's role
-(pipelines/publish/role_paths.py): the administrator's published copy by default, the
-analyst copy with `role="analyst"`, a township's copy with
-`role="caseworker", township=...`. Which role may read which file is decided
-by the files' permissions, not here: this module only picks the file.
-
-The file is opened read-only with external access disabled and the
-configuration locked: only SELECT-like statements are accepted, and the
-connection cannot reach other files (no read_csv('/etc/...'), no ATTACH, no
-COPY, no INSTALL/LOAD, no SET). Every query, answered or refused, is recorded
-in the access log (pipelines/publish/access_log.py) before its rows are returned; a
-query that cannot be recorded is not answered.
+One statement, read-only, from the file of the caller's role (pipelines/publish/role_paths.py),
+on a connection that cannot reach other files; every query, answered or refused, is
+recorded in the access log first (pipelines/publish/access_log.py). docs/security.md says
+what is refused and why.
 """
 
 from __future__ import annotations
