@@ -87,7 +87,7 @@ def copy_warehouse(src: Path, dst: Path) -> None:
 def test_queries_during_a_run_never_fail_and_never_block_it(tmp_path):
     from pipelines.publish.access_log import import_query_log, log_path, read_entries
     from pipelines.generate import generate
-    from pipelines.publish.roles import township_dir
+    from pipelines.publish.role_paths import township_dir
 
     landing, truth = tmp_path / "landing", tmp_path / "truth"
     generate(landing, truth, scale="town", months=MONTHS, seed=11)

@@ -16,7 +16,8 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.feedback import FeedbackError, load_feedback, load_feedback_folder
-from pipelines.publish.lists import DEPARTURE_SHEET, HOUSEHOLD_SHEET, write_lists
+from pipelines.publish.list_writer import DEPARTURE_SHEET, HOUSEHOLD_SHEET
+from pipelines.publish.lists import write_lists
 from tests.outputs_builder import JULY, JUNE, T1, T2, build_warehouse, deliver_july
 
 LOADED_ON = date(2024, 7, 10)

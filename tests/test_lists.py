@@ -16,9 +16,9 @@ import polars as pl
 import pytest
 
 from pipelines.publish.deadlines import load_rules
-from pipelines.publish.lists import (
-    CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, ListError, reason_texts, write_lists,
-)
+from pipelines.publish.list_rows import reason_texts
+from pipelines.publish.list_writer import CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET
+from pipelines.publish.lists import ListError, write_lists
 from pipelines.warehouse import warehouse
 from tests.outputs_builder import (
     ALL_IDS, FORMULA_CANDIDATE, FORMULA_NAME, JUNE, MAY, P4, P9, T1, T2, build_warehouse, mask,

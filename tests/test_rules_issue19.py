@@ -125,13 +125,13 @@ def test_an_out_of_city_code_is_flagged_not_a_county(con):
 
 
 def test_single_person_dibao_candidates_are_ordered_by_need(con):
-    from pipelines.publish.lists import _candidate_rows
+    from pipelines.publish.list_rows import candidate_rows
 
     order = [k for (k,) in con.execute("SELECT person_key FROM mart.discovery_candidates WHERE rule = '单人保'"
                                        " ORDER BY priority").fetchall()]
     both = sorted([O_NEW, O_OLD], key=lambda i: i[:6] + "********" + i[-4:])  # same need: by masked id
     assert order == [key(p) for p in (N_ELDER, N_NONE, N_ONE, *both, N_GRADE2)]
-    rows = _candidate_rows(con, APR, None, load_rules(date(2024, 5, 6)), date(2024, 5, 6))
+    rows = candidate_rows(con, APR, None, load_rules(date(2024, 5, 6)), date(2024, 5, 6))
     assert rows[0]["rule"] == "急难"  # 24 hours first on the sheet
     assert [r["person_key"] for r in rows if r["rule"] == "单人保"] == order
 

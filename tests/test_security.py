@@ -26,15 +26,15 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from pipelines.publish import roles
 from pipelines.publish.access_log import import_query_log, log_path, read_entries
 from pipelines.cli import main
 from pipelines.publish.lists import write_lists
 from pipelines.publish.query import QueryError, run_query
-from pipelines.publish.roles import (
-    analyst_copy_path, identity_leaks, publish_role_copies, query_copy_path, township_copy_path, township_dir,
-)
-from pipelines.warehouse import publish_query_copy, warehouse
+from pipelines.publish.identity_scan import id_hit, identity_leaks
+from pipelines.publish.role_paths import RoleError, analyst_copy_path, township_copy_path, township_dir
+from pipelines.publish.roles import publish_role_copies, role_workers, source
+from pipelines.publish.township_copies import build_township_copy, list_townships
+from pipelines.warehouse import publish_query_copy, query_copy_path, warehouse
 from tests.outputs_builder import ALL_IDS, JUNE, MAY, T1, T2, build_warehouse
 
 ROLE_SCHEMAS = {"core", "mart", "audit", "main"}
@@ -524,7 +524,6 @@ def test_the_published_role_copies_are_swapped_in_whole(world, tmp_path):
     finally:
         reader.close()
     assert run_query(wh, "SELECT count(*) FROM mart.risk_list", role="analyst")[1] < before
-    assert roles.list_townships  # the module's entry points stay importable
 
 
 def test_a_new_column_leaking_identities_is_caught_by_the_safety_net(world, tmp_path, caplog):
@@ -538,7 +537,7 @@ def test_a_new_column_leaking_identities_is_caught_by_the_safety_net(world, tmp_
                     " JOIN core.persons m USING (person_key) WHERE i.name IS NOT NULL AND length(i.name) >= 2")
         leaked = con.execute("SELECT count(*) FROM mart.leaky").fetchall()[0][0]
     assert leaked > 5
-    with caplog.at_level("WARNING", logger="pipelines.publish.roles"):
+    with caplog.at_level("WARNING", logger="pipelines.publish.analyst_copy"):
         publish(wh)
     assert "identity-looking values removed" in caplog.text
     analyst = duckdb.connect(str(analyst_copy_path(wh)), read_only=True)
@@ -557,12 +556,13 @@ def test_a_new_column_leaking_identities_is_caught_by_the_safety_net(world, tmp_
 
 
 def test_staged_township_files_equal_the_direct_selection(world, tmp_path):
-    """publish_role_copies selects every township's rows once (roles.stage_townships); each
-    file must hold exactly what the per-township selection from the whole warehouse gives."""
-    with roles._source(query_copy_path(world.wh)) as con:
-        townships = roles.list_townships(con)
+    """publish_role_copies selects every township's rows once (township_copies.stage_townships); each
+    file must hold exactly what the same named queries give for that township alone, read from
+    `src` and the file's own tables (build_township_copy without a stage)."""
+    with source(query_copy_path(world.wh)) as con:
+        townships = list_townships(con)
         for township in townships:
-            roles.build_township_copy(con, tmp_path / f"{township}.duckdb", township)  # not staged
+            build_township_copy(con, tmp_path / f"{township}.duckdb", township)  # not staged
     assert sorted(p.stem for p in township_dir(world.wh).glob("*.duckdb")) == townships
     con = duckdb.connect()
     for township in townships:
@@ -594,19 +594,19 @@ def test_staged_township_files_equal_the_direct_selection(world, tmp_path):
 ])
 def test_decimal_fractions_are_not_identities_but_ids_are(text, hit):
     con = duckdb.connect()
-    assert con.execute(f"SELECT {roles._id_hit('v')} FROM (SELECT ? AS v)", [text]).fetchone() == (hit,)
+    assert con.execute(f"SELECT {id_hit('v')} FROM (SELECT ? AS v)", [text]).fetchone() == (hit,)
 
 
 def test_township_files_are_built_side_by_side_with_the_same_result(world, tmp_path, monkeypatch):
     """DIBAO_ROLE_WORKERS builds township files on several cursors at once; one worker or
     three give the same files, and a bad value is refused with one line."""
     monkeypatch.setenv("DIBAO_ROLE_WORKERS", "x")
-    with pytest.raises(roles.RoleError, match="DIBAO_ROLE_WORKERS must be a whole number"):
-        roles.role_workers()
+    with pytest.raises(RoleError, match="DIBAO_ROLE_WORKERS must be a whole number"):
+        role_workers()
     contents = {}
     for workers in ("1", "3"):
         monkeypatch.setenv("DIBAO_ROLE_WORKERS", workers)
-        roles.publish_role_copies(world.wh)
+        publish_role_copies(world.wh)
         con = duckdb.connect()
         got = {}
         for path in sorted(township_dir(world.wh).glob("*.duckdb")):

@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 
 SOURCE = "feedback"
 HOUSEHOLD_ID, RESULT, CHECK_DATE, NOTE = "家庭编号", "核查结果", "核查日期", "备注"
-RESULTS = ("已入户", "纳入低保", "临时救助", "不符合条件", "联系不上")
+# Results the lists and the report act on: 不符合条件 holds a household off the next lists for a while
+# (pipelines.publish.list_rows); 联系不上 is a try, not a completed check (mart.followup_status).
+INELIGIBLE, UNREACHABLE = "不符合条件", "联系不上"
+RESULTS = ("已入户", "纳入低保", "临时救助", INELIGIBLE, UNREACHABLE)
 SPEC = FileSpec(SOURCE, "results", "append", (
     Column(HOUSEHOLD_ID, "household_id", TEXT),
     Column(RESULT, "result", ENUM, RESULTS),

@@ -1,26 +1,8 @@
 """Who queried what: the access log of `dibao query`, imported nightly into `audit.query_log`.
 
-`dibao query` reads a published copy while the nightly run may hold the
-warehouse's single writer lock, so it cannot write into the warehouse. Each
-query therefore appends one JSON line to an access log beside the warehouse
-(`<warehouse>.access.log`, or `DIBAO_ACCESS_LOG`):
-
-- who: the OS user of the process's *effective uid* (not `$USER`, which the
-  caller sets) and the uid, the role asked for, the township, the file opened;
-- when: UTC timestamp; what: the SQL text (and its SHA-256), the outcome
-  (`ok`, `refused`, `error`) with the row count or the one-line message;
-- never a result row.
-
-A line is written with one `write()` on a descriptor opened `O_APPEND`, under
-an exclusive `flock`, so concurrent queries never interleave. A query whose
-line cannot be written is not answered (fail closed): no query goes unrecorded.
-
-The log is created by the nightly publish with mode 0620 (owner read/write,
-group write-only) and the group `DIBAO_QUERY_GROUP`: query users can append
-but not read each other's SQL. Each nightly run imports the new lines into
-`audit.query_log` (`import_query_log`, idempotent by `query_id`: a line is
-imported once however often the run repeats). Administrators see the lines not
-imported yet through the `pending_query_log` table of their `dibao query`.
+Each query appends one JSON line (one `write()`, `O_APPEND`, under `flock`) to
+`<warehouse>.access.log` before its rows are returned; a query whose line cannot be
+written is not answered. The fields, the file's mode and group: docs/security.md, section 3.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """Read-only SQL for officials, analysts and caseworkers (`dibao query`).
 
-One statement, read-only, from the file of the caller's role
-(pipelines/publish/roles.py): the administrator's published copy by default, the
-analyst copy with `role="analyst"`, a township's copy with
-`role="caseworker", township=...`. Which role may read which file is decided
-by the files' permissions, not here: this module only picks the file.
-
-The file is opened read-only with external access disabled and the
-configuration locked: only SELECT-like statements are accepted, and the
-connection cannot reach other files (no read_csv('/etc/...'), no ATTACH, no
-COPY, no INSTALL/LOAD, no SET). Every query, answered or refused, is recorded
-in the access log (pipelines/publish/access_log.py) before its rows are returned; a
-query that cannot be recorded is not answered.
+One statement, read-only, from the file of the caller's role (pipelines/publish/role_paths.py),
+on a connection that cannot reach other files; every query, answered or refused, is
+recorded in the access log first (pipelines/publish/access_log.py). docs/security.md says
+what is refused and why.
 """
 
 from __future__ import annotations
@@ -68,7 +60,7 @@ def check_statement(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 def readable_file(warehouse: Path) -> Path:
     """The administrator's file: the published copy (never the live warehouse)."""
-    from pipelines.publish.roles import ADMIN, role_file
+    from pipelines.publish.role_paths import ADMIN, role_file
 
     return role_file(Path(warehouse), ADMIN)
 
@@ -76,7 +68,7 @@ def readable_file(warehouse: Path) -> Path:
 def run_query(warehouse: Path, sql: str, *, role: str | None = None,
               township: str | None = None) -> tuple[list[str], list[tuple]]:
     """Run one read-only statement on the role's file; record it; return columns and rows."""
-    from pipelines.publish.roles import ADMIN, RoleError, role_file
+    from pipelines.publish.role_paths import ADMIN, RoleError, role_file
 
     warehouse = Path(warehouse)
     role = role or ADMIN
@@ -132,7 +124,7 @@ def run_query(warehouse: Path, sql: str, *, role: str | None = None,
 def _not_published(warehouse: Path, role: str, path: Path) -> str:
     """Why there is nothing to read. The live file is never opened instead: during the first
     run it is half-built (empty answers) and its writer holds the lock."""
-    from pipelines.publish.roles import CASEWORKER
+    from pipelines.publish.role_paths import CASEWORKER
     from pipelines.warehouse import query_copy_path
 
     if not query_copy_path(warehouse).exists():

@@ -1,33 +1,8 @@
 """What-if 低保 standards: who would newly fall under the line, and what it costs.
 
-The bureau does this every year before raising the standards (the seed article's
-2024 raise to 931 / 753 元). `whatif(warehouse, {"城市": 960, "农村": 780})`
-answers it per county and in total, from the latest mz snapshot (or `as_of`):
-
-Counted: every household whose 保障状态 is 在册 in the snapshot, of any 保障类别
-except 特困 (特困 persons are supported at the separate 特困 basic-living
-standard, which a 低保 raise does not change), with an assessed per-capita
-income (月人均收入 of the latest 家庭经济状况核对). Households never assessed are
-not counted, only reported (`households_unassessed`); 退出 households are not
-counted. Persons are the members the snapshot lists for the household (the
-declared 家庭人口数 when it lists none), as in mart.household_month.
-
-A household is under a line when its per-capita income is below it (strictly,
-as core.income_band). The line today is the 低保 standard in force on the
-snapshot date for the household's 城乡属性 (core.dibao_lines); the proposed line
-is the given standard, or today's where none is given for that 城乡属性.
-
-Monthly cost = Σ (line − per-capita income) × persons over the households under
-the line (补差). Households already on 低保 count in it like everyone else under
-the line, so `monthly_cost_change` is the whole extra 补差 a raise would cost
-(the raise for current recipients plus the newly eligible).
-
-Split (issue 19): `*_benefit_rises` are households already on 低保 (保障类别 低保)
-whose 补差 rises, with that rise; `*_newly_eligible` are households not on 低保 that
-the proposed line puts under it and today's does not, with their whole 补差.
-Households not on 低保 already under today's line are in neither (eligible
-today already); their rise is the rest of `monthly_cost_change`. Every cost
-has an annual twin: 12 × the monthly figure at the snapshot's incomes.
+`whatif(warehouse, {"城市": 960, "农村": 780})` answers it per county and in total, from
+the latest mz snapshot (or `as_of`), with warehouse/queries/publish/whatif.sql. Who is
+counted, the lines, the costs and the split (issue 19): docs/outputs.md, section 4.
 """
 
 from __future__ import annotations
@@ -40,9 +15,9 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from pipelines.sql import QUERIES
 from pipelines.sources.contract import COUNTIES
-from pipelines.warehouse import warehouse as open_warehouse
+from pipelines.sql import query
+from pipelines.warehouse import table_exists, warehouse as open_warehouse
 
 AREAS = ("城市", "农村")
 ALIASES = {"城镇": "城市"}  # the one spelling the source contract repairs
@@ -134,26 +109,22 @@ def read_standards(path: Path) -> dict[str, float]:
     raise StandardsError(f"{path.name}: expected 城市: AMOUNT and/or 农村: AMOUNT")
 
 
-_WHATIF = QUERIES / "whatif" / "whatif.sql"
-
-
 def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = None) -> pl.DataFrame:
     """Households and persons under the line and the monthly 补差, today vs proposed, per county + 合计."""
     unknown = set(standards) - set(AREAS)
     if unknown:
         raise StandardsError(f"unknown 城乡属性 {sorted(unknown)}: use 城市 and/or 农村")
     with open_warehouse(Path(warehouse), read_only=True) as con:
-        built = con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'snapshots'")
         snapshots = [d for (d,) in con.execute(
             "SELECT extract_date FROM core.snapshots WHERE source = 'mz' ORDER BY extract_date").fetchall()
-        ] if built.fetchall() else []
+        ] if table_exists(con, "core.snapshots") else []
         if not snapshots:
             raise StandardsError("no mz snapshot loaded yet: run `dibao run` first")
         if as_of is not None and as_of < snapshots[0]:
             raise StandardsError(f"no mz snapshot on or before {as_of} (first: {snapshots[0]})")
         as_of = as_of or snapshots[-1]
         params = {"as_of": as_of, "city": standards.get("城市"), "rural": standards.get("农村")}
-        frame = con.sql(_WHATIF.read_text(encoding="utf-8"), params=params).pl()
+        frame = con.sql(query("publish/whatif"), params=params).pl()
     return _with_total(frame)
 
 
