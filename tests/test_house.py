@@ -82,3 +82,22 @@ def test_each_stage_is_a_package_with_a_docstring(package):
     init = ROOT / "pipelines" / package / "__init__.py"
     assert init.is_file(), f"pipelines/{package}/ is not a package"
     assert ast.get_docstring(_tree(init)), f"pipelines/{package}/__init__.py says nothing about what it holds"
+
+
+def _stage_packages() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "pipelines").glob("*/__init__.py"))
+
+
+def _sql_folders() -> list[str]:
+    return sorted(p.name for p in (ROOT / "warehouse").iterdir() if p.is_dir())
+
+
+def test_the_architecture_page_and_the_readme_name_every_package_and_sql_folder():
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for package in _stage_packages():
+        assert f"`pipelines/{package}/`" in page or f"`{package}/`" in page, f"docs/architecture.md omits {package}/"
+        assert f"`{package}/`" in readme, f"README's folder table omits pipelines/{package}/"
+    for folder in _sql_folders():
+        assert f"`{folder}/`" in page, f"docs/architecture.md omits warehouse/{folder}/"
+        assert f"`{folder}/`" in readme, f"README's folder table omits warehouse/{folder}/"
