@@ -63,7 +63,7 @@ from pipelines.generate.codes import (
 from pipelines.generate.standards import DIBAO as DIBAO_STANDARD
 from pipelines.generate.standards import in_force
 from pipelines.generate.streams import stream
-from pipelines.generate.table import Table
+from pipelines.generate.numpy_table import Table
 from pipelines.generate.timeline import Timeline, date_parts, to_days
 
 NEVER = np.int16(32767)  # "no month" for cancel / removal schedules

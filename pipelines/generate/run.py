@@ -20,7 +20,7 @@ from pipelines.generate.codes import TYPES
 from pipelines.generate.scales import SCALES
 from pipelines.generate.standards import EARLIEST
 from pipelines.generate.streams import stream
-from pipelines.generate.table import Table
+from pipelines.generate.numpy_table import Table
 from pipelines.generate.timeline import Timeline, is_month_end
 
 Progress = Callable[[str, int, int], None]

@@ -68,7 +68,7 @@ from pipelines.generate.population import NEVER, TYPE_P, Population, ability_of,
 from pipelines.generate.standards import DIBAO as DIBAO_STANDARD
 from pipelines.generate.standards import TEKUN as TEKUN_STANDARD
 from pipelines.generate.standards import in_force
-from pipelines.generate.table import Table
+from pipelines.generate.numpy_table import Table
 from pipelines.generate.timeline import Timeline
 
 # Annual mortality by age band (lower bound, rate); severe illness adds 2%/month.
