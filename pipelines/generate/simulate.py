@@ -64,7 +64,8 @@ from pipelines.generate.codes import (
 )
 from pipelines.generate.dynamics import Dynamics
 from pipelines.generate.places import county_codes
-from pipelines.generate.population import NEVER, TYPE_P, Population, ability_of, person_defaults
+from pipelines.generate.people import NEVER, TYPE_P, ability_of, person_defaults
+from pipelines.generate.population import Population
 from pipelines.generate.standards import DIBAO as DIBAO_STANDARD
 from pipelines.generate.standards import TEKUN as TEKUN_STANDARD
 from pipelines.generate.standards import in_force

@@ -65,7 +65,8 @@ import polars as pl
 
 from pipelines.sources.contract import CATEGORIES, LOCAL_ID_PREFIXES
 from pipelines.generate.codes import ACTIVE, EVENTS, EXITED, STATUS, URBAN_RURAL
-from pipelines.generate.population import PLANTED, Population
+from pipelines.generate.planted import PLANTED
+from pipelines.generate.population import Population
 from pipelines.generate.simulate import History
 from pipelines.generate.timeline import Timeline
 
