@@ -1,8 +1,8 @@
 """The people, households and certificates the simulation starts from.
 
 build() draws the monitored households (households.py), the people only 残联 or
-人社 know (outsiders.py) and the 单人保 plant (planted.py), as numpy columns;
-strings (IDs, names, codes) are made only when files are rendered.
+人社 know (outsiders.py) and the 单人保 plant (planted.py) as numpy columns;
+strings are made only when files are rendered. More in docs/generator.md.
 """
 
 from __future__ import annotations
