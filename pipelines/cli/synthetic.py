@@ -68,7 +68,8 @@ def skip_phases(text: str) -> tuple[str, ...]:
 
 
 def cmd_bench(args) -> int:
-    from pipelines.evaluation.bench import BENCH_ROOT, DOCS, PHASES, BenchError, bench, print_result
+    from pipelines.evaluation.bench import BENCH_ROOT, PHASES, BenchError, bench
+    from pipelines.evaluation.bench_report import DOCS, print_result
 
     if args.months < 2:
         raise CliError("dibao bench: --months must be at least 2 (the nightly phase adds the last month)")
