@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipelines.cli.common import Bars, CliError, console_on
 
+
 def cmd_run(args) -> int:
     import os
 

@@ -7,6 +7,7 @@ import sys
 
 from pipelines.cli.common import CliError, console_on
 
+
 def cmd_query(args) -> int:
     from pipelines.publish.query import QueryError, run_query
 

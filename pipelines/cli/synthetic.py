@@ -9,6 +9,7 @@ import time
 
 from pipelines.cli.common import Bars, CliError, console_on
 
+
 def cmd_generate(args) -> int:
     from pipelines.generate import generate
     from pipelines.generate.dynamics import resolve

@@ -18,6 +18,7 @@ NEVER = np.int16(32767)  # "no month" for cancel / removal schedules
 TYPE_P = np.array([0.11, 0.12, 0.02, 0.42, 0.11, 0.12, 0.10])
 MIN_WAGE = 2010.0  # 山东 minimum monthly wage, 二类 area (2023)
 
+
 def draw_ages(rng: np.random.Generator, bands: tuple[tuple[int, int, float], ...], n: int) -> np.ndarray:
     p = np.array([b[2] for b in bands])
     which = rng.choice(len(bands), size=n, p=p / p.sum())
