@@ -1,16 +1,7 @@
-"""Rows that no cell repair can judge: a CSV line the parser could not split, and
-cells too long to be values. Both are quarantined whole before repair sees the file.
-
-- `malformed_line`: a line that breaks CSV quoting (an unclosed quote) is one
-  quarantined row, not a reason to refuse the file (a row is a line, sources.md);
-  `csv_reader.parse_csv_recovering` resumes parsing on the next line. One limit:
-  an unclosed quote that a later stray quote closes reads, as CSV says, as one
-  record across those lines; its wrong field count then quarantines it
-  (`missing_field` or `extra_fields`) as one row.
-- `cell_too_long`: a cell over `DIBAO_MAX_CELL_BYTES` (UTF-8 bytes, default 4096;
-  the longest contract value, an address-free name or 经办单位, is far below it).
-  Unbounded cells reached every later scan (the analyst copy's identity check ran
-  out of memory on two 10 MB names). The raw value is kept truncated, with a note.
+"""Rows that no cell repair can judge, quarantined whole before repair sees the
+file: `malformed_line` (a line CSV quoting could not split; csv_reader.py reads
+past it) and `cell_too_long` (a cell over `DIBAO_MAX_CELL_BYTES`, kept truncated
+with a note). Both are described in docs/ingest.md.
 """
 
 from __future__ import annotations

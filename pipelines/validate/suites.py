@@ -1,17 +1,11 @@
 """Great Expectations gate for one typed delivery table, run inside DuckDB.
 
-Ingest writes the rows that survived repair as a table (one column per contract
-field plus `_line`). `validate_table` checks that table against the reviewed suite
-`expectations/<spec.key>.json`; each expectation's `meta.level` says what a failure
-means:
-
-- "table": the delivery is rejected (e.g. a column is missing);
-- "row":   each failing cell is returned for quarantine, reason `gx:<meta.check>`;
-- "warn":  plausibility only, recorded in the data-quality results, nothing moves.
-
-GX runs its SQL in DuckDB through duckdb-engine on a second connection (a cursor)
-to the caller's database, so no rows are copied into Python. GX is imported inside
-functions only (gx_setup.py); saved results and Data Docs are in data_docs.py.
+`validate_table` checks a staged table against `expectations/<spec.key>.json`;
+each expectation's `meta.level` says what a failure means: "table" rejects the
+delivery, "row" quarantines each failing cell (reason `gx:<meta.check>`), "warn"
+is only recorded. GX runs its SQL on a second connection (a cursor) to the
+caller's database, so no rows are copied into Python; GX itself is imported
+inside functions only (gx_setup.py). Saved results and Data Docs: data_docs.py.
 """
 
 from __future__ import annotations
