@@ -9,6 +9,7 @@ process measured from outside, on data generated once and cached under
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines import config
-from pipelines.evaluation.bench_data import data_key, ensure_data, nightly_cut, read_floor
+from pipelines.evaluation.bench_data import nightly_cut, read_floor
 from pipelines.evaluation.bench_measure import BenchError, load_average, measure, phase_env, summarise_run
 from pipelines.evaluation.bench_report import assemble
 from pipelines.runtime.timing import read_timings
@@ -27,9 +28,44 @@ __all__ = ["BENCH_ROOT", "PHASES", "SKIPPABLE", "BenchError", "assemble", "bench
            "nightly_cut", "read_floor", "run_direct", "summarise_run"]
 
 BENCH_ROOT = config.VAR / "bench"
+GENERATOR = Path(__file__).resolve().parent.parent / "generate"
 PHASES = ("generate", "floor", "backfill", "direct", "nightly prep", "nightly")
 # Phases `--skip` may leave out: a province run's backfill alone takes most of an hour here.
 SKIPPABLE = ("direct", "nightly")
+
+
+def data_key(scale: str, months: int, seed: int) -> str:
+    return f"{scale}-{months}-{seed}"
+
+
+def generator_fingerprint() -> str:
+    """Hash of the generator's code: cached data is regenerated when it changes."""
+    h = hashlib.sha256()
+    for path in sorted(GENERATOR.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ensure_data(folder: Path, scale: str, months: int, seed: int) -> dict:
+    """Generate the deliveries into `folder` unless an identical set is cached there."""
+    marker = folder / "generated.json"
+    params = {"scale": scale, "months": months, "seed": seed, "generator": generator_fingerprint()}
+    if marker.exists():
+        cached = json.loads(marker.read_text(encoding="utf-8"))
+        if cached.get("params") == params and (folder / "landing").is_dir():
+            return {**cached, "cached": True}
+    marker.unlink(missing_ok=True)
+    for sub in ("landing", "truth"):
+        shutil.rmtree(folder / sub, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pipelines.cli", "generate", "--scale", scale, "--months", str(months),
+           "--seed", str(seed), "--landing", str(folder / "landing"), "--truth", str(folder / "truth")]
+    measured = measure(cmd, os.environ.copy(), folder / "generate.log", "generate")
+    result = {"params": params, "seconds": measured["wall_s"], "cpu_s": measured["cpu_s"],
+              "peak_rss_mb": measured["peak_rss_mb"]}
+    marker.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return {**result, "cached": False}
 
 
 def run_direct(landing: str, warehouse: str, out: str, until: str | None = None) -> dict:

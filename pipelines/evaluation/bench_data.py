@@ -1,54 +1,13 @@
-"""The bench's data: deliveries generated once per (scale, months, seed, generator
-code) and cached, the cut before the last month, and the read floor."""
+"""The bench's data: the complete deliveries, the cut before the last month, and
+the read floor (every data file read once)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipelines.evaluation.bench_measure import BenchError, measure
-
-GENERATOR = Path(__file__).resolve().parent.parent / "generate"
-
-
-def data_key(scale: str, months: int, seed: int) -> str:
-    return f"{scale}-{months}-{seed}"
-
-
-def generator_fingerprint() -> str:
-    """Hash of the generator's code: cached data is regenerated when it changes."""
-    h = hashlib.sha256()
-    for path in sorted(GENERATOR.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def ensure_data(folder: Path, scale: str, months: int, seed: int) -> dict:
-    """Generate the deliveries into `folder` unless an identical set is cached there."""
-    marker = folder / "generated.json"
-    params = {"scale": scale, "months": months, "seed": seed, "generator": generator_fingerprint()}
-    if marker.exists():
-        cached = json.loads(marker.read_text(encoding="utf-8"))
-        if cached.get("params") == params and (folder / "landing").is_dir():
-            return {**cached, "cached": True}
-    marker.unlink(missing_ok=True)
-    for sub in ("landing", "truth"):
-        shutil.rmtree(folder / sub, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pipelines.cli", "generate", "--scale", scale, "--months", str(months),
-           "--seed", str(seed), "--landing", str(folder / "landing"), "--truth", str(folder / "truth")]
-    measured = measure(cmd, os.environ.copy(), folder / "generate.log", "generate")
-    result = {"params": params, "seconds": measured["wall_s"], "cpu_s": measured["cpu_s"],
-              "peak_rss_mb": measured["peak_rss_mb"]}
-    marker.write_text(json.dumps(result, indent=1), encoding="utf-8")
-    return {**result, "cached": False}
+from pipelines.evaluation.bench_measure import BenchError
 
 
 def complete_deliveries(landing: Path, until: date | None = None) -> list[Path]:
