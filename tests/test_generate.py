@@ -36,7 +36,8 @@ from pipelines.sources.contract import (
     spec,
 )
 from pipelines.generate import correct_delivery, generate
-from pipelines.generate.defects import CELL_KINDS, CONFLICT_RATES
+from pipelines.generate.cell_defects import CELL_KINDS
+from pipelines.generate.defects import CONFLICT_RATES
 from pipelines.sources.idcard import BadValue, is_valid_id, normalize_id
 
 SEED = 7

@@ -182,7 +182,7 @@ def test_quarantined_household_row_is_not_an_exit(landing, tmp_path):
 
 def rewrite_line(csv_path: Path, line_number: int, edit) -> str:
     """Apply `edit` to one physical line (header = 1); the file is rewritten as UTF-8."""
-    from pipelines.ingest.readers import decode_csv_bytes
+    from pipelines.ingest.csv_reader import decode_csv_bytes
 
     lines = decode_csv_bytes(csv_path.read_bytes())[1].decode().split("\n")
     lines[line_number - 1] = edit(lines[line_number - 1])
@@ -192,7 +192,7 @@ def rewrite_line(csv_path: Path, line_number: int, edit) -> str:
 
 def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
     members = landing / "mz" / "2024-01-31" / "members.csv"
-    from pipelines.ingest.readers import decode_csv_bytes
+    from pipelines.ingest.csv_reader import decode_csv_bytes
 
     header = decode_csv_bytes(members.read_bytes())[1].decode().split("\n")[0].split(",")
     name = header.index("姓名")
@@ -221,7 +221,7 @@ def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
 
 
 def test_two_10_mb_cells_are_quarantined_and_later_nights_succeed(landing, tmp_path):
-    from pipelines.ingest.readers import decode_csv_bytes
+    from pipelines.ingest.csv_reader import decode_csv_bytes
 
     from tests.pipeline_run import run_with_outputs
 

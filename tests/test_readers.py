@@ -15,15 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.sources.idcard import BadValue, normalize_id
-from pipelines.ingest.readers import (
-    EXTRA,
-    LINE,
-    UnreadableFile,
-    decode_csv_bytes,
-    parse_csv_fast,
-    parse_csv_slow,
-    read_file,
-)
+from pipelines.ingest.csv_reader import decode_csv_bytes, parse_csv_fast, parse_csv_slow
+from pipelines.ingest.readers import EXTRA, LINE, UnreadableFile, read_file
 
 HEADER = "身份证号,姓名,出生日期"
 

@@ -17,20 +17,18 @@ from hypothesis import strategies as st
 from pipelines.sources.contract import FILES, spec
 from pipelines.sources.idcard import BadValue, check_char
 from pipelines.ingest.readers import EXTRA, LINE, UnreadableFile, read_file
-from pipelines.ingest.repair import (
-    MissingColumns,
-    match_headers,
+from pipelines.ingest.cell_repairs import (
     repair_amount,
     repair_cert,
     repair_code12,
     repair_date,
     repair_enum,
-    repair_frame,
     repair_id,
     repair_int,
     repair_text,
     repair_yyyymm,
 )
+from pipelines.ingest.repair import MissingColumns, match_headers, repair_frame
 
 HOUSEHOLDS = spec("mz", "households")
 MEMBERS = spec("mz", "members")

@@ -390,7 +390,7 @@ def test_gx_started_once_per_process(clean, defects):
 
 
 def test_data_docs_are_built_from_saved_results(defects, results_dir, tmp_path):
-    from pipelines.validate.suites import build_data_docs
+    from pipelines.validate.data_docs import build_data_docs
 
     saved = sorted(p.name for p in results_dir.glob("*.gx.json"))
     assert saved == sorted(f"{key}_{EXTRACT.isoformat()}.gx.json" for key in DEFECTS)

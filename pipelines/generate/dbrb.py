@@ -22,7 +22,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.generate.codes import EMPLOY, EMPLOY_END, INSURANCES, PENSION, REGISTRATIONS
-from pipelines.generate.population import PLANTED, Population
+from pipelines.generate.planted import PLANTED
+from pipelines.generate.population import Population
 from pipelines.generate.timeline import Timeline, age_on, to_days
 
 

@@ -13,14 +13,14 @@ import numpy as np
 import polars as pl
 
 from pipelines.sources.contract import FILES, spec
-from pipelines.generate import conflicts, dbrb, defects, deliver, population, simulate, tables, world_truth
+from pipelines.generate import cell_defects, conflicts, dbrb, defects, deliver, population, simulate, tables, world_truth
 from pipelines.generate import truth as truth_files
 from pipelines.generate.dynamics import Dynamics, to_json
 from pipelines.generate.codes import TYPES
 from pipelines.generate.scales import SCALES
 from pipelines.generate.standards import EARLIEST
 from pipelines.generate.streams import stream
-from pipelines.generate.table import Table
+from pipelines.generate.numpy_table import Table
 from pipelines.generate.timeline import Timeline, is_month_end
 
 Progress = Callable[[str, int, int], None]
@@ -205,9 +205,9 @@ class _Output:
             fp = d.files[name]
             clean[name] = inj.df
             for slot, n in self.plan.get((key, k), []):
-                if slot.kind in defects.CELL:
+                if slot.kind in cell_defects.CELL:
                     c = (key, slot.column, slot.kind)
-                    self.carry[c] = inj.cells(slot.column, defects.CELL[slot.kind], n + self.carry[c])
+                    self.carry[c] = inj.cells(slot.column, cell_defects.CELL[slot.kind], n + self.carry[c])
             for slot, n in self.plan.get((key, k), []):
                 if slot.kind == "duplicate_row":
                     c = (key, None, "duplicate_row")

@@ -36,7 +36,7 @@ from pipelines.generate.codes import (
 )
 from pipelines.generate.population import Population
 from pipelines.generate.simulate import Snapshot
-from pipelines.generate.table import Table
+from pipelines.generate.numpy_table import Table
 from pipelines.generate.timeline import Timeline, age_on
 
 HIDDEN = ("_person", "_household", "_planted", "_protect")

@@ -32,7 +32,7 @@ why_not = age_17 / grade_3 / cert_cancelled / open_employment /
 recent_contribution / in_active_household). Columns: as_of, person_id, name,
 county_code, township_code, holds, planted, variant, why_not.
 
-defects.parquet — every injected defect (defects.py lists the kinds): source,
+defects.parquet — every injected defect (cell_defects.py lists the kinds): source,
 extract_date, file_name (with extension), line_number (header = 1; null for a
 file-level form), column_name (Chinese header; null for row-level), kind,
 raw_value (as written; "" for an empty cell), repairable, expected_value (the
@@ -65,7 +65,8 @@ import polars as pl
 
 from pipelines.sources.contract import CATEGORIES, LOCAL_ID_PREFIXES
 from pipelines.generate.codes import ACTIVE, EVENTS, EXITED, STATUS, URBAN_RURAL
-from pipelines.generate.population import PLANTED, Population
+from pipelines.generate.planted import PLANTED
+from pipelines.generate.population import Population
 from pipelines.generate.simulate import History
 from pipelines.generate.timeline import Timeline
 

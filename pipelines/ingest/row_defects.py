@@ -1,29 +1,16 @@
-"""Rows that no cell repair can judge: a CSV line the parser could not split, and
-cells too long to be values. Both are quarantined whole before repair sees the file.
-
-- `malformed_line`: a line that breaks CSV quoting (an unclosed quote) is one
-  quarantined row, not a reason to refuse the file (a row is a line, sources.md).
-  `parse_csv_recovering` resumes parsing on the next line. One limit: an unclosed
-  quote that a later stray quote closes reads, as CSV says, as one record across
-  those lines; its wrong field count then quarantines it (`missing_field` or
-  `extra_fields`) as one row.
-- `cell_too_long`: a cell over `DIBAO_MAX_CELL_BYTES` (UTF-8 bytes, default 4096;
-  the longest contract value, an address-free name or 经办单位, is far below it).
-  Unbounded cells reached every later scan (the analyst copy's identity check ran
-  out of memory on two 10 MB names). The raw value is kept truncated, with a note.
+"""Rows that no cell repair can judge, quarantined whole before repair sees the
+file: `malformed_line` (a line CSV quoting could not split; csv_reader.py reads
+past it) and `cell_too_long` (a cell over `DIBAO_MAX_CELL_BYTES`, kept truncated
+with a note). Both are described in docs/ingest.md.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from itertools import islice
-
 import polars as pl
 
 from pipelines import config
+from pipelines.ingest.file_table import LINE, MALFORMED
 
-MALFORMED = "_malformed"  # = pipelines.ingest.readers.MALFORMED (imported lazily there: no cycle)
 KEEP_CHARS = 200  # what a quarantined oversized value keeps, for the reviewer
 
 
@@ -35,53 +22,10 @@ def truncated(value: pl.Expr) -> pl.Expr:
     ).otherwise(value)
 
 
-def parse_csv_recovering(text: str):
-    """The csv module's reading, except that a record the module rejects makes its first
-    line a malformed row (its text in `_malformed`) and parsing resumes on the next line."""
-    from pipelines.ingest.readers import LINE, ParsedTable, UnreadableFile, _is_blank, _records_frame
-
-    lines = io.StringIO(text, newline="").readlines()
-    headers: list[str] | None = None
-    header_line = 1
-    records: list[list[str]] = []
-    numbers: list[int] = []
-    malformed: list[tuple[int, str]] = []
-    pos = 0
-    while pos < len(lines):
-        reader = csv.reader(islice(lines, pos, None), strict=True)
-        consumed = 0
-        try:
-            for record in reader:
-                first, consumed = pos + consumed + 1, reader.line_num
-                if _is_blank(record):
-                    continue
-                if headers is None:
-                    headers, header_line = record, first
-                else:
-                    records.append(record)
-                    numbers.append(first - header_line + 1)
-            break
-        except csv.Error as err:
-            bad = pos + consumed  # 0-based index of the failing record's first line
-            if headers is None:
-                raise UnreadableFile(f"malformed CSV header at line {bad + 1}: {err}") from None
-            malformed.append((bad + 1 - header_line + 1, lines[bad].rstrip("\r\n")))
-            pos = bad + 1
-    if headers is None:
-        raise UnreadableFile("empty file: no header")
-    frame = _records_frame(records, numbers, len(headers))
-    if malformed:
-        bad_rows = pl.DataFrame({LINE: [n for n, _ in malformed], MALFORMED: [t for _, t in malformed]},
-                                schema={LINE: pl.Int64, MALFORMED: pl.String})
-        frame = pl.concat([frame, bad_rows], how="diagonal").sort(LINE)
-    return ParsedTable(headers, frame)
-
-
 def split_row_defects(frame: pl.DataFrame, headers: set[str]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(rows for repair, their quarantine rows, the frame with long cells truncated for raw).
     Only the contract's columns (`headers`) and a row's surplus fields are measured:
     an unknown column is ignored, whatever it holds."""
-    from pipelines.ingest.readers import LINE
     from pipelines.ingest.repair import QUARANTINE_SCHEMA
 
     limit = config.MAX_CELL_BYTES

@@ -130,21 +130,7 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
         staged.errors.append(str(exc))
         counts = None
 
-    by_stem: dict[str, list[str]] = {}
-    for name in sorted(delivery.files):
-        stem = Path(name).stem
-        if stem in specs:
-            by_stem.setdefault(stem, []).append(name)
-        else:
-            staged.extra_files.append(name)
-    for stem, names in by_stem.items():
-        if len(names) > 1:
-            staged.errors.append(f"{stem} delivered twice ({', '.join(names)}): which one is meant is unknown")
-    for stem in specs:
-        if stem not in by_stem:
-            staged.errors.append(f"file {stem} missing from the delivery")
-
-    todo = [(specs[stem], names[0]) for stem, names in by_stem.items()]
+    todo = _files_to_read(staged, specs)
     for i, (spec, name) in enumerate(todo):
         report(f"stage {delivery.rel}", i, len(todo))
         sf = StagedFile(file_name=name, stem=spec.name, sha256=delivery.files[name])
@@ -183,17 +169,42 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
         sf.rows_quarantined = repaired.quarantine["_line"].n_unique() if repaired.quarantine.height else 0
         sf.rows_repaired = repaired.repairs["_line"].n_unique() if repaired.repairs.height else 0
         if counts is not None:
-            expected = counts.get(name)
-            if expected is None:
-                staged.errors.append(f"_READY gives no count for {name}")
-            elif expected != sf.rows_read:
-                staged.errors.append(f"{name}: {sf.rows_read} data rows but _READY says {expected} (truncated or padded)")
+            _check_ready_count(staged, counts, sf)
     if counts is not None:
         for name in sorted(set(counts) - set(delivery.files)):
             staged.errors.append(f"_READY lists {name}, which is not in the delivery")
     report(f"stage {delivery.rel}", len(todo), len(todo))
     staged.save()
     return staged
+
+
+def _files_to_read(staged: Staged, specs: dict[str, FileSpec]) -> list[tuple[FileSpec, str]]:
+    """(spec, file name) of each contract file delivered once; files the contract
+    does not know, files delivered twice and files missing are noted on `staged`."""
+    by_stem: dict[str, list[str]] = {}
+    for name in sorted(staged.delivery.files):
+        stem = Path(name).stem
+        if stem in specs:
+            by_stem.setdefault(stem, []).append(name)
+        else:
+            staged.extra_files.append(name)
+    for stem, names in by_stem.items():
+        if len(names) > 1:
+            staged.errors.append(f"{stem} delivered twice ({', '.join(names)}): which one is meant is unknown")
+    for stem in specs:
+        if stem not in by_stem:
+            staged.errors.append(f"file {stem} missing from the delivery")
+    return [(specs[stem], names[0]) for stem, names in by_stem.items()]
+
+
+def _check_ready_count(staged: Staged, counts: dict[str, int], sf: StagedFile) -> None:
+    """The rows read against the count `_READY` gives for the file."""
+    name = sf.file_name
+    expected = counts.get(name)
+    if expected is None:
+        staged.errors.append(f"_READY gives no count for {name}")
+    elif expected != sf.rows_read:
+        staged.errors.append(f"{name}: {sf.rows_read} data rows but _READY says {expected} (truncated or padded)")
 
 
 def _changed_since_discovery(delivery: Delivery) -> str | None:

@@ -194,7 +194,7 @@ def build_quality_docs(warehouse: str, out: str, run_id: str) -> str | None:
     """Render this run's Great Expectations results as Data Docs under `<out>/data_docs/<run>`."""
     import shutil
 
-    from pipelines.validate.suites import build_data_docs
+    from pipelines.validate.data_docs import build_data_docs
 
     results = dq_dir(warehouse, run_id)
     if not results.is_dir() or not any(results.iterdir()):

@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 
 def validate_staged(staged: Staged, results_dir: Path | None = None) -> Staged:
     from pipelines.runtime.timing import timed
-    from pipelines.validate.suites import _gx_context, validate_table  # imports great_expectations: never at parse time
+    from pipelines.validate.gx_setup import gx_context  # imports great_expectations: never at parse time
+    from pipelines.validate.suites import validate_table
 
-    if not _gx_context.cache_info().currsize:  # once per process: a fixed cost, timed apart
+    if not gx_context.cache_info().currsize:  # once per process: a fixed cost, timed apart
         with timed("gx_import"):
-            _gx_context()
+            gx_context()
 
     # A retried task validates again from scratch: results are replaced, not appended.
     staged.dq, staged.warnings, staged.validation_errors = [], [], []

@@ -1,47 +1,37 @@
 """Great Expectations gate for one typed delivery table, run inside DuckDB.
 
-Ingest writes the rows that survived repair as a table (one column per contract
-field plus `_line`). `validate_table` checks that table against the reviewed suite
-`expectations/<spec.key>.json`; each expectation's `meta.level` says what a failure
-means:
-
-- "table": the delivery is rejected (e.g. a column is missing);
-- "row":   each failing cell is returned for quarantine, reason `gx:<meta.check>`;
-- "warn":  plausibility only, recorded in the data-quality results, nothing moves.
-
-GX runs its SQL in DuckDB through duckdb-engine on a second connection (a cursor)
-to the caller's database, so no rows are copied into Python. Importing GX costs
-~10 s, so it happens inside functions only (Airflow parses modules that import this
-one) and one GX context is kept per process.
+`validate_table` checks a staged table against `expectations/<spec.key>.json`;
+each expectation's `meta.level` says what a failure means: "table" rejects the
+delivery, "row" quarantines each failing cell (reason `gx:<meta.check>`), "warn"
+is only recorded. GX runs its SQL on a second connection (a cursor) to the
+caller's database, so no rows are copied into Python; GX itself is imported
+inside functions only (gx_setup.py). Saved results and Data Docs: data_docs.py.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from pipelines.config import EXPECTATIONS
-from pipelines.sources.contract import CERT, ID, FileSpec
+from pipelines.sources.contract import FileSpec
+from pipelines.validate.data_docs import save_result
+from pipelines.validate.gx_setup import gx_context
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
-    from great_expectations.data_context import AbstractDataContext
 
 LEVELS = ("table", "row", "warn")
 LINE = "_line"
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]}
 ROW_FAILURE_SCHEMA = {"_line": pl.Int64, "column_name": pl.Utf8, "raw_value": pl.Utf8, "reason": pl.Utf8}
-RESULT_SUFFIX = ".gx.json"  # persisted results; other files in results_dir are ignored
-KEPT_VALUES = 20  # failing values kept per expectation in the persisted results
 SHOWN_LINES = 5  # line numbers quoted in a warning message
 
 
@@ -69,7 +59,7 @@ def validate_table(
     is also written there (values of ID columns masked) for `build_data_docs`.
     """
     started = time.perf_counter()
-    context = _gx_context()
+    context = gx_context()
     startup = time.perf_counter() - started
     row_count = _row_count(con, table)
     suite = load_suite(spec.key)
@@ -77,18 +67,8 @@ def validate_table(
     outcome = _interpret(con, table, spec, suite, gx_result, row_count)
     outcome.timing = {"gx_startup": round(startup, 3), "validate": round(time.perf_counter() - started - startup, 3)}
     if results_dir is not None:
-        _save_result(gx_result, spec, table, extract_date, results_dir)
+        save_result(gx_result, spec, table, extract_date, results_dir)
     return outcome
-
-
-def build_data_docs(results_dir: Path, docs_dir: Path) -> Path:
-    """Render the GX results saved in `results_dir` as static Data Docs in `docs_dir`."""
-    context = _docs_context(docs_dir)
-    for path in sorted(Path(results_dir).glob(f"*{RESULT_SUFFIX}")):
-        key, result = _load_result(path)
-        context.validation_results_store.set(key, result)
-    context.build_data_docs(site_names=["local"])
-    return Path(docs_dir) / "index.html"
 
 
 def load_suite(key: str) -> "ExpectationSuite":
@@ -120,48 +100,6 @@ def _check_suite(file_name: str, suite) -> None:
 
 
 # --- GX set-up ---------------------------------------------------------------
-
-
-@functools.cache
-def _gx_context() -> "AbstractDataContext":
-    """The process's one GX context: in memory, no analytics, no progress bars."""
-    # GX must never phone home; the environment variable covers code paths that
-    # read it before the context's own setting.
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    _register_duckdb_as_persisted_connection_dialect()
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)
-
-
-def _register_duckdb_as_persisted_connection_dialect() -> None:
-    """Make GX keep one open connection for DuckDB, as it does for SQLite.
-
-    GX 1.24 as shipped runs each metric query inside `with engine.connect()` and
-    fetches the rows after that block has handed the connection back; duckdb-engine's
-    cursor is its connection, so the pending result is gone and every expectation
-    fails with "list index out of range" (GX issues #10738, #11579). Dialects listed
-    in `_PERSISTED_CONNECTION_DIALECTS` get a StaticPool and one connection held for
-    the engine's life, which fixes it. Drop this when GX supports DuckDB natively.
-    """
-    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
-
-    class DuckDBDialect(str):
-        # GX compares members of that tuple with `==` to a dialect name and reads `.value`.
-        value = "duckdb"
-
-    if "duckdb" not in engine_module._PERSISTED_CONNECTION_DIALECTS:
-        engine_module._PERSISTED_CONNECTION_DIALECTS += (DuckDBDialect("duckdb"),)
 
 
 def _run_suite(context, con: duckdb.DuckDBPyConnection, table: str, suite, extract_date: date):
@@ -371,98 +309,3 @@ def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
         ) from None
     finally:
         cursor.close()
-
-
-# --- persisted results and Data Docs -------------------------------------------
-
-
-def _save_result(gx_result, spec: FileSpec, table: str, extract_date: date, results_dir: Path) -> Path:
-    document = gx_result.to_json_dict()
-    masked = {c.field for c in spec.columns if c.kind in (ID, CERT)}
-    for result in document["results"]:
-        _shrink(result, masked)
-    document["meta"]["dibao"] = {
-        "suite": spec.key,
-        "table": table,
-        "extract_date": extract_date.isoformat(),
-        "validated_at": datetime.now(timezone.utc).isoformat(),
-    }
-    results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{spec.key}_{extract_date.isoformat()}{RESULT_SUFFIX}"
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    return path
-
-
-def _shrink(result: dict, masked: set[str]) -> None:
-    """Keep a sample of failing values, with ID numbers masked (privacy rules)."""
-    body = result.get("result") or {}
-    body.pop("unexpected_list", None)
-    body.pop("unexpected_index_list", None)
-    config = result["expectation_config"]
-    column = config["kwargs"].get("column") or config.get("meta", {}).get("column")
-    hide = _mask if column in masked else (lambda v: v)
-    if "partial_unexpected_list" in body:
-        body["partial_unexpected_list"] = [hide(v) for v in body["partial_unexpected_list"]]
-    for item in body.get("partial_unexpected_counts", []):
-        item["value"] = hide(item["value"])
-    for item in body.get("partial_unexpected_index_list", []):
-        if column in item:
-            item[column] = hide(item[column])
-    details = body.get("details")
-    if details and "unexpected_rows" in details:
-        rows = details["unexpected_rows"][:KEPT_VALUES]
-        details["unexpected_rows"] = [{k: hide(v) if k == column else v for k, v in row.items()} for row in rows]
-
-
-def _mask(value: Any) -> Any:
-    """First 6 and last 4 characters, like the warehouse's masked IDs; short values fully."""
-    if value is None:
-        return None
-    text = str(value)
-    if len(text) <= 10:
-        return "*" * len(text)
-    return text[:6] + "*" * (len(text) - 10) + text[-4:]
-
-
-def _load_result(path: Path):
-    from great_expectations.core.expectation_validation_result import (
-        expectationSuiteValidationResultSchema,
-    )
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    document = json.loads(path.read_text(encoding="utf-8"))
-    run = document["meta"]["dibao"]
-    result = expectationSuiteValidationResultSchema.load(document)
-    run_id = RunIdentifier(run_name=run["extract_date"], run_time=run["validated_at"])
-    result.meta["run_id"] = run_id  # the page header shows it
-    key = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=run["suite"]),
-        run_id=run_id,
-        batch_identifier=run["table"],
-    )
-    return key, result
-
-
-def _docs_context(docs_dir: Path):
-    """A short-lived in-memory context whose only Data Docs site is `docs_dir`."""
-    _gx_context()  # analytics off and the GX import paid once per process
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
-
-    site = {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
-        "show_how_to_buttons": False,  # GX tutorial and newsletter links mean nothing to our readers
-    }
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        data_docs_sites={"local": site},
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)

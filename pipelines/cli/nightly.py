@@ -1,0 +1,137 @@
+"""`dibao run` (the nightly DAG in-process) and `dibao airflow` (Airflow's own server)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from pipelines.cli.common import Bars, CliError, console_on
+
+
+def cmd_run(args) -> int:
+    import os
+
+    from pipelines.runtime.embedded_airflow import AirflowRunError, configure, ensure_metadata_db, output_to, run_dag
+
+    try:  # the warehouse, staged files, lists and logs hold identities: private to the pipeline's user
+        os.umask(int(os.environ.get("DIBAO_UMASK", "077"), 8))
+    except ValueError:
+        raise CliError(f"dibao run: DIBAO_UMASK must be octal, e.g. 027, got {os.environ['DIBAO_UMASK']!r}") from None
+    landing, warehouse, out = args.landing.resolve(), args.warehouse.resolve(), args.out.resolve()
+    if not landing.is_dir():
+        raise CliError(f"dibao run: landing folder {landing} does not exist")
+    if warehouse.exists() and warehouse.is_dir():
+        raise CliError(f"dibao run: --warehouse {warehouse} is a folder, expected a DuckDB file")
+    out.mkdir(parents=True, exist_ok=True)
+    console = console_on(os.fdopen(os.dup(2), "w", buffering=1))
+    home = configure()
+    log_file = out / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    # Caseworkers return their lists beside the agencies' deliveries (discovery reads only mz/cl/rs).
+    feedback = Path(os.environ.get("DIBAO_FEEDBACK") or landing / "feedback")
+    conf = {"landing": str(landing), "warehouse": str(warehouse), "out": str(out), "feedback": str(feedback),
+            "until": args.date.isoformat() if args.date else None}
+    # A one-shot run should fail fast on a bug instead of sleeping through retry back-off.
+    os.environ.setdefault("DIBAO_TASK_RETRIES", "1")
+    os.environ.setdefault("DIBAO_RETRY_DELAY_SECONDS", "5")
+    os.environ.setdefault("DIBAO_ALERT_LOG", str(out / "alerts.log"))
+    console.print(f"Airflow home {home}; log {log_file}")
+    started = time.perf_counter()
+    from pipelines.runtime.progress import set_reporter
+
+    with Bars(console) as bars:
+        set_reporter(bars)
+        try:
+            with output_to(log_file):
+                ensure_metadata_db()
+                state, run_id = run_dag("dibao_nightly", conf)
+        except AirflowRunError as exc:
+            raise CliError(f"dibao run: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - Airflow itself failed (its metadata database, a full disk)
+            print(f"dibao run: Airflow could not run the DAG: {_cause(exc)}; see {log_file}", file=sys.stderr)
+            return 1
+        finally:
+            set_reporter(None)
+    elapsed = time.perf_counter() - started
+    if state != "success":  # run-summary.json, if any, is an earlier run's: not shown
+        from pipelines.runtime.airflow_hooks import failures
+
+        console.print(f"run {run_id}: {state} in {elapsed:.1f}s")
+        where, reason = failures.first() or ("the DAG run", f"ended {state}")
+        print(f"dibao run: {where.split('.', 1)[-1]} failed: {_cause(reason)}; see {log_file}", file=sys.stderr)
+        return 1
+    _print_run_summary(console, out / "run-summary.json", state, run_id, elapsed)
+    return 0
+
+
+# What an operator can do about the commonest causes of a failed run.
+_HINTS = {
+    "File too large": "disk full or file size limit reached",
+    "No space left": "disk full",
+    "Disk quota exceeded": "disk quota reached",
+    "disk I/O error": "disk full or failing?",
+    "database or disk is full": "disk full",
+    "Permission denied": "no permission to write there",
+    "Read-only file system": "the file system is read-only",
+}
+
+
+def _cause(exc: BaseException | str) -> str:
+    """One line: the error's first line, with a hint for a full disk or a missing permission.
+    Nothing already committed is lost: each step commits whole or not at all."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, BaseException):
+        text = f"{type(exc).__name__}: {text}"
+    hint = next((h for k, h in _HINTS.items() if k in text), None)
+    return f"{text} ({hint})" if hint else text
+
+
+def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: float) -> None:
+    import json
+
+    console.print(f"run {run_id}: {state} in {elapsed:.1f}s")
+    if not path.exists():
+        return
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    from rich.table import Table
+
+    table = Table()
+    for name in ("delivery", "status"):
+        table.add_column(name, no_wrap=True)
+    for name in ("files", "read", "loaded", "quarantined"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("message", overflow="ellipsis", no_wrap=True, max_width=48)
+    for d in summary.get("deliveries", []):
+        files = d.get("files", [])
+        table.add_row(f"{d['source']}/{d['extract_date']}", d["status"].replace("skipped_duplicate", "replay"),
+                      str(len(files)),
+                      f"{sum(f['rows_read'] for f in files):,}", f"{sum(f['rows_loaded'] for f in files):,}",
+                      f"{sum(f['rows_quarantined'] for f in files):,}", (d.get("message") or "")[:80])
+    if summary.get("deliveries"):
+        console.print(table)
+    else:
+        console.print("no new deliveries")
+    for s in summary.get("stale", []):
+        console.print(f"[yellow]stale source[/] {s}")
+    if summary.get("data_docs"):
+        console.print(f"data docs: {summary['data_docs']}")
+
+
+def cmd_airflow(args) -> int:
+    """Airflow's own standalone server (scheduler, API/UI, triggerer) on the project's DAGs."""
+    import os
+    import shutil
+
+    from pipelines.runtime.embedded_airflow import configure
+
+    home = configure()
+    os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # the default 32 workers need ~5.5 GB
+    os.environ["AIRFLOW__API__PORT"] = str(args.port)
+    exe = shutil.which("airflow")
+    if exe is None:
+        raise CliError("dibao airflow: the airflow command is not installed in this environment (run make env)")
+    print(f"Airflow home {home}; UI on http://localhost:{args.port} once started.\n"
+          f"Log in as admin; the password is generated on first start and kept in "
+          f"{home / 'simple_auth_manager_passwords.json.generated'}. Stop with Ctrl-C.", file=sys.stderr)
+    os.execv(exe, [exe, "standalone"])
+    return 0  # not reached

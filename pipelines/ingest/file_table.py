@@ -1,0 +1,94 @@
+"""A delivered file as a table: the names, error and result types shared by the
+CSV and XLSX readers, and how a parsed header is checked and applied."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+LINE = "_line"
+EXTRA = "_extra"
+MALFORMED = "_malformed"  # the text of a line CSV quoting could not split (csv_reader.parse_csv_recovering)
+RESERVED_NAMES = (LINE, EXTRA, MALFORMED)
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be read; the message says why, in one line."""
+
+
+@dataclass
+class ReadResult:
+    frame: pl.DataFrame  # one String column per header as delivered, "_line" (Int64), maybe "_extra"
+    encoding: str  # "utf-8", "utf-8-sig", "gb18030" or "xlsx"
+    headers: list[str]  # as delivered, stripped of surrounding whitespace and BOM
+    rows_read: int  # data rows per the contract (blank lines/rows are not rows)
+    sha256: str | None = None  # of the very bytes parsed: ingest checks them against discovery's
+
+
+@dataclass
+class ParsedTable:
+    """A parsed file before its header is checked: positional columns c0, c1, ..."""
+
+    headers: list[str]  # raw header cells
+    frame: pl.DataFrame  # c0..cN (String), "_line" (Int64), maybe "_extra"
+
+
+def read_regular_bytes(path: Path) -> bytes:
+    """The bytes of a regular file, opened without following a symlink or blocking
+    on a pipe: readers.read_file's check and this open see the same file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnreadableFile("is a symbolic link, not a regular file") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise UnreadableFile("not a regular file")
+        return f.read()
+
+
+def empty_frame(width: int) -> pl.DataFrame:
+    return pl.DataFrame(schema={**{f"c{i}": pl.String for i in range(width)}, LINE: pl.Int64})
+
+
+def table_result(table: ParsedTable, encoding: str) -> ReadResult:
+    """Check and apply the header; drop unnamed empty columns."""
+    headers = [_clean_header(h) for h in table.headers]
+    frame = table.frame
+    keep: list[int] = []
+    for i, name in enumerate(headers):
+        if name == "" and _no_data(frame[f"c{i}"]):
+            continue  # a trailing comma's column: no name, nothing in it
+        keep.append(i)
+    if not keep:
+        raise UnreadableFile("header row has no column names")
+    names = [headers[i] for i in keep]
+    _check_names(names)
+    extra = [c for c in (EXTRA, MALFORMED) if c in frame.columns]
+    frame = frame.select([pl.col(f"c{i}").alias(headers[i]) for i in keep] + [LINE] + extra)
+    return ReadResult(frame=frame, encoding=encoding, headers=names, rows_read=frame.height)
+
+
+def _clean_header(raw: str | None) -> str:
+    return (raw or "").strip().strip("\ufeff").strip()
+
+
+def _no_data(column: pl.Series) -> bool:
+    return bool(column.fill_null("").eq("").all())
+
+
+def _check_names(names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in RESERVED_NAMES:
+            raise UnreadableFile(f"header {name!r} is a reserved column name")
+        if name in seen:
+            raise UnreadableFile(f"duplicate header {name!r}")
+        seen.add(name)

@@ -1,0 +1,155 @@
+"""XLSX files: the first sheet's non-empty rows, numbered by sheet row, with
+numbers too large for a float shown as the float they are."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.ingest.file_table import (
+    LINE,
+    ParsedTable,
+    ReadResult,
+    UnreadableFile,
+    read_regular_bytes,
+    table_result,
+)
+
+# Above 2**53 a float no longer holds every integer: a spreadsheet number that
+# large may already have lost digits (an 18-digit 身份证号 always does).
+_FLOAT_EXACT_LIMIT = 2**53
+
+
+def read_xlsx(path: Path) -> ReadResult:
+    import fastexcel  # only XLSX deliveries pay for it
+
+    data = read_regular_bytes(path)  # parse the bytes that are hashed, not a second read of the file
+    try:
+        reader = fastexcel.read_excel(data)
+        if not reader.sheet_names:
+            raise UnreadableFile("workbook has no sheets")
+        # header_row=None + skip_rows=0: row i of the grid is sheet row i + 1.
+        grid = reader.load_sheet(0, header_row=None, skip_rows=0, dtypes="string").to_polars()
+    except UnreadableFile:
+        raise
+    except BaseException as err:  # unknown bytes can make the parser fail anywhere
+        raise _unreadable_xlsx(err) from None
+    try:
+        table = _sheet_table(reader, grid)
+    except fastexcel.FastExcelError as err:  # the second look at the cell types
+        raise _unreadable_xlsx(err) from None
+    result = table_result(table, "xlsx")
+    result.sha256 = hashlib.sha256(data).hexdigest()
+    return result
+
+
+def _unreadable_xlsx(err: BaseException) -> UnreadableFile:
+    """Parser failures become UnreadableFile; Ctrl-C and the like stay what they are."""
+    if not isinstance(err, Exception) and type(err).__name__ != "PanicException":
+        raise err
+    text = str(err).strip()
+    return UnreadableFile(f"corrupt or unsupported xlsx: {text.splitlines()[0] if text else type(err).__name__}")
+
+
+def _sheet_table(reader, grid: pl.DataFrame) -> ParsedTable:
+    """The sheet grid → header + non-empty rows numbered by sheet row."""
+    cells = grid.columns
+    grid = grid.rename({c: f"c{i}" for i, c in enumerate(cells)}).with_columns(
+        pl.int_range(1, grid.height + 1, dtype=pl.Int64).alias(LINE)
+    )
+    cells = [f"c{i}" for i in range(len(cells))]
+    if not cells:
+        raise UnreadableFile("empty sheet: no header")
+    # A row is empty when no cell holds anything; whitespace counts as content.
+    rows = grid.filter(pl.any_horizontal([pl.col(c).is_not_null() & (pl.col(c) != "") for c in cells]))
+    if rows.height == 0:
+        raise UnreadableFile("empty sheet: no header")
+    header_row = rows.row(0, named=True)
+    headers = ["" if header_row[c] is None else header_row[c] for c in cells]
+    data = rows.slice(1)
+    # An empty xlsx cell is an empty value; null stays reserved for absent fields.
+    data = data.with_columns([pl.col(c).fill_null("") for c in cells])
+    data = _unmask_big_numbers(reader, data, header_row[LINE] - 1)
+    return ParsedTable(headers, data)
+
+
+def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int) -> pl.DataFrame:
+    """Show numeric cells above 2**53 in float notation, as the float they are.
+
+    fastexcel renders the number cell 3.715021990010113E+17 as the 18 digits
+    "371502199001011328": a plausible 身份证号 whose last digits were invented by
+    the float. Rewritten as "3.715021990010113e+17", repair sees the lost digits
+    (id_lossy_float). A text cell holding the same digits is left alone, which
+    needs the cell types: one more pass over the sheet, only for columns with
+    digit strings a float could have produced.
+    """
+    suspects = {
+        c: mask
+        for c in data.columns
+        if c != LINE and (mask := _float_like_digits(data[c])).any()
+    }
+    if not suspects:
+        return data
+    numeric = _numeric_cells(reader, [int(c[1:]) for c in suspects], header_index)
+    replacements = []
+    for name, mask in suspects.items():
+        column = int(name[1:])
+        if column not in numeric:
+            continue  # text cells only
+        rows = numeric[column]
+        # data rows are a filtered view of the grid: match them by sheet row.
+        hit = mask if rows is None else mask & data[LINE].is_in(rows)
+        if hit.any():
+            values = data[name].to_list()
+            for i in hit.arg_true().to_list():
+                values[i] = repr(float(values[i]))
+            replacements.append(pl.Series(name, values, dtype=pl.String))
+    return data.with_columns(replacements) if replacements else data
+
+
+def _float_like_digits(column: pl.Series) -> pl.Series:
+    """Digit strings above 2**53 that equal the integer value of their own float."""
+    digits = column.str.contains(r"^[0-9]{16,}$").fill_null(False)
+    if not digits.any():
+        return digits
+    as_float = column.cast(pl.Float64, strict=False)
+    same = (as_float.cast(pl.Int64, strict=False) == column.cast(pl.Int64, strict=False)).fill_null(True)
+    return digits & same & (as_float > _FLOAT_EXACT_LIMIT).fill_null(False)
+
+
+def _numeric_cells(reader, columns: list[int], header_index: int) -> dict[int, list[int] | None]:
+    """Which cells of these grid columns are numbers rather than text.
+
+    Per column: absent = only text cells, None = only number cells, else the
+    sheet rows holding a number. Asking fastexcel to infer a column's type
+    strictly takes one pass; only a column mixing text and numbers needs the
+    per-cell answer, read from the errors of a date load (text cells and numbers
+    too large for a date both fail, and each error names the cell's type).
+    """
+    import fastexcel
+
+    answer: dict[int, list[int] | None] = {}
+    for column in columns:
+        try:
+            typed = reader.load_sheet(
+                0, header_row=header_index, use_columns=[column],
+                schema_sample_rows=None, dtype_coercion="strict",
+            ).to_polars()
+        except fastexcel.UnsupportedColumnTypeCombinationError:  # text and numbers mixed
+            answer[column] = _number_rows(reader, column)
+            continue
+        if typed.dtypes[0] != pl.String:
+            answer[column] = None
+    return answer
+
+
+def _number_rows(reader, column: int) -> list[int]:
+    sheet = reader.load_sheet(0, header_row=None, skip_rows=0, use_columns=[column], dtypes="date")
+    _, errors = sheet.to_arrow_with_errors()
+    return [
+        error.position[0] + 1
+        for error in (errors.errors if errors else [])
+        if "got 'String(" not in error.detail
+    ]
