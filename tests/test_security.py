@@ -36,6 +36,7 @@ from pipelines.publish.roles import (
 )
 from pipelines.warehouse import publish_query_copy, warehouse
 from tests.outputs_builder import ALL_IDS, JUNE, MAY, T1, T2, build_warehouse
+from tests.worlds import copy_file
 
 ROLE_SCHEMAS = {"core", "mart", "audit", "main"}
 
@@ -55,9 +56,9 @@ def publish(wh: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(outputs_warehouse, tmp_path_factory):
     root = tmp_path_factory.mktemp("security")
-    wh = build_warehouse(root / "w.duckdb")
+    wh = copy_file(outputs_warehouse, root)  # the shared outputs world, copied: lists are written into it
     write_lists(wh, root / "out", MAY, actor="tester")
     write_lists(wh, root / "out", JUNE, actor="tester")
     summary = publish(wh)
