@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.worlds import copy_file
-
 # Before anything imports airflow: tests never touch a developer's Airflow home.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dibao-test-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
@@ -59,17 +57,6 @@ def small_loaded(small_world, tmp_path_factory) -> Path:
 
     wh = tmp_path_factory.mktemp("small-loaded") / "loaded.duckdb"
     load_all(small_world["landing"], wh)
-    return wh
-
-
-@pytest.fixture(scope="session")
-def small_built(small_loaded, tmp_path_factory) -> Path:
-    """`small_loaded` with core and marts built on it. Read-only: `copy_file` it."""
-    from pipelines.runtime import nightly
-
-    wh = copy_file(small_loaded, tmp_path_factory.mktemp("small-built"))
-    nightly.build_history(str(wh))
-    nightly.publish_marts(str(wh))
     return wh
 
 
