@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -16,3 +17,17 @@ def copy_file(source: Path, folder: Path, name: str = "w.duckdb") -> Path:
     target = folder / name
     shutil.copyfile(source, target)
     return target
+
+
+def digest(path: Path) -> str:
+    """The bytes of a file, or of every file under a folder (names included): a shared world's
+    fixture compares it before and after the session, so a test that wrote into it fails."""
+    h = hashlib.sha256()
+    for p in sorted([path] if path.is_file() else (q for q in path.rglob("*") if q.is_file())):
+        h.update(str(p.relative_to(path.parent)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def unchanged(name: str, path: Path, before: str) -> None:
+    assert digest(path) == before, (f"a test wrote into the shared {name} ({path}): copy it first "
+                                    "(tests.worlds.copy_file, shutil.copytree; docs/testing.md)")
