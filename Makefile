@@ -6,12 +6,13 @@ SCALE ?= town
 MONTHS ?= 12
 SEED ?= 0
 BENCH_SCALE ?= city
+FAST_LANE := not slow and not faults and not postgres
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo test bench clean
+.PHONY: help env demo check test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,7 +31,10 @@ demo: env ## generate town-scale deliveries and run the nightly job on them (var
 	$(RUN) dibao generate --scale $(SCALE) --months $(MONTHS) --seed $(SEED) --landing var/landing --truth var/truth
 	$(RUN) dibao run --landing var/landing --warehouse var/warehouse.duckdb --out var/out
 
-test: env ## run the test suite
+check: env ## the fast lane: every test but the slow end-to-end, fault and PostgreSQL ones (docs/testing.md)
+	$(RUN) pytest -m "$(FAST_LANE)"
+
+test: env ## the full suite (what .ci/run calls)
 	$(RUN) pytest
 
 bench: env ## time the nightly job against its read floor (BENCH_SCALE=city): docs/bench-<scale>.json

@@ -33,7 +33,7 @@ import pytest
 
 from pipelines.config import DAGS_FOLDER
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 URL_VARIABLE = "DIBAO_TEST_POSTGRES_URL"
 PARALLELISM = 2

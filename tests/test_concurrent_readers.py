@@ -5,8 +5,10 @@ into a warehouse while two processes fire `run_query` in a loop at the
 administrator's, the analyst's and a caseworker's file, and a thread runs the
 `dibao query` command line. No query may fail, the run must succeed with its
 task retries off (a lock conflict would fail it outright: that is what blocking
-would look like), and every query must end up in audit.query_log exactly once.
-The run's time with and without readers is printed, not asserted: on a shared
+would look like), and every query must end up in audit.query_log exactly once. The same two months are
+also loaded once without readers (warehouse A): the run with readers (B) must
+end with the same deliveries, ledger, history and lists, since readers change
+nothing but the query log. The run's time with and without readers is printed, not asserted: on a shared
 machine it measures the neighbours as much as the readers (a timed assertion
 failed here while a benchmark ran beside the suite). The readers run at the lowest
 CPU priority (nice 19), so that what a slower run would show is blocking, not
@@ -84,6 +86,27 @@ def copy_warehouse(src: Path, dst: Path) -> None:
                 shutil.copy2(path, target)
 
 
+# What readers must not change: a run with them ends as the run without them (the query
+# log and the time columns aside).
+SAME = [
+    "SELECT source, extract_date, status, count(*) FROM audit.deliveries GROUP BY ALL ORDER BY ALL",
+    "SELECT source, extract_date, file_name, status, rows_read, rows_loaded, rows_quarantined, file_sha256"
+    " FROM audit.load_ledger ORDER BY ALL",
+    "SELECT count(*) FROM staging.mz_members",
+    "SELECT count(*) FROM core.household_history",
+    "SELECT * FROM mart.county_month ORDER BY ALL",
+    "SELECT as_of_date, household_id, risk_level FROM mart.risk_list ORDER BY ALL",
+]
+
+
+def contents(wh: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return {sql: con.execute(sql).fetchall() for sql in SAME}
+    finally:
+        con.close()
+
+
 def test_queries_during_a_run_never_fail_and_never_block_it(tmp_path):
     from pipelines.publish.access_log import import_query_log, log_path, read_entries
     from pipelines.generate import generate
@@ -109,6 +132,8 @@ def test_queries_during_a_run_never_fail_and_never_block_it(tmp_path):
                              str(tmp_path / "out-a")))
     baseline = time.perf_counter() - started
     assert code == 0, log
+    alone = contents(a)
+    assert alone[SAME[-1]], "the run without readers wrote no risk list"
 
     # the same rest with readers hammering B's published files
     township = sorted(p.stem for p in township_dir(b).glob("*.duckdb"))[0]
@@ -158,6 +183,7 @@ def test_queries_during_a_run_never_fail_and_never_block_it(tmp_path):
     print(f"run_query latency: median {latencies[len(latencies) // 2] * 1000:.0f} ms, "
           f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
     assert len(during) > 0
+    assert contents(b) == alone  # the readers changed nothing the run wrote
 
     # every query, exactly once: the run imported those logged before its publish step, the next import the rest
     entries, bad = read_entries(log_path(b))

@@ -37,6 +37,8 @@ import pytest
 from pipelines.config import PROJECT_ROOT
 from tests.fault_child import KILL_POINTS
 
+pytestmark = pytest.mark.faults  # the whole module: kills, disk full, files changing under a run
+
 MONTHS, SEED = 3, 5
 SCHEMAS = ("raw", "staging", "core", "mart", "audit", "restricted")
 

@@ -124,8 +124,9 @@ def test_every_feature_has_a_reason_code(hand_built):
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    return town_world(tmp_path_factory)
+def town(risk_world):
+    """The shared risk world (tests/conftest.py): 12 months, seed 1. Read-only."""
+    return risk_world
 
 
 def _drop_after(path, cutoff: date) -> None:

@@ -19,6 +19,7 @@ from pipelines.ingest.feedback import FeedbackError, load_feedback, load_feedbac
 from pipelines.publish.list_writer import DEPARTURE_SHEET, HOUSEHOLD_SHEET
 from pipelines.publish.lists import write_lists
 from tests.outputs_builder import JULY, JUNE, T1, T2, build_warehouse, deliver_july
+from tests.worlds import copy_file
 
 LOADED_ON = date(2024, 7, 10)
 
@@ -37,9 +38,9 @@ def returned_xlsx(listed, path, results):
 
 
 @pytest.fixture(scope="module")
-def trip(tmp_path_factory):
+def trip(outputs_warehouse, tmp_path_factory):
     root = tmp_path_factory.mktemp("feedback")
-    wh = build_warehouse(root / "w.duckdb")
+    wh = copy_file(outputs_warehouse, root)  # the shared outputs world, copied: July is delivered into it
     out, inbox = root / "out", root / "inbox"
     inbox.mkdir()
     write_lists(wh, out, JUNE, issued_on=date(2024, 7, 1))

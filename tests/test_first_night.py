@@ -23,6 +23,8 @@ from pipelines.cli import main
 from pipelines.config import PROJECT_ROOT
 from pipelines.publish.query import QueryError, run_query
 
+pytestmark = pytest.mark.slow  # real `dibao run`s through Airflow, in subprocesses
+
 NOT_YET = "no warehouse published yet"
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
 QUERIES = [
@@ -130,6 +132,7 @@ def _runs(home: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
     return runs, tis
 
 
+@pytest.mark.faults
 def test_a_run_killed_by_sigkill_is_marked_failed_at_the_next_start(landing, tmp_path, monkeypatch):
     """`dibao run` SIGKILLed in its stage task leaves its DAG run `running`; the next
     `dibao run` marks it (and its running task instances) failed, then runs its own."""

@@ -23,14 +23,15 @@ from pipelines.warehouse import warehouse
 from tests.outputs_builder import (
     ALL_IDS, FORMULA_CANDIDATE, FORMULA_NAME, JUNE, MAY, P4, P9, T1, T2, build_warehouse, mask,
 )
+from tests.worlds import copy_file
 
 MAY_ISSUED, JUNE_ISSUED = date(2024, 6, 3), date(2024, 7, 1)
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(outputs_warehouse, tmp_path_factory):
     root = tmp_path_factory.mktemp("lists")
-    wh = build_warehouse(root / "w.duckdb")
+    wh = copy_file(outputs_warehouse, root)  # the shared outputs world, copied: lists are written into it
     out = root / "out"
     may = write_lists(wh, out, MAY, issued_on=MAY_ISSUED, actor="tester")
     june = write_lists(wh, out, issued_on=JUNE_ISSUED, actor="tester")  # the latest scores by default

@@ -32,17 +32,15 @@ def counts(wh: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    root = tmp_path_factory.mktemp("town")
-    generate(root / "landing", root / "truth", scale="town", months=3, seed=11)
-    return root
+def town(small_world):
+    """The shared small world (tests/conftest.py): town scale, 3 months, seed 11. Read-only."""
+    return small_world["root"]
 
 
 @pytest.fixture(scope="module")
-def loaded_once(town):
-    wh = town / "loaded.duckdb"
-    run_once(town / "landing", wh)
-    return wh
+def loaded_once(small_loaded):
+    """The small world loaded once for the session (tests/conftest.py). Read-only."""
+    return small_loaded
 
 
 @pytest.fixture

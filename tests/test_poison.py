@@ -15,10 +15,9 @@ from tests.pipeline_run import load_all, run_all
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    root = tmp_path_factory.mktemp("poison")
-    generate(root / "landing", root / "truth", scale="town", months=3, seed=11)
-    return root
+def town(small_world):
+    """The shared small world (tests/conftest.py): town scale, 3 months, seed 11. Read-only."""
+    return small_world["root"]
 
 
 @pytest.fixture
@@ -220,6 +219,7 @@ def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
                 ) > [(1600,)]  # the lines after the bad one loaded
 
 
+@pytest.mark.slow  # two whole nights, scoring and lists included
 def test_two_10_mb_cells_are_quarantined_and_later_nights_succeed(landing, tmp_path):
     from pipelines.ingest.csv_reader import decode_csv_bytes
 
@@ -273,6 +273,7 @@ def write_xlsx(frame, target: Path) -> None:
     book.close()
 
 
+@pytest.mark.slow  # three whole nights, scoring and lists included
 def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path, monkeypatch):
     import csv
 

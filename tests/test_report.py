@@ -15,15 +15,16 @@ from pipelines.publish.lists import write_lists
 from pipelines.publish.report import write_report
 from pipelines.warehouse import warehouse
 from tests.outputs_builder import ALL_IDS, FORMULA_NAME, JUNE, build_warehouse, mask
+from tests.worlds import copy_file
 
 REPORT_DAY = date(2024, 7, 10)
 LOAD_ID = "mz-20240630-test"  # the builder's June mz delivery
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory):
+def wh(outputs_warehouse, tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    wh = build_warehouse(root / "w.duckdb")
+    wh = copy_file(outputs_warehouse, root)  # the shared outputs world, copied: lists are written into it
     write_lists(wh, root / "lists", JUNE, issued_on=date(2024, 7, 1))
     returned = root / "returned.csv"
     returned.write_text("家庭编号,核查结果,核查日期\nH1,不符合条件,2024-07-03\nH9,临时救助,2024-07-02\n",

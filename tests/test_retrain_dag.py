@@ -46,8 +46,8 @@ def _sha(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def retrained(tmp_path_factory):
-    world = town_world(tmp_path_factory)
+def retrained(risk_world, tmp_path_factory):
+    world = risk_world  # shared (tests/conftest.py): retrained on a copy
     folder = tmp_path_factory.mktemp("retrain")
     wh = copy_warehouse(world, folder)
     models = folder / "trial-registry"

@@ -39,8 +39,8 @@ CONTRACT = [("as_of_date", "DATE"), ("household_id", "VARCHAR"), ("county_code",
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory):
-    world = town_world(tmp_path_factory)
+def scored(risk_world, tmp_path_factory):
+    world = risk_world  # shared (tests/conftest.py): scored on a copy
     folder = tmp_path_factory.mktemp("score")
     wh = copy_warehouse(world, folder)
     models = folder / "models"
@@ -263,6 +263,7 @@ def test_the_guards_auc_is_scikit_learns_ties_included():
     assert guard._auc(np.zeros(5, np.int8), p[:5]) is None
 
 
+@pytest.mark.slow  # trains two more candidates on the 12-month world (minutes on a busy machine)
 def test_a_forced_kind_the_guard_did_not_choose_is_not_promoted(scored, tmp_path):
     models = tmp_path / "models"
     chosen = train_candidate(str(scored["wh"]), str(models))

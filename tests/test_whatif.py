@@ -15,6 +15,7 @@ import pytest
 from pipelines.publish.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
 from pipelines.warehouse import warehouse
 from tests.outputs_builder import build_warehouse
+from tests.worlds import copy_file
 
 TODAY = {"城市": 931, "农村": 753}
 
@@ -46,8 +47,8 @@ FROM lines GROUP BY county ORDER BY county
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory):
-    return build_warehouse(tmp_path_factory.mktemp("whatif") / "w.duckdb")
+def wh(outputs_warehouse, tmp_path_factory):
+    return copy_file(outputs_warehouse, tmp_path_factory.mktemp("whatif"))  # the shared outputs world, copied
 
 
 def independent(wh, city, rural):
