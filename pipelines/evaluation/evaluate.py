@@ -47,7 +47,7 @@ import polars as pl
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from pipelines.sql import query
-from pipelines.warehouse import WarehouseError, open_warehouse
+from pipelines.warehouse import WarehouseError, open_warehouse, table_exists
 
 RANKINGS = ("model", "baseline", "oracle", "fresh_check")
 OUTCOMES = ("monthly", "assessed")  # the contract's risk_score definition first
@@ -64,8 +64,7 @@ class EvaluationError(Exception):
 def _risk_list(warehouse: Path) -> tuple[date, pl.DataFrame]:
     con = open_warehouse(warehouse, read_only=True)
     try:
-        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'mart' AND table_name = 'risk_list'"
-                           ).fetchall():
+        if not table_exists(con, "mart.risk_list"):
             raise EvaluationError(f"{warehouse} has no mart.risk_list: run the scoring step first")
         as_of = con.execute("SELECT max(as_of_date) FROM mart.risk_list").fetchall()[0][0]
         if as_of is None:
