@@ -145,6 +145,7 @@ def headless_dom(chromium: str, page: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_the_index_renders_offline_in_chromium(desktop, site):  # noqa: F811
     dom = headless_dom(desktop["chromium"], site / "index.html")
     assert len(re.findall(r'<tr class="validation \w+">', dom)) == 5
