@@ -64,6 +64,13 @@ def test_a_missing_output_folder_gets_a_one_line_error(tmp_path, capsys):
     assert err.count("\n") == 1 and "no such folder" in err
 
 
+def test_a_folder_it_did_not_make_is_never_emptied(tmp_path):
+    (tmp_path / "keep.txt").write_text("someone's file")
+    with pytest.raises(screenshots.ScreenshotError, match="not made by this command"):
+        screenshots.build_world(tmp_path)
+    assert (tmp_path / "keep.txt").is_file()
+
+
 def test_an_output_folder_without_lists_says_so(tmp_path):
     with pytest.raises(screenshots.ScreenshotError, match="no township list"):
         screenshots.fullest_list(tmp_path)

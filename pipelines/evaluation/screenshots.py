@@ -26,6 +26,7 @@ LIST_DPI = 60  # pdftoppm resolution of the printed page: A4 landscape ≈ 700 p
 WORLD = ["--scale", "town", "--months", "4", "--seed", "3"]
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND"  # no host name resolves: nothing can be fetched
 DAG_ID = "dibao_nightly"
+MARKER = ".screenshots-world"  # marks a --work folder this command may empty
 
 
 class ScreenshotError(Exception):
@@ -51,10 +52,15 @@ def run(command: list[str], what: str, timeout: int = 600) -> None:
 
 def build_world(work: Path) -> Path:
     """A town-scale world of four months, run through the nightly job; returns its output folder."""
-    for old in ("landing", "truth", "out", "warehouse.duckdb", "warehouse.duckdb.work"):
-        path = work / old  # only what an earlier build here made: a fresh world each time
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    marker = work / MARKER
+    if work.exists() and any(work.iterdir()):
+        if not marker.is_file():
+            raise ScreenshotError(f"--work {work}: not empty and not made by this command; give an empty folder")
+        shutil.rmtree(work)  # a fresh world each time
     work.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by python -m pipelines.evaluation.screenshots; removed on its next run\n")
+    print(f"building a small world in {work} (dibao generate {' '.join(WORLD)}, dibao run): a few minutes",
+          file=sys.stderr)
     dibao = [sys.executable, "-m", "pipelines.cli"]
     run([*dibao, "generate", *WORLD, "--landing", str(work / "landing"), "--truth", str(work / "truth")],
         "dibao generate", timeout=1800)
