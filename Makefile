@@ -12,10 +12,10 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo check test bench clean
+.PHONY: help env demo check test bench screenshots clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -39,6 +39,9 @@ test: env ## the full suite (what .ci/run calls)
 
 bench: env ## time the nightly job against its read floor (BENCH_SCALE=city): docs/bench-<scale>.json
 	$(RUN) dibao bench --scale $(BENCH_SCALE) --months $(MONTHS) --seed $(SEED)
+
+screenshots: env ## PNGs of the report, a printed list page, Data Docs (and the Airflow grid with AIRFLOW=URL) in docs/img
+	$(RUN) python -m pipelines.evaluation.screenshots --out docs/img $(if $(FROM),--from $(FROM)) $(if $(AIRFLOW),--airflow $(AIRFLOW))
 
 clean: ## remove generated data, the warehouse and the embedded Airflow home
 	rm -rf var .airflow

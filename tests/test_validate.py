@@ -5,6 +5,7 @@ fixtures and the tests read the outcomes.
 """
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -400,7 +401,11 @@ def test_data_docs_are_built_from_saved_results(defects, results_dir, tmp_path):
     assert index == tmp_path / "docs" / "index.html" and index.is_file()
     pages = list((tmp_path / "docs" / "validations").rglob("*.html"))
     assert len(pages) == len(DEFECTS)
-    assert "mz_households" in index.read_text(encoding="utf-8")
+    text = index.read_text(encoding="utf-8")
+    # Every planted defect is row-level: rows quarantined, no delivery rejected.
+    for key in DEFECTS:
+        assert re.search(rf'<tr class="validation quarantined">.*?>{key}</a>', text), key
+    assert "<script" not in text and "https://" not in text
 
 
 def test_saved_results_mask_id_numbers(defects, results_dir):

@@ -1,27 +1,32 @@
-"""Persisted GX results (ID values masked) and the static Data Docs built from them."""
+"""Persisted GX results (ID values masked) and the offline Data Docs built from them."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from pipelines.sources.contract import CERT, ID, FileSpec
-from pipelines.validate.gx_setup import gx_context
+from pipelines.validate.quality_pages import load_validations, write_pages
 
 RESULT_SUFFIX = ".gx.json"  # persisted results; other files in results_dir are ignored
 KEPT_VALUES = 20  # failing values kept per expectation in the persisted results
 
 
 def build_data_docs(results_dir: Path, docs_dir: Path) -> Path:
-    """Render the GX results saved in `results_dir` as static Data Docs in `docs_dir`."""
-    context = _docs_context(docs_dir)
-    for path in sorted(Path(results_dir).glob(f"*{RESULT_SUFFIX}")):
-        key, result = _load_result(path)
-        context.validation_results_store.set(key, result)
-    context.build_data_docs(site_names=["local"])
-    return Path(docs_dir) / "index.html"
+    """Render the GX results saved in `results_dir` as static pages in `docs_dir`.
+
+    The pages (`quality_pages`) need nothing from the internet and show a delivery whose
+    only failures are warn-level as a warning, not as failed.
+    """
+    results_dir, docs_dir = Path(results_dir), Path(docs_dir)
+    if not results_dir.is_dir():
+        raise ValueError(f"{results_dir}: no such folder of saved GX results")
+    validations = load_validations(sorted(results_dir.glob(f"*{RESULT_SUFFIX}")))
+    shutil.rmtree(docs_dir / "validations", ignore_errors=True)  # a rebuilt run shows only its results
+    return write_pages(validations, docs_dir, title=results_dir.name)
 
 
 def save_result(gx_result, spec: FileSpec, table: str, extract_date: date, results_dir: Path) -> Path:
@@ -72,46 +77,3 @@ def _mask(value: Any) -> Any:
     if len(text) <= 10:
         return "*" * len(text)
     return text[:6] + "*" * (len(text) - 10) + text[-4:]
-
-
-def _load_result(path: Path):
-    from great_expectations.core.expectation_validation_result import (
-        expectationSuiteValidationResultSchema,
-    )
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    document = json.loads(path.read_text(encoding="utf-8"))
-    run = document["meta"]["dibao"]
-    result = expectationSuiteValidationResultSchema.load(document)
-    run_id = RunIdentifier(run_name=run["extract_date"], run_time=run["validated_at"])
-    result.meta["run_id"] = run_id  # the page header shows it
-    key = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=run["suite"]),
-        run_id=run_id,
-        batch_identifier=run["table"],
-    )
-    return key, result
-
-
-def _docs_context(docs_dir: Path):
-    """A short-lived in-memory context whose only Data Docs site is `docs_dir`."""
-    gx_context()  # analytics off and the GX import paid once per process
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
-
-    site = {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
-        "show_how_to_buttons": False,  # GX tutorial and newsletter links mean nothing to our readers
-    }
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        data_docs_sites={"local": site},
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)
