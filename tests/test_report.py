@@ -29,6 +29,7 @@ def wh(tmp_path_factory):
     returned.write_text("家庭编号,核查结果,核查日期\nH1,不符合条件,2024-07-03\nH9,临时救助,2024-07-02\n",
                         encoding="utf-8")
     load_feedback(wh, returned, today=REPORT_DAY)
+    load_feedback(wh, returned, today=REPORT_DAY)  # the same file again: skipped as a duplicate
     with warehouse(wh) as con:  # what loading June's delivery would have recorded
         now = datetime(2024, 7, 1, 2, 0)
         con.execute("INSERT INTO audit.load_ledger VALUES (?, 'mz', ?, 'households.csv', 12, 11, 1, 'loaded', ?,"
@@ -37,8 +38,9 @@ def wh(tmp_path_factory):
                     " NULL, 'utf-8', 0, NULL)", [LOAD_ID, JUNE, now])
         con.execute("INSERT INTO audit.quarantine VALUES (?, 'mz', ?, 'households.csv', 7, '月人均收入', '-5',"
                     " 'amount_negative')", [LOAD_ID, JUNE])
-        con.execute("INSERT INTO audit.dq_results VALUES (?, 'mz', ?, 'households.csv', 'values_in_set:category',"
-                    " '保障类别', 'row', false, 1, 12)", [LOAD_ID, JUNE])
+        for file_name, failing in (("households.csv", 1), ("members.csv", 2)):  # one check failing in two files
+            con.execute("INSERT INTO audit.dq_results VALUES (?, 'mz', ?, ?, 'in_set:category', '保障类别', 'row',"
+                        " false, ?, 12)", [LOAD_ID, JUNE, file_name, failing])
         con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'source_stale', 'cl', ?, 'cl: newest delivery"
                     " was rejected')", [now, JUNE])
     return wh
@@ -66,10 +68,43 @@ def test_the_report_is_self_contained(html):
 
 
 def test_sections_have_chinese_titles_and_english_subtitles(html):
-    for zh, en in [("数据接收与隔离", "Data received and quarantined"), ("数据质量", "Data quality"),
-                   ("风险分布", "Risk distribution"), ("新增预警", "New warnings"), ("核查跟进", "Follow-up"),
-                   ("主动发现", "Discovery candidates")]:
-        assert re.search(rf"<h2>\d\. {zh} <span class=\"en\">{en}", html)
+    for n, zh, en in [(1, "风险分布", "Risk distribution"), (2, "新增预警", "New warnings"),
+                      (3, "主动发现", "Discovery candidates"), (4, "核查跟进", "Follow-up"), (5, "趋势", "Trends"),
+                      (6, "数据接收与隔离", "Data received and quarantined"), (7, "数据质量", "Data quality")]:
+        assert re.search(rf"<h2>{n}\. {zh} <span class=\"en\">{en}", html), zh
+
+
+def test_officials_read_the_summary_and_risk_before_the_data_teams_detail(html):
+    at = {what: html.index(marker) for what, marker in [
+        ("summary", '<section id="summary"'), ("risk", "<h2>1. 风险分布"), ("discovery", "<h2>3. 主动发现"),
+        ("followup", "<h2>4. 核查跟进"), ("trends", "<h2>5. 趋势"),
+        ("data team", '<h2 class="part">数据质量与接收明细（数据组）'),
+        ("per file", '<div id="per-file">'), ("checks", "未通过的检查"), ("quarantine", "<h3>隔离原因")]}
+    assert list(at) == sorted(at, key=at.get), at
+    summary = html[at["summary"]:at["risk"]]
+    for said in ("评分日期 <b>2024-06-30</b>", "纳入监测（评分）家庭", "高风险 <b>5</b> 户", "中风险 <b>2</b> 户",
+                 "名单新增/升级预警 <b>7</b> 户", "主动发现对象 <b>4</b> 人", "逾期未核查 <b>3</b> 户", "与上次"):
+        assert said in summary, said
+    assert "本次接收行数" not in summary and "隔离行数" not in summary
+
+
+def test_statuses_and_codes_have_chinese_names_beside_them(html):
+    detail = html[html.index('<div id="per-file">'):]
+    assert "<td>已入库 loaded</td>" in detail and ">loaded<" not in detail
+    assert "金额为负 amount_negative" in detail
+    assert "取值在代码表内 in_set:category" in detail
+
+
+def test_one_check_failing_in_several_files_is_one_row(html):
+    table = html[html.index("未通过的检查"):html.index("<h3>隔离原因")]
+    rows = re.findall(r"<tr><td>.*?</tr>", table)
+    assert len(rows) == 1, rows
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", rows[0])
+    assert cells[1] == "households.csv、members.csv" and cells[5:] == ["2", "3", "24"]
+
+
+def test_a_duplicate_feedback_file_is_not_counted_as_a_feedback_file(html):
+    assert "近30天回收核查反馈文件 1 个" in html and "另有 1 个重复文件未入库" in html
 
 
 def test_the_numbers_match_the_warehouse(html):
@@ -81,7 +116,7 @@ def test_the_numbers_match_the_warehouse(html):
     assert tile(html, "核查完成率（已到期）") == "40%"
     assert tile(html, "逾期未核查") == "3"
     assert tile(html, "主动发现对象") == "4"  # + 急难 for H9 (issue 19: every 在册 household)
-    assert "amount_negative" in html and "values_in_set:category" in html and "source_stale" in html
+    assert "amount_negative" in html and "in_set:category" in html and "source_stale" in html
     assert "东昌府区 371502" in html and "阳谷县 371521" in html
 
 
@@ -93,7 +128,8 @@ def test_the_report_names_nobody(html):
 
 def test_without_a_run_summary_the_latest_deliveries_are_shown(wh, tmp_path):
     text = write_report(wh, tmp_path, today=REPORT_DAY).read_text(encoding="utf-8")
-    assert tile(text, "本次接收行数") == "32"
+    assert tile(text, "最近一次接收行数") == "32" and "本次接收行数" not in text
+    assert "未提供运行摘要" in text and "近30天回收核查反馈文件 1 个" in text
 
 
 def test_a_warehouse_without_scores_or_lists_still_gets_a_report(tmp_path):
