@@ -5,8 +5,11 @@ and H9 on 2024-07-02; the report judges overdue checks on 2024-07-10, when the
 3-working-day and 24-hour deadlines (H1, H2, H4, H7, H9) have passed.
 """
 
+import json
 import re
+import subprocess
 from datetime import date, datetime
+from html import unescape
 
 import pytest
 
@@ -14,6 +17,7 @@ from pipelines.ingest.feedback import load_feedback
 from pipelines.publish.lists import write_lists
 from pipelines.publish.report import write_report
 from pipelines.warehouse import warehouse
+from tests.desktop import desktop  # noqa: F401
 from tests.outputs_builder import ALL_IDS, FORMULA_NAME, JUNE, build_warehouse, mask
 
 REPORT_DAY = date(2024, 7, 10)
@@ -137,3 +141,28 @@ def test_a_warehouse_without_scores_or_lists_still_gets_a_report(tmp_path):
         pass
     text = write_report(tmp_path / "empty.duckdb", tmp_path / "out").read_text(encoding="utf-8")
     assert "尚无风险评分" in text and "尚未导出名单" in text
+
+
+# Added to a copy of the report only (the report itself has no script): where the parts lie once laid out.
+PROBE = """<script>addEventListener("load", function () {
+  function at(s) { var b = document.querySelector(s).getBoundingClientRect(); return [b.top, b.bottom]; }
+  document.body.setAttribute("data-probe", JSON.stringify({width: innerWidth, height: innerHeight,
+    summary: at("#summary"), risk: at("#risk h2"), detail: at("#data-team"), perfile: at("#per-file")}));
+});</script>"""
+
+
+@pytest.mark.slow
+def test_a_leader_sees_the_summary_and_the_risk_heading_on_the_first_screen(html, desktop, tmp_path):
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    done = subprocess.run([desktop["chromium"], "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--window-size=1280,800", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=300)
+    found = re.search(r'data-probe="([^"]*)"', done.stdout)
+    assert found, f"chromium laid nothing out: {done.stderr[-500:]}"
+    at = json.loads(unescape(found.group(1)))
+    screen = at["height"]  # a 1280×800 window's viewport: 800 less what the browser's frame takes
+    assert at["width"] == 1280 and 600 <= screen <= 800, at
+    assert 0 <= at["summary"][0] and at["summary"][1] <= screen, at  # the whole summary
+    assert at["risk"][1] <= screen, at  # and the risk section's heading
+    assert at["perfile"][0] > at["detail"][0] > screen, at  # the data team's detail only further down
