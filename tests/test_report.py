@@ -10,6 +10,7 @@ import re
 import subprocess
 from datetime import date, datetime
 from html import unescape
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,38 @@ def test_a_leader_sees_the_summary_and_the_risk_heading_on_the_first_screen(html
     assert 0 <= at["summary"][0] and at["summary"][1] <= screen, at  # the whole summary
     assert at["risk"][1] <= screen, at  # and the risk section's heading
     assert at["perfile"][0] > at["detail"][0] > screen, at  # the data team's detail only further down
+
+
+def _listed_after(text: str, heading: str) -> set[str]:
+    """The codes of a docs/ingest.md paragraph that starts with `heading`, up to its blank line."""
+    paragraph = text.split(heading, 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"[a-z][a-z0-9_]+", paragraph)) - {"also", "for", "s", "id", "part"}
+
+
+def test_every_code_the_ledgers_record_has_a_chinese_name():
+    from pipelines.publish.report_names import CHECKS, REASONS, REPAIRS, STATUSES
+
+    root = Path(__file__).resolve().parents[1]
+    ingest = (root / "docs" / "ingest.md").read_text(encoding="utf-8")
+    assert _listed_after(ingest, "Reject reasons:") - set(REASONS) == set()
+    assert _listed_after(ingest, "Repair kinds:") - set(REPAIRS) == set()
+    raised = set(re.findall(r'BadValue\("([a-z_]+)"', "".join(
+        p.read_text(encoding="utf-8") for p in (root / "pipelines").rglob("*.py"))))
+    assert raised and raised - set(REASONS) == set()
+    checks = {c for p in (root / "expectations").glob("*.json")
+              for c in re.findall(r'"check": *"([a-z0-9_]+)"', p.read_text(encoding="utf-8"))}
+    assert checks and checks - set(CHECKS) == set()
+    assert {"loaded", "rejected", "superseded", "skipped_duplicate", "held"} <= set(STATUSES)
+
+
+def test_names_keep_the_code_beside_them():
+    from pipelines.publish.report_names import check_name, message_zh, reason_name, repair_name, status_name
+
+    assert status_name("skipped_duplicate") == "重复未入库 skipped_duplicate"
+    assert status_name("something_new") == "something_new"  # an unnamed code shows as recorded
+    assert reason_name("id_lossy_float") == "身份证号被科学计数法截断 id_lossy_float"
+    assert reason_name("gx:not_null") == "质量规则：非空 gx:not_null"
+    assert repair_name("id_fullwidth+id_lowercase_x") == "身份证号全角转半角+身份证号x改大写 id_fullwidth+id_lowercase_x"
+    assert check_name("in_set:category") == "取值在代码表内 in_set:category"
+    assert message_zh("replay of mz/2024-02-29 (same content), nothing loaded") == "与 mz/2024-02-29 内容相同，未重复入库"
+    assert message_zh("cl: a message no one translated") == "cl: a message no one translated"

@@ -61,7 +61,7 @@ h3{font-size:16px;margin:20px 0 6px}.en{color:#7f8c8d;font-weight:normal;font-si
 .tile .v{font-size:22px;font-weight:bold}.tile .k{font-size:13px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}
 th,td{border:1px solid #d5dbdb;padding:3px 8px;text-align:left}th{background:#ebf5fb}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.empty,.note{color:#7f8c8d}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.empty,.note{color:#7f8c8d}
 svg text{fill:#2c3e50}
 footer{margin-top:40px;color:#7f8c8d;font-size:12px}
 """

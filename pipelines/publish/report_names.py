@@ -91,13 +91,13 @@ MESSAGES = [  # the commonest ledger messages, in Chinese; the English stays bes
 
 
 def message_zh(message: str | None) -> str:
-    """A ledger message in Chinese when it is a known one, the English kept after it."""
+    """A ledger message in Chinese when it is a known one (audit.load_ledger keeps the English), else as recorded."""
     if not message:
         return ""
     for pattern, template in MESSAGES:
         found = re.fullmatch(pattern, message)
         if found:
-            return f"{template.format(*found.groups())}（{message}）"
+            return template.format(*found.groups())
     return message
 
 
