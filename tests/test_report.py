@@ -202,3 +202,11 @@ def test_names_keep_the_code_beside_them():
     assert check_name("in_set:category") == "取值在代码表内 in_set:category"
     assert message_zh("replay of mz/2024-02-29 (same content), nothing loaded") == "与 mz/2024-02-29 内容相同，未重复入库"
     assert message_zh("cl: a message no one translated") == "cl: a message no one translated"
+
+
+def test_an_out_folder_that_is_a_file_is_a_one_line_error(wh, tmp_path):
+    from pipelines.publish.report import ReportError
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ReportError, match="cannot write the run report under .*a-file/reports: Not a directory"):
+        write_report(wh, tmp_path / "a-file", today=REPORT_DAY)

@@ -51,9 +51,16 @@ def write_report(warehouse: Path, out: Path, run_summary: dict | None = None, *,
     return path
 
 
+class ReportError(OSError):
+    """The report could not be written where it was asked for."""
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".html", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".html", dir=path.parent)
+    except OSError as exc:
+        raise ReportError(f"cannot write the run report under {path.parent}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
