@@ -93,6 +93,19 @@ def test_officials_read_the_summary_and_risk_before_the_data_teams_detail(html):
     assert "本次接收行数" not in summary and "隔离行数" not in summary
 
 
+def test_the_summary_says_what_changed_since_the_previous_scoring(wh, html):
+    with warehouse(wh, read_only=True) as con:
+        (before, high0, medium0, scored0), (_, high, medium, scored) = con.execute(
+            "SELECT as_of_date, count(*) FILTER (WHERE risk_level = '高'), count(*) FILTER (WHERE risk_level = '中'),"
+            " count(*) FROM mart.risk_list GROUP BY ALL ORDER BY as_of_date DESC LIMIT 2").fetchall()[::-1]
+
+    def said(now, then):
+        return "持平" if now == then else f"{'增加' if now > then else '减少'} {abs(now - then)} 户"
+
+    assert (f"与上次（{before}）相比：高风险{said(high, high0)}，中风险{said(medium, medium0)}，"
+            f"监测家庭{said(scored, scored0)}。") in html
+
+
 def test_statuses_and_codes_have_chinese_names_beside_them(html):
     detail = html[html.index('<div id="per-file">'):]
     assert "<td>已入库 loaded</td>" in detail and ">loaded<" not in detail

@@ -18,7 +18,7 @@ def _rows(con, sql: str, params=None) -> list[tuple]:
 
 def _delta(now: int, before: int) -> str:
     change = now - before
-    return "持平" if change == 0 else f"{'增加' if change > 0 else '减少'} {abs(change):,}"
+    return "持平" if change == 0 else f"{'增加' if change > 0 else '减少'} {abs(change):,} 户"
 
 
 def risk_trend(con) -> list[tuple]:
@@ -65,8 +65,8 @@ def _since_last(trend: list[tuple], facts: dict) -> str:
     if len(trend) < 2:
         return "与上次相比：这是第一次评分，尚无可比。"
     (before, scored0, high0, medium0), (_, scored, high, medium) = trend[-2], trend[-1]
-    return (f"与上次（{before}）相比：高风险{_delta(high, high0)}户，中风险{_delta(medium, medium0)}户，"
-            f"监测家庭{_delta(scored, scored0)}户。")
+    return (f"与上次（{before}）相比：高风险{_delta(high, high0)}，中风险{_delta(medium, medium0)}，"
+            f"监测家庭{_delta(scored, scored0)}。")
 
 
 def trends(con) -> Section:
