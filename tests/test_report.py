@@ -5,8 +5,12 @@ and H9 on 2024-07-02; the report judges overdue checks on 2024-07-10, when the
 3-working-day and 24-hour deadlines (H1, H2, H4, H7, H9) have passed.
 """
 
+import json
 import re
+import subprocess
 from datetime import date, datetime
+from html import unescape
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from pipelines.ingest.feedback import load_feedback
 from pipelines.publish.lists import write_lists
 from pipelines.publish.report import write_report
 from pipelines.warehouse import warehouse
+from tests.desktop import desktop  # noqa: F401
 from tests.outputs_builder import ALL_IDS, FORMULA_NAME, JUNE, build_warehouse, mask
 from tests.worlds import copy_file
 
@@ -30,6 +35,7 @@ def wh(outputs_warehouse, tmp_path_factory):
     returned.write_text("家庭编号,核查结果,核查日期\nH1,不符合条件,2024-07-03\nH9,临时救助,2024-07-02\n",
                         encoding="utf-8")
     load_feedback(wh, returned, today=REPORT_DAY)
+    load_feedback(wh, returned, today=REPORT_DAY)  # the same file again: skipped as a duplicate
     with warehouse(wh) as con:  # what loading June's delivery would have recorded
         now = datetime(2024, 7, 1, 2, 0)
         con.execute("INSERT INTO audit.load_ledger VALUES (?, 'mz', ?, 'households.csv', 12, 11, 1, 'loaded', ?,"
@@ -38,8 +44,9 @@ def wh(outputs_warehouse, tmp_path_factory):
                     " NULL, 'utf-8', 0, NULL)", [LOAD_ID, JUNE, now])
         con.execute("INSERT INTO audit.quarantine VALUES (?, 'mz', ?, 'households.csv', 7, '月人均收入', '-5',"
                     " 'amount_negative')", [LOAD_ID, JUNE])
-        con.execute("INSERT INTO audit.dq_results VALUES (?, 'mz', ?, 'households.csv', 'values_in_set:category',"
-                    " '保障类别', 'row', false, 1, 12)", [LOAD_ID, JUNE])
+        for file_name, failing in (("households.csv", 1), ("members.csv", 2)):  # one check failing in two files
+            con.execute("INSERT INTO audit.dq_results VALUES (?, 'mz', ?, ?, 'in_set:category', '保障类别', 'row',"
+                        " false, ?, 12)", [LOAD_ID, JUNE, file_name, failing])
         con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'source_stale', 'cl', ?, 'cl: newest delivery"
                     " was rejected')", [now, JUNE])
     return wh
@@ -67,10 +74,56 @@ def test_the_report_is_self_contained(html):
 
 
 def test_sections_have_chinese_titles_and_english_subtitles(html):
-    for zh, en in [("数据接收与隔离", "Data received and quarantined"), ("数据质量", "Data quality"),
-                   ("风险分布", "Risk distribution"), ("新增预警", "New warnings"), ("核查跟进", "Follow-up"),
-                   ("主动发现", "Discovery candidates")]:
-        assert re.search(rf"<h2>\d\. {zh} <span class=\"en\">{en}", html)
+    for n, zh, en in [(1, "风险分布", "Risk distribution"), (2, "新增预警", "New warnings"),
+                      (3, "主动发现", "Discovery candidates"), (4, "核查跟进", "Follow-up"), (5, "趋势", "Trends"),
+                      (6, "数据接收与隔离", "Data received and quarantined"), (7, "数据质量", "Data quality")]:
+        assert re.search(rf"<h2>{n}\. {zh} <span class=\"en\">{en}", html), zh
+
+
+def test_officials_read_the_summary_and_risk_before_the_data_teams_detail(html):
+    at = {what: html.index(marker) for what, marker in [
+        ("summary", '<section id="summary"'), ("risk", "<h2>1. 风险分布"), ("discovery", "<h2>3. 主动发现"),
+        ("followup", "<h2>4. 核查跟进"), ("trends", "<h2>5. 趋势"),
+        ("data team", '<h2 class="part">数据质量与接收明细（数据组）'),
+        ("per file", '<div id="per-file">'), ("checks", "未通过的检查"), ("quarantine", "<h3>隔离原因")]}
+    assert list(at) == sorted(at, key=at.get), at
+    summary = html[at["summary"]:at["risk"]]
+    for said in ("评分日期 <b>2024-06-30</b>", "纳入监测（评分）家庭", "高风险 <b>5</b> 户", "中风险 <b>2</b> 户",
+                 "名单新增/升级预警 <b>7</b> 户", "主动发现对象 <b>4</b> 人", "逾期未核查 <b>3</b> 户", "与上次"):
+        assert said in summary, said
+    assert "本次接收行数" not in summary and "隔离行数" not in summary
+
+
+def test_the_summary_says_what_changed_since_the_previous_scoring(wh, html):
+    with warehouse(wh, read_only=True) as con:
+        (before, high0, medium0, scored0), (_, high, medium, scored) = con.execute(
+            "SELECT as_of_date, count(*) FILTER (WHERE risk_level = '高'), count(*) FILTER (WHERE risk_level = '中'),"
+            " count(*) FROM mart.risk_list GROUP BY ALL ORDER BY as_of_date DESC LIMIT 2").fetchall()[::-1]
+
+    def said(now, then):
+        return "持平" if now == then else f"{'增加' if now > then else '减少'} {abs(now - then)} 户"
+
+    assert (f"与上次（{before}）相比：高风险{said(high, high0)}，中风险{said(medium, medium0)}，"
+            f"监测家庭{said(scored, scored0)}。") in html
+
+
+def test_statuses_and_codes_have_chinese_names_beside_them(html):
+    detail = html[html.index('<div id="per-file">'):]
+    assert "<td>已入库 loaded</td>" in detail and ">loaded<" not in detail
+    assert "金额为负 amount_negative" in detail
+    assert "取值在代码表内 in_set:category" in detail
+
+
+def test_one_check_failing_in_several_files_is_one_row(html):
+    table = html[html.index("未通过的检查"):html.index("<h3>隔离原因")]
+    rows = re.findall(r"<tr><td>.*?</tr>", table)
+    assert len(rows) == 1, rows
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", rows[0])
+    assert cells[1] == "households.csv、members.csv" and cells[5:] == ["2", "3", "24"]
+
+
+def test_a_duplicate_feedback_file_is_not_counted_as_a_feedback_file(html):
+    assert "近30天回收核查反馈文件 1 个" in html and "另有 1 个重复文件未入库" in html
 
 
 def test_the_numbers_match_the_warehouse(html):
@@ -82,7 +135,7 @@ def test_the_numbers_match_the_warehouse(html):
     assert tile(html, "核查完成率（已到期）") == "40%"
     assert tile(html, "逾期未核查") == "3"
     assert tile(html, "主动发现对象") == "4"  # + 急难 for H9 (issue 19: every 在册 household)
-    assert "amount_negative" in html and "values_in_set:category" in html and "source_stale" in html
+    assert "amount_negative" in html and "in_set:category" in html and "source_stale" in html
     assert "东昌府区 371502" in html and "阳谷县 371521" in html
 
 
@@ -94,7 +147,8 @@ def test_the_report_names_nobody(html):
 
 def test_without_a_run_summary_the_latest_deliveries_are_shown(wh, tmp_path):
     text = write_report(wh, tmp_path, today=REPORT_DAY).read_text(encoding="utf-8")
-    assert tile(text, "本次接收行数") == "32"
+    assert tile(text, "最近一次接收行数") == "32" and "本次接收行数" not in text
+    assert "未提供运行摘要" in text and "近30天回收核查反馈文件 1 个" in text
 
 
 def test_a_warehouse_without_scores_or_lists_still_gets_a_report(tmp_path):
@@ -102,3 +156,71 @@ def test_a_warehouse_without_scores_or_lists_still_gets_a_report(tmp_path):
         pass
     text = write_report(tmp_path / "empty.duckdb", tmp_path / "out").read_text(encoding="utf-8")
     assert "尚无风险评分" in text and "尚未导出名单" in text
+
+
+# Added to a copy of the report only (the report itself has no script): where the parts lie once laid out.
+PROBE = """<script>addEventListener("load", function () {
+  function at(s) { var b = document.querySelector(s).getBoundingClientRect(); return [b.top, b.bottom]; }
+  document.body.setAttribute("data-probe", JSON.stringify({width: innerWidth, height: innerHeight,
+    summary: at("#summary"), risk: at("#risk h2"), detail: at("#data-team"), perfile: at("#per-file")}));
+});</script>"""
+
+
+@pytest.mark.slow
+def test_a_leader_sees_the_summary_and_the_risk_heading_on_the_first_screen(html, desktop, tmp_path):
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    done = subprocess.run([desktop["chromium"], "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--window-size=1280,800", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=300)
+    found = re.search(r'data-probe="([^"]*)"', done.stdout)
+    assert found, f"chromium laid nothing out: {done.stderr[-500:]}"
+    at = json.loads(unescape(found.group(1)))
+    screen = at["height"]  # a 1280×800 window's viewport: 800 less what the browser's frame takes
+    assert at["width"] == 1280 and 600 <= screen <= 800, at
+    assert 0 <= at["summary"][0] and at["summary"][1] <= screen, at  # the whole summary
+    assert at["risk"][1] <= screen, at  # and the risk section's heading
+    assert at["perfile"][0] > at["detail"][0] > screen, at  # the data team's detail only further down
+
+
+def _listed_after(text: str, heading: str) -> set[str]:
+    """The codes of a docs/ingest.md paragraph that starts with `heading`, up to its blank line."""
+    paragraph = text.split(heading, 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"[a-z][a-z0-9_]+", paragraph)) - {"also", "for", "s", "id", "part"}
+
+
+def test_every_code_the_ledgers_record_has_a_chinese_name():
+    from pipelines.publish.report_names import CHECKS, REASONS, REPAIRS, STATUSES
+
+    root = Path(__file__).resolve().parents[1]
+    ingest = (root / "docs" / "ingest.md").read_text(encoding="utf-8")
+    assert _listed_after(ingest, "Reject reasons:") - set(REASONS) == set()
+    assert _listed_after(ingest, "Repair kinds:") - set(REPAIRS) == set()
+    raised = set(re.findall(r'BadValue\("([a-z_]+)"', "".join(
+        p.read_text(encoding="utf-8") for p in (root / "pipelines").rglob("*.py"))))
+    assert raised and raised - set(REASONS) == set()
+    checks = {c for p in (root / "expectations").glob("*.json")
+              for c in re.findall(r'"check": *"([a-z0-9_]+)"', p.read_text(encoding="utf-8"))}
+    assert checks and checks - set(CHECKS) == set()
+    assert {"loaded", "rejected", "superseded", "skipped_duplicate", "held"} <= set(STATUSES)
+
+
+def test_names_keep_the_code_beside_them():
+    from pipelines.publish.report_names import check_name, message_zh, reason_name, repair_name, status_name
+
+    assert status_name("skipped_duplicate") == "重复未入库 skipped_duplicate"
+    assert status_name("something_new") == "something_new"  # an unnamed code shows as recorded
+    assert reason_name("id_lossy_float") == "身份证号被科学计数法截断 id_lossy_float"
+    assert reason_name("gx:not_null") == "质量规则：非空 gx:not_null"
+    assert repair_name("id_fullwidth+id_lowercase_x") == "身份证号全角转半角+身份证号x改大写 id_fullwidth+id_lowercase_x"
+    assert check_name("in_set:category") == "取值在代码表内 in_set:category"
+    assert message_zh("replay of mz/2024-02-29 (same content), nothing loaded") == "与 mz/2024-02-29 内容相同，未重复入库"
+    assert message_zh("cl: a message no one translated") == "cl: a message no one translated"
+
+
+def test_an_out_folder_that_is_a_file_is_a_one_line_error(wh, tmp_path):
+    from pipelines.publish.report import ReportError
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ReportError, match="cannot write the run report under .*a-file/reports: Not a directory"):
+        write_report(wh, tmp_path / "a-file", today=REPORT_DAY)

@@ -2,7 +2,8 @@
 
 `write_report(warehouse, out, run_summary)` writes
 `<out>/reports/run-report-<as_of_date>-<YYYYMMDDTHHMMSS>.html` and returns its path: counts
-only, no name or ID, nothing fetched from outside. Its six sections: docs/outputs.md.
+only, no name or ID, nothing fetched from outside. The officials' summary and sections come
+first, the data team's detail after its own heading (docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
+from pipelines.publish.report_data_team import quality, received
 from pipelines.publish.report_html import page
-from pipelines.publish.report_sections import discovery, followup, quality, received, risk, warnings
+from pipelines.publish.report_sections import discovery, followup, risk, warnings
+from pipelines.publish.report_summary import summary, trends
 from pipelines.publish.scoring_date import latest_scoring_date
 from pipelines.warehouse import warehouse as open_warehouse
 
@@ -27,15 +30,17 @@ def write_report(warehouse: Path, out: Path, run_summary: dict | None = None, *,
     with open_warehouse(Path(warehouse), read_only=True) as con:
         as_of = latest_scoring_date(con, else_snapshot=True)
         tiles: dict[str, str] = {}
-        sections = [
-            received(con, run_summary, tiles),
-            quality(con, run_summary),
+        facts: dict = {}
+        officials = [
             risk(con, as_of, tiles, Path(warehouse)),
             warnings(con, as_of, tiles),
-            followup(con, today, tiles),
-            discovery(con, tiles),
+            discovery(con, tiles, facts),
+            followup(con, today, tiles, facts),
+            trends(con),
         ]
-    html = page(as_of, today, Path(warehouse).name, tiles, sections)
+        data_team = [received(con, run_summary), quality(con, run_summary)]
+        first = summary(con, as_of, tiles, facts)
+    html = page(as_of, today, Path(warehouse).name, first, officials, data_team)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     path = Path(out) / "reports" / f"run-report-{as_of or 'none'}-{stamp}.html"
     n = 1
@@ -46,9 +51,16 @@ def write_report(warehouse: Path, out: Path, run_summary: dict | None = None, *,
     return path
 
 
+class ReportError(OSError):
+    """The report could not be written where it was asked for."""
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".html", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".html", dir=path.parent)
+    except OSError as exc:
+        raise ReportError(f"cannot write the run report under {path.parent}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
