@@ -17,13 +17,16 @@ import pytest
 
 from pipelines.publish.deadlines import load_rules
 from pipelines.publish.list_rows import reason_texts
-from pipelines.publish.list_writer import CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET
+from pipelines.publish.list_writer import (
+    CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, NO_CANDIDATES, NO_DEPARTURES, NO_HOUSEHOLDS,
+)
 from pipelines.publish.lists import ListError, write_lists
 from pipelines.warehouse import warehouse
 from tests.outputs_builder import (
     ALL_IDS, FORMULA_CANDIDATE, FORMULA_NAME, JUNE, MAY, P4, P9, T1, T2, build_warehouse, mask,
 )
 
+EMPTY_ROWS = [NO_HOUSEHOLDS, NO_CANDIDATES, NO_DEPARTURES]
 MAY_ISSUED, JUNE_ISSUED = date(2024, 6, 3), date(2024, 7, 1)
 
 
@@ -42,7 +45,9 @@ def workbook(run, township, day=JUNE):
 
 
 def sheet(path, name):
-    return pl.read_excel(path, sheet_name=name, infer_schema_length=0)  # every cell as text
+    """The sheet's people, every cell as text (an empty sheet's 本月无… row is not a person)."""
+    frame = pl.read_excel(path, sheet_name=name, infer_schema_length=0)
+    return frame.filter(~pl.col(frame.columns[0]).is_in(EMPTY_ROWS).fill_null(False))
 
 
 def query(run, sql, params=None):

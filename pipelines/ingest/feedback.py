@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "feedback"
 HOUSEHOLD_ID, RESULT, CHECK_DATE, NOTE = "家庭编号", "核查结果", "核查日期", "备注"
+CANDIDATE_ID = "发现编号"  # a 主动发现 row's key on the list: candidate_ref(person_key, rule)
 # Results the lists and the report act on: 不符合条件 holds a household off the next lists for a while
 # (pipelines.publish.list_rows); 联系不上 is a try, not a completed check (mart.followup_status).
 INELIGIBLE, UNREACHABLE = "不符合条件", "联系不上"
@@ -259,6 +260,11 @@ def _record(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, actor: str, toda
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
 
+
+
+def candidate_ref(person_key: str, rule: str) -> str:
+    """The 发现编号 a list shows for a person and rule: a short digest of the keyed hash, never the 身份证号."""
+    return "F" + hashlib.sha256(f"{person_key}|{rule}".encode()).hexdigest()[:11].upper()
 
 
 def _load_id(sha: str | None) -> str:
