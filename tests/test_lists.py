@@ -379,3 +379,21 @@ def test_libreoffice_prints_a_township_list_on_few_pages_with_its_name(printed, 
                           check=True).stdout
     assert "杨屯镇" in text and "187.00" in text
     assert re.search(rf"第\s*1\s*页\s*/\s*共\s*{pages}\s*页", text)  # pdftotext drops the spaces
+
+
+def test_the_generator_merges_its_world_into_the_region_file_and_keeps_the_bureaus_rows(tmp_path):
+    from pipelines.generate.regions import all_codes, write
+    from pipelines.publish.list_regions import REGIONS_FILE, RegionsError, load_regions
+
+    path = tmp_path / "regions.csv"
+    path.write_text("code,name,level,parent\n371502100,局里改的名字,township,371502\n", encoding="utf-8")
+    write(["371502100201", "371702105214"], path)
+    regions = load_regions(path)
+    assert regions.name("371502100") == "局里改的名字"  # the bureau's row stays
+    assert regions.label("371502100201").endswith("村") and regions.name("371502") == "东昌府区"
+    assert regions.label("371702105214") == "（市外：371702105214）" and "371702105214" not in regions.names
+    assert regions.label("371526199999") == "371526199999"  # missing from the file: the code
+    committed = load_regions(REGIONS_FILE)
+    assert all(code in committed.names for code in all_codes())  # every generated world is named
+    with pytest.raises(RegionsError, match="no region file"):
+        load_regions(tmp_path / "missing.csv")

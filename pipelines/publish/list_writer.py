@@ -25,7 +25,8 @@ DEPARTURE_SHEET = "退出名单"
 VILLAGE = "村（社区）"
 NO_HOUSEHOLDS, NO_CANDIDATES, NO_DEPARTURES = "本月无风险户", "本月无主动发现对象", "本期无退出户"
 
-RESULT_COLUMNS = (Column(RESULT), Column(CHECK_DATE, DATE), Column(NOTE, wrap=True))
+# room to write by hand on the printed list
+RESULT_COLUMNS = (Column(RESULT, width=11), Column(CHECK_DATE, DATE, width=11), Column(NOTE, wrap=True, width=14))
 HOUSEHOLD_COLUMNS = (
     Column("变化"), Column(HOUSEHOLD_ID), Column("户主姓名"), Column("户主身份证号（脱敏）"),
     Column(VILLAGE, wrap=True), Column("保障类别"), Column("家庭人口数", INT), Column("月人均收入（元）", MONEY),

@@ -26,7 +26,7 @@ from pathlib import Path
 TEXT, INT, MONEY, SCORE, DATE = "text", "int", "money", "score", "date"
 _NUMBER_FORMATS = {INT: "0", MONEY: "#,##0.00", SCORE: "0.000", DATE: "yyyy-mm-dd"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 6, 40, 26
+MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 6, 40, 20
 LINE_HEIGHT = 15  # points per line of 11-point text (Excel's default row is 15)
 A4 = 9  # xlsxwriter's paper index
 PAGE_NUMBERS = "&C第 &P 页 / 共 &N 页"
