@@ -1,26 +1,21 @@
 """Caseworkers' check results (核查结果), loaded like any source.
 
-A caseworker returns the first sheet of a risk list (XLSX, or CSV) with three
-columns filled in: 核查结果 (已入户, 纳入低保, 临时救助, 不符合条件, 联系不上),
-核查日期 and, optionally, 备注. Every other column of the list may stay, move or
-go: only 家庭编号, 核查结果, 核查日期 and 备注 are read.
+A caseworker returns a risk list (XLSX, or CSV) with 核查结果 (已入户, 纳入低保,
+临时救助, 不符合条件, 联系不上), 核查日期 and, optionally, 备注 filled in: on 风险名单
+keyed by 家庭编号, on 主动发现 by 发现编号 (`candidate_ref`). Other columns may stay,
+move or go.
 
 The rules are those of the source files (pipelines.ingest.readers, pipelines.ingest.repair):
-what has one correct reading is repaired (`2024/7/5`, an Excel date, ` 纳入低保 `)
-and recorded in audit.repairs; anything else puts the row in audit.quarantine
-(source 'feedback', one row per bad cell, duplicates as duplicate_row). On top
-of those, a row is quarantined when its 家庭编号 was never on an exported list
-(household_not_listed), its 核查日期 lies after the day of loading
-(check_date_in_future) or on or before the first list that showed the household
-(check_before_listing). A row with neither 核查结果 nor 核查日期 is a household
-not checked yet: skipped, counted, not an error.
+one correct reading is repaired (audit.repairs), anything else quarantined
+(audit.quarantine, source 'feedback'), plus household_not_listed /
+candidate_not_listed, check_date_in_future and check_before_listing. A row with
+neither 核查结果 nor 核查日期 is not checked yet: skipped, counted, not an error.
 
-Each loaded row is matched to the list it answers: the latest exported list
-(mart.listed_households) with a scoring date before the 核查日期. Rows go to
-staging.feedback; each file gets a row in audit.feedback_loads. A file is loaded
-once, by content: the same bytes again change nothing.
+Each loaded row answers the latest exported list showing it before the 核查日期;
+rows go to staging.feedback or staging.feedback_candidates, each file to
+audit.feedback_loads, loaded once by content. Every row's outcome is written
+beside the file (pipelines.ingest.feedback_outcomes).
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -102,14 +97,15 @@ class FeedbackLoad:
     parts: list[Part] = field(default_factory=list)
     outcome_file: Path | None = None
 
-    def summary(self) -> dict:
+    def summary(self, rows: bool = True) -> dict:
+        """The counts, and (`rows`) every row's outcome; the nightly run's summary keeps the counts only."""
         from pipelines.ingest.feedback_outcomes import outcomes
 
         return {"load_id": self.load_id, "file": str(self.file), "status": self.status, "message": self.message,
                 "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
                 "rows_quarantined": self.rows_quarantined, "rows_skipped": self.rows_skipped,
                 "outcome_file": str(self.outcome_file) if self.outcome_file else None,
-                "rows": outcomes(self) if self.status == LOADED else []}
+                **({"rows": outcomes(self) if self.status == LOADED else []} if rows else {})}
 
 
 def load_feedback(warehouse: Path, file: Path, *, actor: str | None = None, today: date | None = None) -> dict:
@@ -148,7 +144,7 @@ def load_feedback_folder(warehouse: Path, folder: Path, *, actor: str | None = N
         for file in files:
             load = _load_file(con, file, actor or current_user(), today or date.today(), record_repeats=False)
             if load is not None:
-                results.append(load.summary())
+                results.append(load.summary(rows=False))  # the outcomes are in each file's .结果.csv
     counts = {s: sum(r["status"] == s for r in results) for s in (LOADED, REJECTED, SKIPPED)}
     log.info("feedback folder %s: %d files, %d new: %s", folder, len(files), len(results), counts)
     return {"folder": str(folder), "files_seen": len(files), "files": results, **counts,
