@@ -26,12 +26,16 @@ class RegionsError(ValueError):
 class Regions:
     names: dict[str, str] = field(default_factory=dict)
 
+    @staticmethod
+    def local(code: str | None) -> bool:
+        return bool(code) and str(code).startswith(CITY_PREFIX)
+
     def label(self, code: str | None) -> str:
         """The name (`东关社区`), the code when the file lacks it, `（市外：…）` outside 聊城."""
         if not code:
             return ""
         code = str(code)
-        if not code.startswith(CITY_PREFIX):
+        if not self.local(code):
             return f"（市外：{code}）"
         return self.names.get(code) or code
 

@@ -97,7 +97,8 @@ def township_sheets(county: str, township: str, rows: dict[str, list[dict]], con
     """The four sheets of one township's workbook, the returned first."""
     regions = context.regions
     deadline = return_deadline(rows, context)
-    place = f"{regions.name(county)} {regions.name(township)}（{township}）"
+    place = (f"{regions.name(county)} {regions.name(township)}（{township}）" if regions.local(township)
+             else regions.label(township))  # a list of people living outside 聊城, for the bureau to refer on
     dates = "  ".join(p for p in (f"名单日期 {context.as_of}" if context.as_of else "",
                                   f"下发 {context.issued_on}" if context.issued_on else "",
                                   f"交回截止 {deadline}" if deadline else "") if p)
