@@ -252,3 +252,28 @@ def test_discovered_people_are_reported_back_and_every_row_gets_its_outcome(tmp_
 
 def trip_of(wh):
     return SimpleNamespace(wh=wh)
+
+
+def test_results_return_on_a_moved_sheet_or_a_csv_of_discovered_people(tmp_path):
+    import openpyxl
+
+    from pipelines.ingest.feedback import CANDIDATE_SHEET
+
+    wh = build_warehouse(tmp_path / "w.duckdb")
+    write_lists(wh, tmp_path / "out", JUNE, issued_on=date(2024, 7, 1))
+    listed = tmp_path / "out" / "2024-06-30" / "371502" / f"{T1}.xlsx"
+    book = openpyxl.load_workbook(listed)
+    book.move_sheet("说明", offset=-3)  # the caseworker put the notes first
+    ws = book[HOUSEHOLD_SHEET]
+    headers = [c.value for c in ws[1]]
+    ws.cell(2, headers.index("核查结果") + 1, "已入户")
+    ws.cell(2, headers.index("核查日期") + 1, "2024-07-03")
+    book.save(tmp_path / "moved.xlsx")
+    moved = load_feedback(wh, tmp_path / "moved.xlsx", today=LOADED_ON)
+    assert (moved["status"], moved["rows_loaded"]) == ("loaded", 1)
+    ref = openpyxl.load_workbook(listed)[CANDIDATE_SHEET]["B2"].value
+    csv_file = tmp_path / "主动发现.csv"
+    csv_file.write_text(f"发现编号,核查结果,核查日期\n{ref},联系不上,2024-07-05\n", encoding="utf-8")
+    loaded = load_feedback(wh, csv_file, today=LOADED_ON)
+    assert (loaded["rows_loaded"], loaded["rows"][0]["表"]) == (1, CANDIDATE_SHEET)
+    assert query(trip_of(wh), "SELECT candidate_ref, result FROM staging.feedback_candidates") == [(ref, "联系不上")]

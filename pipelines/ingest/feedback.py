@@ -196,12 +196,13 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: da
 def _validate(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, today: date) -> None:
     """Read, repair and check the returned sheets; fill load's parts and counts.
 
-    The first sheet (or a CSV) holds 家庭编号 rows, or 发现编号 rows when that is all
-    it has; a workbook's 主动发现 sheet is read too when it has the result columns.
+    The 风险名单 sheet (else the first sheet, or a CSV) holds 家庭编号 rows, or 发现编号
+    rows when that is all it has; a workbook's 主动发现 sheet is read too when it has the result columns.
     """
-    first = _part(con, load.file.name, read_file(load.file), today)
+    workbook = load.file.suffix.lower() == ".xlsx"
+    first = _part(con, load.file.name, _first_sheet(load.file) if workbook else read_file(load.file), today)
     load.parts = [first]
-    if load.file.suffix.lower() == ".xlsx" and first.kind == HOUSEHOLDS:
+    if workbook and first.kind == HOUSEHOLDS:
         try:
             read = read_file(load.file, CANDIDATE_SHEET)
         except UnreadableFile:  # no such sheet, or an empty one: nothing returned on it
@@ -215,6 +216,16 @@ def _validate(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, today: date) -
         load.rows_skipped += len(part.skipped)
     if load.rows_read != load.rows_loaded + load.rows_quarantined + load.rows_skipped:  # a row lost or doubled
         raise RuntimeError(f"feedback {load.file.name}: rows do not add up: {load.summary()}")
+
+
+def _first_sheet(file: Path):
+    """The 风险名单 sheet wherever the caseworker moved it, else the workbook's first sheet."""
+    try:
+        return read_file(file, HOUSEHOLD_SHEET)
+    except UnreadableFile as exc:
+        if "no sheet" not in str(exc):
+            raise
+        return read_file(file)
 
 
 def _part(con: duckdb.DuckDBPyConnection, label: str, read, today: date, sheet: str = HOUSEHOLD_SHEET) -> Part:
