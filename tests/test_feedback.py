@@ -191,3 +191,90 @@ def test_unusable_files_fail_with_one_line_and_are_recorded(trip, tmp_path):
     assert query(trip, "SELECT file_name, status, rows_loaded FROM audit.feedback_loads"
                        " WHERE status = 'rejected' ORDER BY file_name") == [
         ("坏文件.xlsx", "rejected", 0), ("无结果.csv", "rejected", 0)]
+
+
+# --------------------------------------------------------------------- 主动发现 results and per-row outcomes
+
+
+def test_discovered_people_are_reported_back_and_every_row_gets_its_outcome(tmp_path, capsys):
+    import csv
+
+    import openpyxl
+
+    from pipelines.cli import main
+    from pipelines.ingest.feedback import CANDIDATE_SHEET, candidate_ref
+    from pipelines.warehouse import query_copy_path
+
+    wh = build_warehouse(tmp_path / "w.duckdb")
+    out, inbox = tmp_path / "out", tmp_path / "inbox"
+    write_lists(wh, out, JUNE, issued_on=date(2024, 7, 1))
+    book = openpyxl.load_workbook(out / "2024-06-30" / "371502" / f"{T1}.xlsx")
+
+    def fill(ws, line, result, day, key=None):
+        headers = [c.value for c in ws[1]]
+        if key:
+            ws.cell(line, headers.index("发现编号") + 1, key)
+        ws.cell(line, headers.index("核查结果") + 1, result)
+        ws.cell(line, headers.index("核查日期") + 1, day)
+
+    fill(book[HOUSEHOLD_SHEET], 2, "已入户", date(2024, 7, 3))
+    fill(book[HOUSEHOLD_SHEET], 3, "不清楚", "2024-07-03")
+    fill(book[CANDIDATE_SHEET], 2, "临时救助", "2024/7/2")
+    fill(book[CANDIDATE_SHEET], 3, "已入户", "2024-07-04", key="FNOTALIST00")
+    inbox.mkdir()
+    returned = inbox / "东昌府区-回收.xlsx"
+    book.save(returned)
+    query_copy_path(wh).unlink(missing_ok=True)
+
+    assert main(["feedback", "--warehouse", str(wh), str(returned)]) == 0
+    printed = capsys.readouterr().out
+    person, rule = query(trip_of(wh), "SELECT person_key, rule FROM mart.listed_candidates"
+                                      " WHERE as_of_date = ? AND township_code = ?", [JUNE, T1])[0]
+    assert query(trip_of(wh), "SELECT file_name, line_number, candidate_ref, person_key, rule, result, check_date,"
+                              " list_as_of_date FROM staging.feedback_candidates") == [
+        (f"{returned.name}:{CANDIDATE_SHEET}", 2, candidate_ref(person, rule), person, rule, "临时救助",
+         date(2024, 7, 2), JUNE)]
+    outcome = returned.with_name(returned.name + ".结果.csv")
+    rows = {(r["表"], int(r["行号"])): r for r in csv.DictReader(outcome.open(encoding="utf-8-sig"))}
+    assert rows[(HOUSEHOLD_SHEET, 2)]["结果"] == "已导入"
+    assert rows[(HOUSEHOLD_SHEET, 3)]["结果"] == "隔离" and "不是可选值" in rows[(HOUSEHOLD_SHEET, 3)]["说明"]
+    assert {r["结果"] for k, r in rows.items() if k[0] == HOUSEHOLD_SHEET and k[1] > 3} == {"未核查"}
+    assert rows[(CANDIDATE_SHEET, 2)]["结果"] == "已修正后导入" and "2024/7/2" in rows[(CANDIDATE_SHEET, 2)]["说明"]
+    assert rows[(CANDIDATE_SHEET, 3)]["结果"] == "隔离"
+    assert rows[(CANDIDATE_SHEET, 3)]["说明"] == "发现编号“FNOTALIST00”：发现编号不在任何已下发的名单上，请核对"
+    assert "第3行" in printed and "不是可选值" in printed and "skipped" in printed and str(outcome) in printed
+    # `dibao query` reads the republished copy: the new rows are there now, not after the next night
+    assert main(["query", "--warehouse", str(wh), "--format", "csv",
+                 "SELECT count(*) AS n FROM staging.feedback_candidates"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1"
+    # the nightly folder loader takes the returned file (already loaded) but never the outcome file
+    assert load_feedback_folder(wh, inbox, today=LOADED_ON)["files_seen"] == 1
+
+
+def trip_of(wh):
+    return SimpleNamespace(wh=wh)
+
+
+def test_results_return_on_a_moved_sheet_or_a_csv_of_discovered_people(tmp_path):
+    import openpyxl
+
+    from pipelines.ingest.feedback import CANDIDATE_SHEET
+
+    wh = build_warehouse(tmp_path / "w.duckdb")
+    write_lists(wh, tmp_path / "out", JUNE, issued_on=date(2024, 7, 1))
+    listed = tmp_path / "out" / "2024-06-30" / "371502" / f"{T1}.xlsx"
+    book = openpyxl.load_workbook(listed)
+    book.move_sheet("说明", offset=-3)  # the caseworker put the notes first
+    ws = book[HOUSEHOLD_SHEET]
+    headers = [c.value for c in ws[1]]
+    ws.cell(2, headers.index("核查结果") + 1, "已入户")
+    ws.cell(2, headers.index("核查日期") + 1, "2024-07-03")
+    book.save(tmp_path / "moved.xlsx")
+    moved = load_feedback(wh, tmp_path / "moved.xlsx", today=LOADED_ON)
+    assert (moved["status"], moved["rows_loaded"]) == ("loaded", 1)
+    ref = openpyxl.load_workbook(listed)[CANDIDATE_SHEET]["B2"].value
+    csv_file = tmp_path / "主动发现.csv"
+    csv_file.write_text(f"发现编号,核查结果,核查日期\n{ref},联系不上,2024-07-05\n", encoding="utf-8")
+    loaded = load_feedback(wh, csv_file, today=LOADED_ON)
+    assert (loaded["rows_loaded"], loaded["rows"][0]["表"]) == (1, CANDIDATE_SHEET)
+    assert query(trip_of(wh), "SELECT candidate_ref, result FROM staging.feedback_candidates") == [(ref, "联系不上")]

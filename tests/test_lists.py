@@ -17,14 +17,18 @@ import pytest
 
 from pipelines.publish.deadlines import load_rules
 from pipelines.publish.list_rows import reason_texts
-from pipelines.publish.list_writer import CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET
+from pipelines.publish.list_writer import (
+    CANDIDATE_SHEET, DEPARTURE_SHEET, HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, NO_CANDIDATES, NO_DEPARTURES, NO_HOUSEHOLDS,
+)
 from pipelines.publish.lists import ListError, write_lists
 from pipelines.warehouse import warehouse
+from tests.desktop import desktop  # noqa: F401
 from tests.outputs_builder import (
     ALL_IDS, FORMULA_CANDIDATE, FORMULA_NAME, JUNE, MAY, P4, P9, T1, T2, build_warehouse, mask,
 )
 from tests.worlds import copy_file
 
+EMPTY_ROWS = [NO_HOUSEHOLDS, NO_CANDIDATES, NO_DEPARTURES]
 MAY_ISSUED, JUNE_ISSUED = date(2024, 6, 3), date(2024, 7, 1)
 
 
@@ -43,7 +47,9 @@ def workbook(run, township, day=JUNE):
 
 
 def sheet(path, name):
-    return pl.read_excel(path, sheet_name=name, infer_schema_length=0)  # every cell as text
+    """The sheet's people, every cell as text (an empty sheet's 本月无… row is not a person)."""
+    frame = pl.read_excel(path, sheet_name=name, infer_schema_length=0)
+    return frame.filter(~pl.col(frame.columns[0]).is_in(EMPTY_ROWS).fill_null(False))
 
 
 def query(run, sql, params=None):
@@ -244,3 +250,151 @@ def test_bad_requests_fail_with_one_line(run, tmp_path):
     assert not (tmp_path / "none").exists()
     with pytest.raises(ListError, match="no risk scores for 2024-06-30 in mart.risk_list"):
         write_lists(empty, tmp_path, JUNE)
+
+
+# --------------------------------------------------------------------- print and return (issue #18)
+
+LONG_REASON = "；".join(["收入接近低保标准，近三个月工资性收入明显下降"] * 4)
+
+
+def _step(day=date(2024, 7, 4)):
+    from pipelines.publish.deadlines import Step
+
+    return Step("入户核查", "3个工作日", day)
+
+
+def _household(township, **extra):
+    row = {"marker": "新增", "household_id": "3715021002020008", "head_name": "魏凤英",
+           "head_masked_id": "372501********8122", "division_code": township + "202", "category": "低保边缘",
+           "members": 2, "income_per_capita": 187.0, "dibao_standard": 753.0, "check_date": date(2024, 4, 18),
+           "risk_score": 0.011, "risk_level": "高", "reason_text": LONG_REASON, "step": _step(),
+           "county_code": township[:6], "township_code": township}
+    return row | extra
+
+
+def _candidate(township, **extra):
+    row = {"marker": "新增", "candidate_ref": "F1AED880427A", "name": "王连生", "masked_id": "371502********495X",
+           "rule": "生活补贴", "residence_code": "371702105214", "step": _step(),
+           "evidence": "在册低保家庭成员; 未享受困难残疾人生活补贴 (187.0000元/月)",
+           "county_code": township[:6], "township_code": township}
+    return row | extra
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory):
+    """Two townships written from hand-made rows: one with people, one with nobody on any sheet."""
+    from pipelines.publish.list_regions import Regions
+    from pipelines.publish.list_writer import ListContext, write_files
+
+    regions = Regions({"371502": "东昌府区", "371502100": "杨屯镇", "371502100202": "赵园村",
+                       "371502101": "梁水镇"})
+    context = ListContext(JUNE, JUNE_ISSUED, regions, {"visits": 10, "by_need": 1.0, "min_score": 0.01})
+    folder = tmp_path_factory.mktemp("printed")
+    busy, empty = "371502100", "371502101"
+    write_files(folder, [("371502", busy), ("371502", empty)],
+                [_household(busy), _household(busy, household_id="3715021009990001", division_code="371502100999",
+                                              reason_text="短")],
+                [_candidate(busy)], [], context)
+    return SimpleNamespace(busy=folder / "371502" / f"{busy}.xlsx", empty=folder / "371502" / f"{empty}.xlsx")
+
+
+def test_every_sheet_prints_landscape_one_page_wide_with_headers_and_page_numbers(printed):
+    import openpyxl
+
+    book = openpyxl.load_workbook(printed.busy)
+    assert book.sheetnames == [HOUSEHOLD_SHEET, CANDIDATE_SHEET, DEPARTURE_SHEET, "说明"]
+    for ws in book.worksheets:
+        setup = ws.page_setup
+        assert (setup.orientation, str(setup.paperSize)) == ("landscape", "9"), ws.title  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and setup.fitToWidth in (None, 1) and setup.fitToHeight == 0
+        assert ws.print_title_rows == "$1:$1", ws.title
+        assert "杨屯镇" in ws.oddHeader.left.text and "东昌府区" in ws.oddHeader.left.text
+        assert "名单日期 2024-06-30" in ws.oddHeader.right.text and "交回截止 2024-07-04" in ws.oddHeader.right.text
+        assert ws.oddFooter.center.text == "第 &P 页 / 共 &N 页"
+    # the header row and the columns saying who the row is about stay in view
+    assert [book[s].freeze_panes for s in (HOUSEHOLD_SHEET, CANDIDATE_SHEET, DEPARTURE_SHEET)] == ["D2", "D2", "C2"]
+    main = book[HOUSEHOLD_SHEET]
+    assert [main.cell(1, c).value for c in (2, 3)] == ["家庭编号", "户主姓名"]
+
+
+def test_rows_are_as_tall_as_their_wrapped_text_and_money_is_a_number(printed):
+    import openpyxl
+
+    ws = openpyxl.load_workbook(printed.busy)[HOUSEHOLD_SHEET]
+    headers = [c.value for c in ws[1]]
+    reason = headers.index("风险原因") + 1
+    assert ws.cell(2, reason).value == LONG_REASON and ws.cell(2, reason).alignment.wrap_text
+    assert ws.row_dimensions[2].height >= 3 * 15  # 88 CJK characters in a 26-wide column: several lines
+    assert ws.row_dimensions[3].height is None  # a short reason: the default single line
+    income = ws.cell(2, headers.index("月人均收入（元）") + 1)
+    assert income.value == 187.0 and income.number_format == "#,##0.00"
+    assert ws.cell(2, headers.index("村（社区）") + 1).value == "赵园村"
+    assert ws.cell(3, headers.index("村（社区）") + 1).value == "371502100999"  # not in the region file: the code
+    assert headers[-3:] == ["核查结果", "核查日期", "备注"]
+
+
+def test_discovered_people_have_result_columns_and_a_key_to_return_them_by(printed):
+    import openpyxl
+
+    ws = openpyxl.load_workbook(printed.busy)[CANDIDATE_SHEET]
+    headers = [c.value for c in ws[1]]
+    assert headers[1] == "发现编号" and headers[-3:] == ["核查结果", "核查日期", "备注"]
+    row = {h: c.value for h, c in zip(headers, ws[2])}
+    assert row["发现编号"] == "F1AED880427A"
+    assert row["村（社区）"] == "（市外：371702105214）"  # outside 聊城: flagged, never named after a county
+    assert row["依据"].endswith("(187.00元/月)")
+    assert "<dataValidation" in zipfile.ZipFile(printed.busy).read("xl/worksheets/sheet2.xml").decode()
+
+
+def test_an_empty_list_says_so_and_the_notes_sheet_explains_levels_filling_in_and_returning(printed):
+    import openpyxl
+
+    book = openpyxl.load_workbook(printed.empty)
+    assert book[HOUSEHOLD_SHEET]["A2"].value == NO_HOUSEHOLDS
+    assert book[CANDIDATE_SHEET]["A2"].value == NO_CANDIDATES
+    assert book[DEPARTURE_SHEET]["A2"].value == NO_DEPARTURES
+    notes = {r[0]: r[1] for r in openpyxl.load_workbook(printed.busy)["说明"].iter_rows(min_row=2, values_only=True)}
+    assert "不是概率" in notes["风险等级怎么定"] and "10 户" in notes["风险等级怎么定"]
+    assert "0.01" in notes["风险等级怎么定"] and "0.011" in notes["风险评分"]
+    assert all(r in notes["怎么填写"] for r in ("已入户", "纳入低保", "临时救助", "不符合条件", "联系不上"))
+    assert "2024-07-04" in notes["怎么交回"] and ".结果.csv" in notes["怎么交回"]
+
+
+def test_the_csv_twin_keeps_money_as_plain_numbers(printed):
+    twin = list(csv.DictReader(printed.busy.with_suffix(".csv").open(encoding="utf-8-sig")))
+    assert twin[0]["月人均收入（元）"] == "187.00" and twin[0]["村（社区）"] == "赵园村"
+
+
+def test_libreoffice_prints_a_township_list_on_few_pages_with_its_name(printed, tmp_path, desktop):  # noqa: F811
+    import shutil
+    import subprocess
+
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run([desktop["soffice"], f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(printed.busy)], check=True, capture_output=True, timeout=180)
+    pdf = tmp_path / f"{printed.busy.stem}.pdf"
+    info = subprocess.run([shutil.which("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert 4 <= pages <= 5  # one page per sheet (the notes may take two), not columns split over six
+    text = subprocess.run([shutil.which("pdftotext"), str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "杨屯镇" in text and "187.00" in text
+    assert re.search(rf"第\s*1\s*页\s*/\s*共\s*{pages}\s*页", text)  # pdftotext drops the spaces
+
+
+def test_the_generator_merges_its_world_into_the_region_file_and_keeps_the_bureaus_rows(tmp_path):
+    from pipelines.generate.regions import all_codes, write
+    from pipelines.publish.list_regions import REGIONS_FILE, RegionsError, load_regions
+
+    path = tmp_path / "regions.csv"
+    path.write_text("code,name,level,parent\n371502100,局里改的名字,township,371502\n", encoding="utf-8")
+    write(["371502100201", "371702105214"], path)
+    regions = load_regions(path)
+    assert regions.name("371502100") == "局里改的名字"  # the bureau's row stays
+    assert regions.label("371502100201").endswith("村") and regions.name("371502") == "东昌府区"
+    assert regions.label("371702105214") == "（市外：371702105214）" and "371702105214" not in regions.names
+    assert regions.label("371526199999") == "371526199999"  # missing from the file: the code
+    committed = load_regions(REGIONS_FILE)
+    assert all(code in committed.names for code in all_codes())  # every generated world is named
+    with pytest.raises(RegionsError, match="no region file"):
+        load_regions(tmp_path / "missing.csv")

@@ -60,16 +60,40 @@ def cmd_whatif(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from pipelines.ingest.feedback import FeedbackError, load_feedback
-    from pipelines.warehouse import WarehouseError
+    """Load one returned list, say what became of each row, and republish the query copy."""
+    from pipelines.ingest.feedback import LOADED, FeedbackError, load_feedback
+    from pipelines.warehouse import WarehouseError, publish_query_copy
 
     try:
         summary = load_feedback(args.warehouse, args.file)
+        if summary.get("status") == LOADED:
+            publish_query_copy(args.warehouse)  # `dibao query` sees the rows now, not after the next night
     except (FeedbackError, WarehouseError) as exc:
         raise CliError(f"dibao feedback: {exc}") from None
-    print(f"{args.file}: {summary.get('status')}, {summary.get('rows_loaded', 0)} rows loaded, "
-          f"{summary.get('rows_quarantined', 0)} quarantined")
+    except OSError as exc:
+        raise CliError(f"dibao feedback: query copy not republished: {exc.strerror or exc}") from None
+    _print_outcomes(summary.get("rows", []))
+    print(f"{args.file}: {summary.get('status')}, {summary.get('rows_read', 0)} rows read: "
+          f"{summary.get('rows_loaded', 0)} loaded, {summary.get('rows_quarantined', 0)} quarantined, "
+          f"{summary.get('rows_skipped', 0)} skipped (not checked yet)"
+          + (f"; {summary['message']}" if summary.get("message") else ""))
+    if summary.get("outcome_file"):
+        print(f"per-row outcomes: {summary['outcome_file']}")
     return 0
+
+
+def _print_outcomes(rows: list[dict]) -> None:
+    """Each loaded, repaired or quarantined row on its own line; the rows not checked yet as line numbers."""
+    from pipelines.ingest.feedback_outcomes import SKIPPED
+
+    for row in rows:
+        if row["结果"] != SKIPPED:
+            print(f"  {row['表']} 第{row['行号']}行 {row['编号'] or '-'}: {row['结果']}"
+                  + (f"：{row['说明']}" if row["说明"] else ""))
+    for sheet in dict.fromkeys(r["表"] for r in rows):
+        lines = [str(r["行号"]) for r in rows if r["表"] == sheet and r["结果"] == SKIPPED]
+        if lines:
+            print(f"  {sheet} {SKIPPED}（核查结果、核查日期均为空）: 第 {', '.join(lines)} 行")
 
 
 def cmd_lists(args) -> int:

@@ -13,7 +13,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.sources.contract import FILES, spec
-from pipelines.generate import cell_defects, conflicts, dbrb, defects, deliver, population, simulate, tables, world_truth
+from pipelines.generate import (cell_defects, conflicts, dbrb, defects, deliver, population, regions, simulate,
+                                 tables, world_truth)
 from pipelines.generate import truth as truth_files
 from pipelines.generate.dynamics import Dynamics, to_json
 from pipelines.generate.codes import TYPES
@@ -66,11 +67,13 @@ class _Steps:
 
 def generate(landing: Path, truth: Path, scale: str = "town", months: int = 12, seed: int = 0,
              start: date = date(2024, 1, 31), progress: Progress | None = None,
-             dynamics: Dynamics | None = None, preset: str = "default") -> dict:
+             dynamics: Dynamics | None = None, preset: str = "default", regions_file: Path | None = None) -> dict:
     """Write `months` monthly deliveries per source under `landing` and the ground
     truth under `truth`; returns a summary (rows per file, defects by kind, seconds).
     `dynamics` are the city's habits (dynamics.py; `preset` only names them in
-    truth/dynamics.json). Raises ValueError with a one-line message for a bad argument."""
+    truth/dynamics.json). The world's townships and villages are merged into the region
+    file (`regions_file`, default parameters/regions/regions.csv). Raises ValueError with a
+    one-line message for a bad argument."""
     landing, truth = Path(landing), Path(truth)
     validate(landing, truth, scale, months, seed, start, dynamics)
     dynamics = dynamics or Dynamics()
@@ -82,6 +85,7 @@ def generate(landing: Path, truth: Path, scale: str = "town", months: int = 12, 
         progress("start", 0, steps.total)
 
     pop = population.build(seed, SCALES[scale], tl, dynamics)
+    region_file = regions.write(pop.places.code, regions_file or regions.REGIONS_FILE)
     steps("population")
     hist = simulate.run(pop, tl, stream(seed, "simulate"), lambda t: steps(f"simulate {tl.end(t):%Y-%m}"),
                         dynamics, stream(seed, "checks"))
@@ -116,7 +120,7 @@ def generate(landing: Path, truth: Path, scale: str = "town", months: int = 12, 
     (truth / "dynamics.json").write_text(to_json(dynamics, preset), encoding="utf-8")
     world_truth.write(truth, pop, hist, tl, frames)
     steps("truth")
-    return summary | {"landing": str(landing), "truth": str(truth),
+    return summary | {"landing": str(landing), "truth": str(truth), "regions": str(region_file),
                       "seconds": round(time.perf_counter() - began, 2)}
 
 

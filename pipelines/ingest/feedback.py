@@ -1,26 +1,21 @@
 """Caseworkers' check results (核查结果), loaded like any source.
 
-A caseworker returns the first sheet of a risk list (XLSX, or CSV) with three
-columns filled in: 核查结果 (已入户, 纳入低保, 临时救助, 不符合条件, 联系不上),
-核查日期 and, optionally, 备注. Every other column of the list may stay, move or
-go: only 家庭编号, 核查结果, 核查日期 and 备注 are read.
+A caseworker returns a risk list (XLSX, or CSV) with 核查结果 (已入户, 纳入低保,
+临时救助, 不符合条件, 联系不上), 核查日期 and, optionally, 备注 filled in: on 风险名单
+keyed by 家庭编号, on 主动发现 by 发现编号 (`candidate_ref`). Other columns may stay,
+move or go.
 
 The rules are those of the source files (pipelines.ingest.readers, pipelines.ingest.repair):
-what has one correct reading is repaired (`2024/7/5`, an Excel date, ` 纳入低保 `)
-and recorded in audit.repairs; anything else puts the row in audit.quarantine
-(source 'feedback', one row per bad cell, duplicates as duplicate_row). On top
-of those, a row is quarantined when its 家庭编号 was never on an exported list
-(household_not_listed), its 核查日期 lies after the day of loading
-(check_date_in_future) or on or before the first list that showed the household
-(check_before_listing). A row with neither 核查结果 nor 核查日期 is a household
-not checked yet: skipped, counted, not an error.
+one correct reading is repaired (audit.repairs), anything else quarantined
+(audit.quarantine, source 'feedback'), plus household_not_listed /
+candidate_not_listed, check_date_in_future and check_before_listing. A row with
+neither 核查结果 nor 核查日期 is not checked yet: skipped, counted, not an error.
 
-Each loaded row is matched to the list it answers: the latest exported list
-(mart.listed_households) with a scoring date before the 核查日期. Rows go to
-staging.feedback; each file gets a row in audit.feedback_loads. A file is loaded
-once, by content: the same bytes again change nothing.
+Each loaded row answers the latest exported list showing it before the 核查日期;
+rows go to staging.feedback or staging.feedback_candidates, each file to
+audit.feedback_loads, loaded once by content. Every row's outcome is written
+beside the file (pipelines.ingest.feedback_outcomes).
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -42,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "feedback"
 HOUSEHOLD_ID, RESULT, CHECK_DATE, NOTE = "家庭编号", "核查结果", "核查日期", "备注"
+CANDIDATE_ID = "发现编号"  # a 主动发现 row's key on the list: candidate_ref(person_key, rule)
 # Results the lists and the report act on: 不符合条件 holds a household off the next lists for a while
 # (pipelines.publish.list_rows); 联系不上 is a try, not a completed check (mart.followup_status).
 INELIGIBLE, UNREACHABLE = "不符合条件", "联系不上"
@@ -53,11 +49,38 @@ SPEC = FileSpec(SOURCE, "results", "append", (
     Column(NOTE, "note", TEXT, optional=True),
 ))
 FILE_TYPES = (".xlsx", ".csv")
+OUTCOME_SUFFIX = ".结果.csv"  # the per-row outcome file written beside a returned file; never loaded
+HOUSEHOLD_SHEET, CANDIDATE_SHEET = "风险名单", "主动发现"
+HOUSEHOLDS, CANDIDATES = "households", "candidates"
+CANDIDATE_SPEC = FileSpec(SOURCE, "candidate_results", "append", (
+    Column(CANDIDATE_ID, "candidate_ref", TEXT),
+    Column(RESULT, "result", ENUM, RESULTS),
+    Column(CHECK_DATE, "check_date", DATE),
+    Column(NOTE, "note", TEXT, optional=True),
+))
 LOADED, REJECTED, SKIPPED = "loaded", "rejected", "skipped_duplicate"
 
 
 class FeedbackError(Exception):
     """A feedback file that cannot be loaded as a whole; the message is one line."""
+
+
+@dataclass
+class Part:
+    """One returned sheet: 风险名单 rows (households) or 主动发现 rows (candidates)."""
+
+    label: str  # the file name as recorded (`<name>:主动发现` for a workbook's candidate sheet)
+    sheet: str
+    kind: str = HOUSEHOLDS
+    rows_read: int = 0
+    skipped: list[int] = field(default_factory=list)  # lines with neither 核查结果 nor 核查日期
+    keys: dict[int, str] = field(default_factory=dict)  # line -> 家庭编号 / 发现编号 as returned
+    clean: pl.DataFrame | None = None
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    repairs: pl.DataFrame | None = None
+
+    def quarantined(self) -> pl.DataFrame:
+        return pl.concat([q.select(LINE, "column_name", "raw_value", "reason") for q in self.quarantine])
 
 
 @dataclass
@@ -71,14 +94,18 @@ class FeedbackLoad:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_skipped: int = 0
-    clean: pl.DataFrame | None = None
-    quarantine: list[pl.DataFrame] = field(default_factory=list)
-    repairs: pl.DataFrame | None = None
+    parts: list[Part] = field(default_factory=list)
+    outcome_file: Path | None = None
 
-    def summary(self) -> dict:
+    def summary(self, rows: bool = True) -> dict:
+        """The counts, and (`rows`) every row's outcome; the nightly run's summary keeps the counts only."""
+        from pipelines.ingest.feedback_outcomes import outcomes
+
         return {"load_id": self.load_id, "file": str(self.file), "status": self.status, "message": self.message,
                 "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
-                "rows_quarantined": self.rows_quarantined, "rows_skipped": self.rows_skipped}
+                "rows_quarantined": self.rows_quarantined, "rows_skipped": self.rows_skipped,
+                "outcome_file": str(self.outcome_file) if self.outcome_file else None,
+                **({"rows": outcomes(self) if self.status == LOADED else []} if rows else {})}
 
 
 def load_feedback(warehouse: Path, file: Path, *, actor: str | None = None, today: date | None = None) -> dict:
@@ -110,13 +137,14 @@ def load_feedback_folder(warehouse: Path, folder: Path, *, actor: str | None = N
     if not folder.is_dir() and not (missing_ok and not folder.exists()):
         raise FeedbackError(f"feedback folder {folder} does not exist")
     files = sorted(p for p in folder.rglob("*")
-                   if p.suffix.lower() in FILE_TYPES and p.is_file() and not p.name.startswith(("~$", ".")))
+                   if p.suffix.lower() in FILE_TYPES and p.is_file() and not p.name.startswith(("~$", "."))
+                   and not p.name.endswith(OUTCOME_SUFFIX))
     results = []
     with open_warehouse(Path(warehouse)) as con:
         for file in files:
             load = _load_file(con, file, actor or current_user(), today or date.today(), record_repeats=False)
             if load is not None:
-                results.append(load.summary())
+                results.append(load.summary(rows=False))  # the outcomes are in each file's .结果.csv
     counts = {s: sum(r["status"] == s for r in results) for s in (LOADED, REJECTED, SKIPPED)}
     log.info("feedback folder %s: %d files, %d new: %s", folder, len(files), len(results), counts)
     return {"folder": str(folder), "files_seen": len(files), "files": results, **counts,
@@ -155,6 +183,9 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: da
         load.rows_loaded = load.rows_quarantined = load.rows_skipped = 0
     _record(con, load, actor, today)
     if load.status == LOADED:
+        from pipelines.ingest.feedback_outcomes import write_outcomes
+
+        load.outcome_file = write_outcomes(load)
         log.info("feedback %s: %d rows loaded, %d quarantined, %d not checked yet", file.name, load.rows_loaded,
                  load.rows_quarantined, load.rows_skipped)
     else:
@@ -163,62 +194,108 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: da
 
 
 def _validate(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, today: date) -> None:
-    """Read, repair and check the file; fill load's rows, quarantine and repairs."""
-    read = read_file(load.file)
-    load.rows_read = read.rows_read
-    frame = read.frame
-    names = {c.strip(): c for c in frame.columns}
-    if RESULT not in names or CHECK_DATE not in names:
-        raise MissingColumns([h for h in (RESULT, CHECK_DATE) if h not in names])
-    blank = _is_blank(names[RESULT]) & _is_blank(names[CHECK_DATE])
-    load.rows_skipped = frame.filter(blank).height
-    repaired = repair_frame(frame.filter(~blank), SPEC)
-    load.repairs = repaired.repairs
-    load.quarantine.append(repaired.quarantine)
+    """Read, repair and check the returned sheets; fill load's parts and counts.
 
-    matched = _match_lists(con, repaired.clean)
-    bad = _listing_problems(matched, frame, names, today)
-    load.quarantine.append(bad)
-    load.clean = matched.filter(~pl.col(LINE).is_in(bad[LINE].to_list()))
-    load.rows_quarantined = pl.concat([q.select(LINE) for q in load.quarantine])[LINE].n_unique()
-    load.rows_loaded = load.clean.height
+    The 风险名单 sheet (else the first sheet, or a CSV) holds 家庭编号 rows, or 发现编号
+    rows when that is all it has; a workbook's 主动发现 sheet is read too when it has the result columns.
+    """
+    workbook = load.file.suffix.lower() == ".xlsx"
+    first = _part(con, load.file.name, _first_sheet(load.file) if workbook else read_file(load.file), today)
+    load.parts = [first]
+    if workbook and first.kind == HOUSEHOLDS:
+        try:
+            read = read_file(load.file, CANDIDATE_SHEET)
+        except UnreadableFile:  # no such sheet, or an empty one: nothing returned on it
+            read = None
+        if read is not None and {RESULT, CHECK_DATE} <= {c.strip() for c in read.frame.columns}:
+            load.parts.append(_part(con, f"{load.file.name}:{CANDIDATE_SHEET}", read, today, CANDIDATE_SHEET))
+    for part in load.parts:
+        load.rows_read += part.rows_read
+        load.rows_loaded += part.clean.height
+        load.rows_quarantined += part.quarantined()[LINE].n_unique()
+        load.rows_skipped += len(part.skipped)
     if load.rows_read != load.rows_loaded + load.rows_quarantined + load.rows_skipped:  # a row lost or doubled
         raise RuntimeError(f"feedback {load.file.name}: rows do not add up: {load.summary()}")
+
+
+def _first_sheet(file: Path):
+    """The 风险名单 sheet wherever the caseworker moved it, else the workbook's first sheet."""
+    try:
+        return read_file(file, HOUSEHOLD_SHEET)
+    except UnreadableFile as exc:
+        if "no sheet" not in str(exc):
+            raise
+        return read_file(file)
+
+
+def _part(con: duckdb.DuckDBPyConnection, label: str, read, today: date, sheet: str = HOUSEHOLD_SHEET) -> Part:
+    frame = read.frame
+    names = {c.strip(): c for c in frame.columns}
+    kind = CANDIDATES if CANDIDATE_ID in names and HOUSEHOLD_ID not in names else HOUSEHOLDS
+    part = Part(label, CANDIDATE_SHEET if kind == CANDIDATES else sheet, kind, read.rows_read)
+    if RESULT not in names or CHECK_DATE not in names:
+        raise MissingColumns([h for h in (RESULT, CHECK_DATE) if h not in names])
+    key = CANDIDATE_ID if kind == CANDIDATES else HOUSEHOLD_ID
+    if key in names:
+        part.keys = dict(frame.select(LINE, names[key]).iter_rows())
+    blank = _is_blank(names[RESULT]) & _is_blank(names[CHECK_DATE])
+    part.skipped = frame.filter(blank)[LINE].to_list()
+    repaired = repair_frame(frame.filter(~blank), CANDIDATE_SPEC if kind == CANDIDATES else SPEC)
+    part.repairs = repaired.repairs
+    part.quarantine.append(repaired.quarantine)
+    matched = _match_lists(con, repaired.clean, kind)
+    bad = _listing_problems(matched, frame, names, today, kind)
+    part.quarantine.append(bad)
+    part.clean = matched.filter(~pl.col(LINE).is_in(bad[LINE].to_list()))
+    return part
 
 
 def _is_blank(column: str) -> pl.Expr:
     return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
 
-def _match_lists(con: duckdb.DuckDBPyConnection, clean: pl.DataFrame) -> pl.DataFrame:
-    """Each row with the list it answers and the first list that ever showed the household."""
-    listings = con.sql("SELECT household_id, as_of_date FROM mart.listed_households").pl()
+def _listings(con: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
+    """Every exported listing: household_id, or candidate_ref with person_key and rule; as_of_date."""
+    if kind == HOUSEHOLDS:
+        return con.sql("SELECT household_id, as_of_date FROM mart.listed_households").pl()
+    rows = con.execute("SELECT DISTINCT person_key, rule, as_of_date FROM mart.listed_candidates").fetchall()
+    return pl.DataFrame([(candidate_ref(k, r), k, r, d) for k, r, d in rows], orient="row", schema={
+        "candidate_ref": pl.String, "person_key": pl.String, "rule": pl.String, "as_of_date": pl.Date})
+
+
+def _match_lists(con: duckdb.DuckDBPyConnection, clean: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Each row with the list it answers and the first list that ever showed the household or person."""
+    key = "candidate_ref" if kind == CANDIDATES else "household_id"
+    listings = _listings(con, kind)
     rows = clean.with_row_index("_row")
     answered = (
-        rows.join(listings, on="household_id", how="inner")
+        rows.join(listings.select(key, "as_of_date"), on=key, how="inner")
         .filter(pl.col("as_of_date") < pl.col("check_date"))
         .group_by("_row").agg(pl.col("as_of_date").max().alias("list_as_of_date"))
     )
-    first = listings.group_by("household_id").agg(pl.col("as_of_date").min().alias("first_listed"))
-    return (rows.join(answered, on="_row", how="left").join(first, on="household_id", how="left")
+    first = listings.group_by(key).agg(pl.col("as_of_date").min().alias("first_listed"),
+                                       *(pl.col(c).first() for c in listings.columns if c not in (key, "as_of_date")))
+    return (rows.join(answered, on="_row", how="left").join(first, on=key, how="left")
             .drop("_row"))
 
 
 def _listing_problems(matched: pl.DataFrame, frame: pl.DataFrame, names: dict[str, str],
-                      today: date) -> pl.DataFrame:
+                      today: date, kind: str) -> pl.DataFrame:
     """Quarantine rows (readers' schema) for clean rows that answer no list."""
-    raw = frame.select(pl.col(LINE), pl.col(names[HOUSEHOLD_ID]).alias("_raw_id"),
+    key = CANDIDATE_ID if kind == CANDIDATES else HOUSEHOLD_ID
+    not_listed = "candidate_not_listed" if kind == CANDIDATES else "household_not_listed"
+    raw = frame.select(pl.col(LINE), pl.col(names[key]).alias("_raw_id"),
                        pl.col(names[CHECK_DATE]).alias("_raw_date"))
     checked = matched.join(raw, on=LINE, how="left").with_columns(
-        pl.when(pl.col("first_listed").is_null()).then(pl.lit("household_not_listed"))
+        pl.when(pl.col("first_listed").is_null()).then(pl.lit(not_listed))
         .when(pl.col("check_date") > today).then(pl.lit("check_date_in_future"))
         .when(pl.col("list_as_of_date").is_null()).then(pl.lit("check_before_listing"))
         .alias("reason"))
     return checked.filter(pl.col("reason").is_not_null()).select(
         pl.col(LINE),
-        pl.when(pl.col("reason") == "household_not_listed").then(pl.lit(HOUSEHOLD_ID))
+        pl.when(pl.col("reason") == not_listed).then(pl.lit(key))
         .otherwise(pl.lit(CHECK_DATE)).alias("column_name"),
-        pl.when(pl.col("reason") == "household_not_listed").then(pl.col("_raw_id"))
+        pl.when(pl.col("reason") == not_listed).then(pl.col("_raw_id"))
         .otherwise(pl.col("_raw_date")).alias("raw_value"),
         pl.col("reason"),
     )
@@ -230,35 +307,46 @@ def _listing_problems(matched: pl.DataFrame, frame: pl.DataFrame, names: dict[st
 def _record(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, actor: str, today: date) -> None:
     """Write the file's rows, quarantine, repairs and ledger row in one transaction."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    name = load.file.name
     con.execute("BEGIN")
     try:
         if load.status == LOADED:
-            if load.clean.height:
-                rows = load.clean.select(
-                    pl.lit(load.load_id).alias("load_id"), pl.lit(name).alias("file_name"),
-                    pl.col(LINE).alias("line_number"), "household_id", "result", "check_date", "note",
-                    "list_as_of_date", pl.lit(now).alias("loaded_at"))
-                con.register("feedback_rows", rows.to_arrow())
-                con.execute("INSERT INTO staging.feedback SELECT * FROM feedback_rows")
-                con.unregister("feedback_rows")
-            quarantine = pl.concat([q.select(LINE, "column_name", "raw_value", "reason") for q in load.quarantine])
-            insert_rows(con, "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                [load.load_id, SOURCE, today, name, line, column, raw, reason]
-                for line, column, raw, reason in quarantine.sort(LINE).iter_rows()])
-            insert_rows(con, "INSERT INTO audit.repairs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                [load.load_id, SOURCE, today, name, line, column, kind, raw, value]
-                for line, column, raw, kind, value in load.repairs.select(
-                    LINE, "column_name", "raw_value", "kind", "repaired_value").iter_rows()])
+            for part in load.parts:
+                _record_part(con, load.load_id, part, today, now)
         con.execute(
             "INSERT INTO audit.feedback_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [load.load_id, name, str(load.file.resolve()), load.sha256, load.rows_read, load.rows_loaded,
+            [load.load_id, load.file.name, str(load.file.resolve()), load.sha256, load.rows_read, load.rows_loaded,
              load.rows_quarantined, load.rows_skipped, load.status, load.message, actor, now])
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raise
 
+
+def _record_part(con: duckdb.DuckDBPyConnection, load_id: str, part: Part, today: date, now: datetime) -> None:
+    if part.clean.height:
+        if part.kind == CANDIDATES:
+            table, keys = "staging.feedback_candidates", ("candidate_ref", "person_key", "rule")
+        else:
+            table, keys = "staging.feedback", ("household_id",)
+        rows = part.clean.select(
+            pl.lit(load_id).alias("load_id"), pl.lit(part.label).alias("file_name"),
+            pl.col(LINE).alias("line_number"), *keys, "result", "check_date", "note",
+            "list_as_of_date", pl.lit(now).alias("loaded_at"))
+        con.register("feedback_rows", rows.to_arrow())
+        con.execute(f"INSERT INTO {table} SELECT * FROM feedback_rows")
+        con.unregister("feedback_rows")
+    insert_rows(con, "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        [load_id, SOURCE, today, part.label, line, column, raw, reason]
+        for line, column, raw, reason in part.quarantined().sort(LINE).iter_rows()])
+    insert_rows(con, "INSERT INTO audit.repairs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        [load_id, SOURCE, today, part.label, line, column, kind, raw, value]
+        for line, column, raw, kind, value in part.repairs.select(
+            LINE, "column_name", "raw_value", "kind", "repaired_value").iter_rows()])
+
+
+def candidate_ref(person_key: str, rule: str) -> str:
+    """The 发现编号 a list shows for a person and rule: a short digest of the keyed hash, never the 身份证号."""
+    return "F" + hashlib.sha256(f"{person_key}|{rule}".encode()).hexdigest()[:11].upper()
 
 
 def _load_id(sha: str | None) -> str:

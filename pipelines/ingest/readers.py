@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 
-def read_file(path: Path) -> ReadResult:
-    """Read one delivered CSV or XLSX file; raise UnreadableFile if it cannot be read."""
+def read_file(path: Path, sheet: int | str = 0) -> ReadResult:
+    """Read one delivered CSV or XLSX file (an XLSX's `sheet`, the first by default);
+    raise UnreadableFile if it cannot be read."""
     path = Path(path)
     _require_regular_file(path)
     suffix = path.suffix.lower()
@@ -36,7 +37,7 @@ def read_file(path: Path) -> ReadResult:
         if suffix == ".csv":
             return read_csv(path)
         if suffix == ".xlsx":
-            return read_xlsx(path)
+            return read_xlsx(path, sheet)
     except OSError as err:  # e.g. no read permission: the file is rejected, the run goes on
         raise UnreadableFile(f"cannot read file: {err.strerror or err}") from None
     raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}: expected .csv or .xlsx")

@@ -22,7 +22,8 @@ from pipelines.ingest.file_table import (
 _FLOAT_EXACT_LIMIT = 2**53
 
 
-def read_xlsx(path: Path) -> ReadResult:
+def read_xlsx(path: Path, sheet: int | str = 0) -> ReadResult:
+    """One sheet (by default the first) of a workbook."""
     import fastexcel  # only XLSX deliveries pay for it
 
     data = read_regular_bytes(path)  # parse the bytes that are hashed, not a second read of the file
@@ -31,13 +32,15 @@ def read_xlsx(path: Path) -> ReadResult:
         if not reader.sheet_names:
             raise UnreadableFile("workbook has no sheets")
         # header_row=None + skip_rows=0: row i of the grid is sheet row i + 1.
-        grid = reader.load_sheet(0, header_row=None, skip_rows=0, dtypes="string").to_polars()
+        if isinstance(sheet, str) and sheet not in reader.sheet_names:
+            raise UnreadableFile(f"workbook has no sheet {sheet!r}")
+        grid = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string").to_polars()
     except UnreadableFile:
         raise
     except BaseException as err:  # unknown bytes can make the parser fail anywhere
         raise _unreadable_xlsx(err) from None
     try:
-        table = _sheet_table(reader, grid)
+        table = _sheet_table(reader, grid, sheet)
     except fastexcel.FastExcelError as err:  # the second look at the cell types
         raise _unreadable_xlsx(err) from None
     result = table_result(table, "xlsx")
@@ -53,7 +56,7 @@ def _unreadable_xlsx(err: BaseException) -> UnreadableFile:
     return UnreadableFile(f"corrupt or unsupported xlsx: {text.splitlines()[0] if text else type(err).__name__}")
 
 
-def _sheet_table(reader, grid: pl.DataFrame) -> ParsedTable:
+def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0) -> ParsedTable:
     """The sheet grid → header + non-empty rows numbered by sheet row."""
     cells = grid.columns
     grid = grid.rename({c: f"c{i}" for i, c in enumerate(cells)}).with_columns(
@@ -71,11 +74,11 @@ def _sheet_table(reader, grid: pl.DataFrame) -> ParsedTable:
     data = rows.slice(1)
     # An empty xlsx cell is an empty value; null stays reserved for absent fields.
     data = data.with_columns([pl.col(c).fill_null("") for c in cells])
-    data = _unmask_big_numbers(reader, data, header_row[LINE] - 1)
+    data = _unmask_big_numbers(reader, data, header_row[LINE] - 1, sheet)
     return ParsedTable(headers, data)
 
 
-def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int) -> pl.DataFrame:
+def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: int | str = 0) -> pl.DataFrame:
     """Show numeric cells above 2**53 in float notation, as the float they are.
 
     fastexcel renders the number cell 3.715021990010113E+17 as the 18 digits
@@ -92,7 +95,7 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int) -> pl.Dat
     }
     if not suspects:
         return data
-    numeric = _numeric_cells(reader, [int(c[1:]) for c in suspects], header_index)
+    numeric = _numeric_cells(reader, [int(c[1:]) for c in suspects], header_index, sheet)
     replacements = []
     for name, mask in suspects.items():
         column = int(name[1:])
@@ -119,7 +122,7 @@ def _float_like_digits(column: pl.Series) -> pl.Series:
     return digits & same & (as_float > _FLOAT_EXACT_LIMIT).fill_null(False)
 
 
-def _numeric_cells(reader, columns: list[int], header_index: int) -> dict[int, list[int] | None]:
+def _numeric_cells(reader, columns: list[int], header_index: int, sheet: int | str = 0) -> dict[int, list[int] | None]:
     """Which cells of these grid columns are numbers rather than text.
 
     Per column: absent = only text cells, None = only number cells, else the
@@ -134,20 +137,20 @@ def _numeric_cells(reader, columns: list[int], header_index: int) -> dict[int, l
     for column in columns:
         try:
             typed = reader.load_sheet(
-                0, header_row=header_index, use_columns=[column],
+                sheet, header_row=header_index, use_columns=[column],
                 schema_sample_rows=None, dtype_coercion="strict",
             ).to_polars()
         except fastexcel.UnsupportedColumnTypeCombinationError:  # text and numbers mixed
-            answer[column] = _number_rows(reader, column)
+            answer[column] = _number_rows(reader, column, sheet)
             continue
         if typed.dtypes[0] != pl.String:
             answer[column] = None
     return answer
 
 
-def _number_rows(reader, column: int) -> list[int]:
-    sheet = reader.load_sheet(0, header_row=None, skip_rows=0, use_columns=[column], dtypes="date")
-    _, errors = sheet.to_arrow_with_errors()
+def _number_rows(reader, column: int, sheet: int | str = 0) -> list[int]:
+    loaded = reader.load_sheet(sheet, header_row=None, skip_rows=0, use_columns=[column], dtypes="date")
+    _, errors = loaded.to_arrow_with_errors()
     return [
         error.position[0] + 1
         for error in (errors.errors if errors else [])

@@ -8,7 +8,7 @@ from datetime import date
 
 import duckdb
 
-from pipelines.ingest.feedback import INELIGIBLE
+from pipelines.ingest.feedback import INELIGIBLE, candidate_ref
 from pipelines.publish.deadlines import CheckRules
 from pipelines.sql import query
 
@@ -97,6 +97,7 @@ def candidate_rows(con: duckdb.DuckDBPyConnection, as_of: date, previous: date |
     for values in rows:
         row = dict(zip(keys, values))
         row["marker"] = SAME if (row["person_key"], row["rule"]) in before else NEW
+        row["candidate_ref"] = candidate_ref(row["person_key"], row["rule"])
         row["step"] = rules.candidate_step(row["rule"], issued_on)
         found.append(row)
     return found

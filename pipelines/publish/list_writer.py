@@ -1,13 +1,17 @@
-"""The risk list files: per township one workbook (风险名单, 主动发现, 退出名单) and its CSV twin."""
+"""The risk list files: per township one workbook (风险名单, 主动发现, 退出名单, 说明) and its CSV twin."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
-from pipelines.ingest.feedback import CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS
+from pipelines.ingest.feedback import CANDIDATE_ID, CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS
+from pipelines.publish.list_notes import notes_sheet
+from pipelines.publish.list_regions import Regions
 from pipelines.publish.sheets import DATE, INT, MONEY, SCORE, Column, Sheet, write_csv, write_workbook
 
 log = logging.getLogger(__name__)
@@ -18,22 +22,39 @@ _TOWNSHIP = re.compile(r"[0-9]{9}")
 HOUSEHOLD_SHEET = "风险名单"
 CANDIDATE_SHEET = "主动发现"
 DEPARTURE_SHEET = "退出名单"
+VILLAGE = "村（社区）"
+NO_HOUSEHOLDS, NO_CANDIDATES, NO_DEPARTURES = "本月无风险户", "本月无主动发现对象", "本期无退出户"
 
+# room to write by hand on the printed list
+RESULT_COLUMNS = (Column(RESULT, width=11), Column(CHECK_DATE, DATE, width=11), Column(NOTE, wrap=True, width=14))
 HOUSEHOLD_COLUMNS = (
     Column("变化"), Column(HOUSEHOLD_ID), Column("户主姓名"), Column("户主身份证号（脱敏）"),
-    Column("村（社区）代码"), Column("保障类别"), Column("家庭人口数", INT), Column("月人均收入（元）", MONEY),
+    Column(VILLAGE, wrap=True), Column("保障类别"), Column("家庭人口数", INT), Column("月人均收入（元）", MONEY),
     Column("低保标准（元）", MONEY), Column("核对日期", DATE), Column("风险评分", SCORE), Column("风险等级"),
     Column("风险原因", wrap=True), Column("建议措施", wrap=True), Column("核查时限"), Column("核查期限", DATE),
-    Column(RESULT), Column(CHECK_DATE, DATE), Column(NOTE, wrap=True),
+    *RESULT_COLUMNS,
 )
 CANDIDATE_COLUMNS = (
-    Column("变化"), Column("规则"), Column("姓名"), Column("身份证号（脱敏）"), Column("村（社区）代码"),
-    Column("依据", wrap=True), Column("建议措施", wrap=True), Column("核查时限"), Column("核查期限", DATE),
+    Column("变化"), Column(CANDIDATE_ID), Column("姓名"), Column("身份证号（脱敏）"), Column("规则"),
+    Column(VILLAGE, wrap=True), Column("依据", wrap=True), Column("建议措施", wrap=True), Column("核查时限"),
+    Column("核查期限", DATE), *RESULT_COLUMNS,
 )
 DEPARTURE_COLUMNS = (
-    Column(HOUSEHOLD_ID), Column("户主姓名"), Column("户主身份证号（脱敏）"), Column("村（社区）代码"),
+    Column(HOUSEHOLD_ID), Column("户主姓名"), Column("户主身份证号（脱敏）"), Column(VILLAGE, wrap=True),
     Column("上期名单日期", DATE), Column("上期风险等级"), Column("退出原因"), Column("说明", wrap=True),
 )
+# columns kept in view when scrolling right: who the row is about
+FROZEN = {HOUSEHOLD_SHEET: 3, CANDIDATE_SHEET: 3, DEPARTURE_SHEET: 2}
+
+
+@dataclass(frozen=True)
+class ListContext:
+    """What every sheet of a list states beside its rows: dates, names, the level settings."""
+
+    as_of: date | None = None
+    issued_on: date | None = None
+    regions: Regions = field(default_factory=Regions)
+    levels: dict = field(default_factory=dict)  # visits, by_need, min_score (list_levels)
 
 
 def placed(code_county, code_township) -> bool:
@@ -42,12 +63,14 @@ def placed(code_county, code_township) -> bool:
 
 
 def write_files(folder: Path, scored: list[tuple[str, str]], households: list[dict], candidates: list[dict],
-                departures: list[dict]) -> list[dict]:
+                departures: list[dict], context: ListContext | None = None) -> list[dict]:
     """One workbook + CSV per township with scored households or anything to show.
 
-    A township whose households are all 低 still gets its (empty) list: no file
+    A township whose households are all 低 still gets its list, saying so: no file
     would leave its caseworkers wondering whether the list was lost.
     """
+    context = context or ListContext()
+
     def nothing() -> dict[str, list[dict]]:
         return {"households": [], "candidates": [], "departures": []}
 
@@ -60,19 +83,46 @@ def write_files(folder: Path, scored: list[tuple[str, str]], households: list[di
     files = []
     for (county, township), rows in sorted(by_township.items()):
         xlsx = folder / county / f"{township}.xlsx"
-        main = Sheet(HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, [_household_cells(r) for r in rows["households"]],
-                     choices={RESULT: RESULTS})
-        write_workbook(xlsx, [
-            main,
-            Sheet(CANDIDATE_SHEET, CANDIDATE_COLUMNS, [_candidate_cells(r) for r in rows["candidates"]]),
-            Sheet(DEPARTURE_SHEET, DEPARTURE_COLUMNS, [_departure_cells(r) for r in rows["departures"]]),
-        ])
-        write_csv(xlsx.with_suffix(".csv"), main)
+        sheets = township_sheets(county, township, rows, context)
+        write_workbook(xlsx, sheets)
+        write_csv(xlsx.with_suffix(".csv"), sheets[0])
         files.append({"county_code": county, "township_code": township, "xlsx": str(xlsx.resolve()),
                       "csv": str(xlsx.with_suffix(".csv").resolve()),
                       "sha256": hashlib.sha256(xlsx.read_bytes()).hexdigest(),
                       **{k: len(v) for k, v in rows.items()}})
     return files
+
+
+def township_sheets(county: str, township: str, rows: dict[str, list[dict]], context: ListContext) -> list[Sheet]:
+    """The four sheets of one township's workbook, the returned first."""
+    regions = context.regions
+    deadline = return_deadline(rows, context)
+    place = (f"{regions.name(county)} {regions.name(township)}（{township}）" if regions.local(township)
+             else regions.label(township))  # a list of people living outside 聊城, for the bureau to refer on
+    dates = "  ".join(p for p in (f"名单日期 {context.as_of}" if context.as_of else "",
+                                  f"下发 {context.issued_on}" if context.issued_on else "",
+                                  f"交回截止 {deadline}" if deadline else "") if p)
+
+    def sheet(name, columns, cells, empty, choices=None):
+        return Sheet(name, columns, cells, choices=choices or {}, freeze_cols=FROZEN[name], empty_text=empty,
+                     header_text=(place, f"低收入人口动态监测 {name}", dates))
+
+    results = {RESULT: RESULTS}
+    return [
+        sheet(HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, [_household_cells(r, regions) for r in rows["households"]],
+              NO_HOUSEHOLDS, results),
+        sheet(CANDIDATE_SHEET, CANDIDATE_COLUMNS, [_candidate_cells(r, regions) for r in rows["candidates"]],
+              NO_CANDIDATES, results),
+        sheet(DEPARTURE_SHEET, DEPARTURE_COLUMNS, [_departure_cells(r, regions) for r in rows["departures"]],
+              NO_DEPARTURES),
+        notes_sheet(place, rows, context.levels, context.as_of, context.issued_on, deadline, (place, "说明", dates)),
+    ]
+
+
+def return_deadline(rows: dict[str, list[dict]], context: ListContext) -> date | None:
+    """The day the list is due back: the latest 核查期限 on it, else none."""
+    days = [r["step"].deadline for kind in ("households", "candidates") for r in rows[kind]]
+    return max(days) if days else None
 
 
 def unplaced(rows: list[dict]) -> int:
@@ -85,20 +135,29 @@ def unplaced(rows: list[dict]) -> int:
     return len(found)
 
 
-def _household_cells(r: dict) -> tuple:
+_AMOUNT = re.compile(r"([0-9]+\.[0-9]+)元")
+
+
+def money_text(text: str | None) -> str | None:
+    """Amounts inside free text as 元 with two decimals (`187.0000元/月` -> `187.00元/月`)."""
+    return _AMOUNT.sub(lambda m: f"{float(m.group(1)):,.2f}元", text) if text else text
+
+
+def _household_cells(r: dict, regions: Regions) -> tuple:
     step = r["step"]
-    return (r["marker"], r["household_id"], r["head_name"], r["head_masked_id"], r["division_code"],
+    return (r["marker"], r["household_id"], r["head_name"], r["head_masked_id"], regions.label(r["division_code"]),
             r["category"], r["members"], r["income_per_capita"], r["dibao_standard"], r["check_date"],
             r["risk_score"], r["risk_level"], r["reason_text"], step.action, step.time_limit, step.deadline,
             None, None, None)
 
 
-def _candidate_cells(r: dict) -> tuple:
+def _candidate_cells(r: dict, regions: Regions) -> tuple:
     step = r["step"]
-    return (r["marker"], r["rule"], r["name"], r["masked_id"], r["residence_code"], r["evidence"],
-            step.action, step.time_limit, step.deadline)
+    return (r["marker"], r["candidate_ref"], r["name"], r["masked_id"], r["rule"],
+            regions.label(r["residence_code"]), money_text(r["evidence"]), step.action, step.time_limit,
+            step.deadline, None, None, None)
 
 
-def _departure_cells(r: dict) -> tuple:
-    return (r["household_id"], r["head_name"], r["head_masked_id"], r["division_code"],
-            r["previous_as_of_date"], r["previous_level"], r["reason"], r["detail"])
+def _departure_cells(r: dict, regions: Regions) -> tuple:
+    return (r["household_id"], r["head_name"], r["head_masked_id"], regions.label(r["division_code"]),
+            r["previous_as_of_date"], r["previous_level"], r["reason"], money_text(r["detail"]))

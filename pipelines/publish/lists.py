@@ -19,7 +19,9 @@ from pipelines.load.corrections import corrected_since_export
 from pipelines.publish.deadlines import RULES_FILE, load_rules
 from pipelines.publish.list_corrections import alert_townships, changed_townships
 from pipelines.publish.list_rows import NEW, SAME, UP, candidate_rows, departure_rows, household_rows
-from pipelines.publish.list_writer import unplaced, write_files
+from pipelines.publish.list_notes import level_settings
+from pipelines.publish.list_regions import RegionsError, load_regions
+from pipelines.publish.list_writer import ListContext, unplaced, write_files
 from pipelines.publish.scoring_date import is_scoring_date, latest_scoring_date
 from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
@@ -35,7 +37,8 @@ class NoScores(ListError):
 
 
 def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor: str | None = None,
-                issued_on: date | None = None, new_only: bool = False, rules_file: Path = RULES_FILE) -> dict:
+                issued_on: date | None = None, new_only: bool = False, rules_file: Path = RULES_FILE,
+                regions_file: Path | None = None) -> dict:
     """Write every township's risk list for `as_of` (default: the latest scores); return a summary.
 
     `issued_on` is the day deadlines count from: by default the day the list of
@@ -45,7 +48,8 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
     night until the next mz delivery) leaves a list already written to `out`
     as it is. Without any scores yet (the scoring step skipped) and no `as_of`
     asked for, nothing is written and the summary says why; a date without
-    scores is a ListError.
+    scores is a ListError. Township and village names come from `regions_file`
+    (default parameters/regions/regions.csv; pipelines.publish.list_regions).
     """
     folder = Path(out).resolve()
     with open_warehouse(Path(warehouse)) as con:
@@ -80,7 +84,8 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
             households, candidates, departures = (
                 [r for r in rows if (r["county_code"], r["township_code"]) in townships]
                 for rows in (households, candidates, departures))
-        files = write_files(folder / as_of.isoformat(), scored, households, candidates, departures)
+        context = ListContext(as_of, issued_on, _regions(regions_file), level_settings(con, as_of))
+        files = write_files(folder / as_of.isoformat(), scored, households, candidates, departures, context)
         unplaced_rows = unplaced(households + candidates + departures)
         _record(con, export_id, as_of, previous, issued_on, actor or current_user(), files,
                 households, candidates, departures, townships)
@@ -101,6 +106,13 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
              as_of, len(files), len(households), summary["markers"], len(candidates), len(departures),
              len(held_back))
     return summary
+
+
+def _regions(path: Path | None):
+    try:
+        return load_regions(path)
+    except RegionsError as exc:
+        raise ListError(str(exc)) from None
 
 
 def _scoring_date(con: duckdb.DuckDBPyConnection, as_of: date | None) -> date:

@@ -6,7 +6,9 @@ taken for something else: every text cell of the XLSX is written with
 text, never a formula, link or number), and a CSV text cell that Excel would
 start evaluating (=, +, -, @, tab, CR first) gets a leading apostrophe. Files
 are written to a temporary name and moved into place, so a reader never sees
-half a file.
+half a file. Every sheet prints landscape on A4, one page wide, with the header
+row repeated, a page header and numbered pages; rows holding wrapped text are
+as tall as their text.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from pathlib import Path
 TEXT, INT, MONEY, SCORE, DATE = "text", "int", "money", "score", "date"
 _NUMBER_FORMATS = {INT: "0", MONEY: "#,##0.00", SCORE: "0.000", DATE: "yyyy-mm-dd"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MIN_WIDTH, MAX_WIDTH = 6, 48
+MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 6, 40, 20
+LINE_HEIGHT = 15  # points per line of 11-point text (Excel's default row is 15)
+A4 = 9  # xlsxwriter's paper index
+PAGE_NUMBERS = "&C第 &P 页 / 共 &N 页"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Column:
     header: str
     kind: str = TEXT
     wrap: bool = False  # long free text: wrapped at MAX_WIDTH instead of one long line
+    width: int | None = None  # a fixed width instead of one fitted to the values
 
 
 @dataclass
@@ -40,6 +46,21 @@ class Sheet:
     columns: Sequence[Column]
     rows: list[tuple]
     choices: dict[str, Sequence[str]] = field(default_factory=dict)  # header -> drop-down values
+    freeze_cols: int = 0  # columns kept in view beside the frozen header row
+    empty_text: str = ""  # the row an empty sheet shows instead of a bare header
+    header_text: tuple[str, str, str] = ("", "", "")  # printed page header: left, centre, right
+    autofilter: bool = True
+
+
+def escape_header(text: str) -> str:
+    """Text for a printed page header/footer: `&` starts a code there."""
+    return text.replace("&", "&&")
+
+
+def line_count(text: str, width: int) -> int:
+    """Lines a wrapped cell of `width` characters needs for `text` (CJK counts double)."""
+    room = max(width - 1, 1)
+    return sum(max(1, -(-display_width(part) // room)) for part in str(text).split("\n"))
 
 
 def display_width(text: str) -> int:
@@ -60,11 +81,15 @@ def _cell_text(value, kind: str) -> str:
 
 
 def _widths(sheet: Sheet) -> list[int]:
+    """Fitted to the values; a header may wrap onto two lines, free text wraps at WRAP_WIDTH."""
     widths = []
     for i, column in enumerate(sheet.columns):
-        longest = max([display_width(column.header)]
+        if column.width:
+            widths.append(column.width)
+            continue
+        longest = max([-(-display_width(column.header) // 2) + 1]
                       + [display_width(_cell_text(row[i], column.kind)) for row in sheet.rows[:2000]])
-        widths.append(min(max(longest + 2, MIN_WIDTH), MAX_WIDTH))
+        widths.append(min(max(longest + 2, MIN_WIDTH), WRAP_WIDTH if column.wrap else MAX_WIDTH))
     return widths
 
 
@@ -83,7 +108,7 @@ def _atomic(path: Path) -> Iterator[Path]:
 
 
 def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
-    """One worksheet per Sheet: bold frozen header, autofilter, fitted widths."""
+    """One worksheet per Sheet: bold frozen header, autofilter, fitted widths and heights, print set-up."""
     import xlsxwriter  # only the writers pay for it
 
     with _atomic(Path(path)) as tmp:
@@ -92,27 +117,54 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
                                               "strings_to_numbers": False, "in_memory": True})
         header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                   "valign": "vcenter"})
-        formats = {kind: book.add_format({"num_format": f}) for kind, f in _NUMBER_FORMATS.items()}
-        formats[TEXT] = book.add_format({"num_format": "@"})
+        formats = {kind: book.add_format({"num_format": f, "valign": "top"}) for kind, f in _NUMBER_FORMATS.items()}
+        formats[TEXT] = book.add_format({"num_format": "@", "valign": "top"})
         wrapped = book.add_format({"num_format": "@", "text_wrap": True, "valign": "top"})
+        empty = book.add_format({"italic": True, "font_color": "#595959"})
         for sheet in sheets:
             ws = book.add_worksheet(sheet.name)
+            widths = _widths(sheet)
             for c, column in enumerate(sheet.columns):
                 ws.write_string(0, c, column.header, header)
+            ws.set_row(0, max(line_count(c.header, w) for c, w in zip(sheet.columns, widths)) * LINE_HEIGHT + 2)
             for r, row in enumerate(sheet.rows, start=1):
                 for c, column in enumerate(sheet.columns):
                     _write_cell(ws, r, c, row[c], column, wrapped if column.wrap else formats[column.kind])
+                _fit_height(ws, r, row, sheet.columns, widths)
+            if not sheet.rows and sheet.empty_text:
+                ws.write_string(1, 0, sheet.empty_text, empty)
             last_row, last_col = max(len(sheet.rows), 1), len(sheet.columns) - 1
-            ws.freeze_panes(1, 0)
-            ws.autofilter(0, 0, last_row, last_col)
-            for c, width in enumerate(_widths(sheet)):
+            ws.freeze_panes(1, sheet.freeze_cols)
+            if sheet.autofilter:
+                ws.autofilter(0, 0, last_row, last_col)
+            for c, width in enumerate(widths):
                 ws.set_column(c, c, width)
+            _print_setup(ws, sheet)
             for name, values in sheet.choices.items():
                 c = [col.header for col in sheet.columns].index(name)
                 ws.data_validation(1, c, max(len(sheet.rows), 1000), c,
                                    {"validate": "list", "source": list(values), "ignore_blank": True,
                                     "error_type": "warning"})
         book.close()
+
+
+def _fit_height(ws, r: int, row: tuple, columns: Sequence[Column], widths: list[int]) -> None:
+    """Set a row's height to its tallest wrapped cell: spreadsheets do not all grow rows themselves."""
+    lines = max([line_count(v, w) for v, col, w in zip(row, columns, widths) if col.wrap and v] or [1])
+    if lines > 1:
+        ws.set_row(r, lines * LINE_HEIGHT + 2)
+
+
+def _print_setup(ws, sheet: Sheet) -> None:
+    ws.set_landscape()
+    ws.set_paper(A4)
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
+    ws.repeat_rows(0)
+    ws.hide_gridlines(0)  # gridlines on screen and on paper
+    ws.set_margins(left=0.4, right=0.4, top=0.8, bottom=0.6)
+    left, centre, right = (escape_header(t) for t in sheet.header_text)
+    ws.set_header(f"&L{left}&C&\"-,Bold\"{centre}&R{right}" if centre else f"&L{left}&R{right}")
+    ws.set_footer(PAGE_NUMBERS)
 
 
 def _write_cell(ws, r: int, c: int, value, column: Column, fmt) -> None:
