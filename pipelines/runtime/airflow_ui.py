@@ -39,6 +39,7 @@ from pathlib import Path
 DEFAULT_HOST = "127.0.0.1"
 TIMEZONE = "Asia/Shanghai"
 STOP_GRACE_S = 30.0  # for the standalone server to stop its components after SIGINT
+SECOND_SIGNAL_S = 10.0  # then its components (not standalone itself) get SIGTERM
 KILL_GRACE_S = 10.0  # for leftovers between SIGTERM and SIGKILL
 WRAPPER_DIR = ".dibao-bin"
 PAUSED_STAMP = ".dibao-ui-paused-once"
@@ -187,11 +188,13 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def leftovers(pgid: int) -> list:
-    """Processes still alive that serve started: its descendants and its group's members."""
+    """Processes still alive that serve started, the group's leader (the standalone
+    process, which Popen waits for) excepted: descendants and the group's members."""
     import psutil
 
     me = psutil.Process()
-    found = {p.pid: p for p in me.children(recursive=True)}
+    found = {p.pid: p for p in me.children(recursive=True) if p.pid != pgid}
+    found[pgid] = None  # never listed
     for p in psutil.process_iter():
         try:
             if p.pid not in found and os.getpgid(p.pid) == pgid:
@@ -200,6 +203,8 @@ def leftovers(pgid: int) -> list:
             continue
     alive = []
     for p in found.values():
+        if p is None:
+            continue
         try:
             if p.status() != psutil.STATUS_ZOMBIE:
                 alive.append(p)
@@ -269,11 +274,10 @@ def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) 
     def on_signal(signum, frame):  # noqa: ARG001
         if not stop_requested:
             stop_requested.append(time.monotonic())
-            sig = signal.SIGINT  # what standalone and its components stop cleanly on
-        else:
-            sig = signal.SIGTERM
-        if group:
-            _signal_group(group[0], sig)
+            if group:
+                _signal_group(group[0], signal.SIGINT)  # what standalone and its components stop cleanly on
+        elif len(stop_requested) == 1:  # asked twice: do not wait for SECOND_SIGNAL_S
+            stop_requested[0] -= SECOND_SIGNAL_S
 
     # Handlers first: the child then starts with SIGINT at its default (an ignored SIGINT,
     # e.g. when started in the background by a script, would be inherited and standalone
@@ -296,10 +300,23 @@ def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) 
                 break
             except subprocess.TimeoutExpired:
                 pass
-            if stop_requested and time.monotonic() - stop_requested[0] > stop_grace:
+            if not stop_requested:
+                continue
+            waited = time.monotonic() - stop_requested[0]
+            if waited > stop_grace:
                 print(f"dibao airflow: the server did not stop within {stop_grace:.0f}s; killing it",
                       file=sys.stderr, flush=True)
                 _signal_group(pgid, signal.SIGKILL)
+            elif waited > SECOND_SIGNAL_S and len(stop_requested) == 1:
+                # The scheduler waits for its LocalExecutor workers, which ignore SIGINT and
+                # can sit idle forever; while they live they hold standalone's output pipe.
+                stop_requested.append(time.monotonic())
+                for p in leftovers(pgid):
+                    if p.pid != pgid:
+                        try:
+                            p.terminate()
+                        except Exception:  # noqa: BLE001 - gone already
+                            pass
     finally:
         if child.poll() is None:  # serve itself is failing: take the server down with it
             _signal_group(pgid, signal.SIGINT)
