@@ -40,6 +40,7 @@ DEFAULT_HOST = "127.0.0.1"
 TIMEZONE = "Asia/Shanghai"
 STOP_GRACE_S = 30.0  # for the standalone server to stop its components after SIGINT
 SECOND_SIGNAL_S = 10.0  # then its components (not standalone itself) get SIGTERM
+IDLE_WORKER = "LocalExecutor: <idle>"  # an idle LocalExecutor worker's process title
 KILL_GRACE_S = 10.0  # for leftovers between SIGTERM and SIGKILL
 WRAPPER_DIR = ".dibao-bin"
 PAUSED_STAMP = ".dibao-ui-paused-once"
@@ -215,6 +216,17 @@ def leftovers(pgid: int) -> list:
     return alive
 
 
+def describe(procs: list) -> str:
+    """pid, state and command of each process, for the operator."""
+    parts = []
+    for p in procs:
+        try:
+            parts.append(f"{p.pid} ({p.status()}) {' '.join(p.cmdline())[:80]}")
+        except Exception:  # noqa: BLE001 - gone meanwhile
+            continue
+    return "; ".join(parts) or "none besides standalone"
+
+
 def stop_all(pgid: int, grace: float = KILL_GRACE_S) -> list[int]:
     """SIGTERM whatever serve started is still running, SIGKILL it after `grace` seconds.
     Returns the pids that had to be killed."""
@@ -237,6 +249,24 @@ def stop_all(pgid: int, grace: float = KILL_GRACE_S) -> list[int]:
     psutil.wait_procs(alive, timeout=5)
     leftovers(pgid)  # reap
     return [p.pid for p in alive]
+
+
+def second_signal(pgid: int) -> None:
+    """The components still running SECOND_SIGNAL_S after SIGINT: the scheduler waits for
+    its LocalExecutor workers, which can sit idle forever (seen: one blocked on the work
+    queue's lock after the shutdown messages were sent); they ignore SIGINT and, forked
+    from the scheduler, SIGTERM too (its inherited handler does nothing outside the
+    scheduler), and while they live they hold standalone's output pipe. Idle workers get
+    SIGKILL (they hold no task); busy ones SIGTERM, which their supervisor passes to the
+    task; every other component SIGTERM."""
+    for p in leftovers(pgid):
+        try:
+            if IDLE_WORKER in " ".join(p.cmdline()):
+                p.kill()
+            else:
+                p.terminate()
+        except Exception:  # noqa: BLE001 - gone already
+            continue
 
 
 def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) -> int:
@@ -304,19 +334,12 @@ def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) 
                 continue
             waited = time.monotonic() - stop_requested[0]
             if waited > stop_grace:
-                print(f"dibao airflow: the server did not stop within {stop_grace:.0f}s; killing it",
-                      file=sys.stderr, flush=True)
+                print(f"dibao airflow: the server did not stop within {stop_grace:.0f}s; killing it: "
+                      f"{describe(leftovers(pgid))}", file=sys.stderr, flush=True)
                 _signal_group(pgid, signal.SIGKILL)
             elif waited > SECOND_SIGNAL_S and len(stop_requested) == 1:
-                # The scheduler waits for its LocalExecutor workers, which ignore SIGINT and
-                # can sit idle forever; while they live they hold standalone's output pipe.
                 stop_requested.append(time.monotonic())
-                for p in leftovers(pgid):
-                    if p.pid != pgid:
-                        try:
-                            p.terminate()
-                        except Exception:  # noqa: BLE001 - gone already
-                            pass
+                second_signal(pgid)
     finally:
         if child.poll() is None:  # serve itself is failing: take the server down with it
             _signal_group(pgid, signal.SIGINT)
