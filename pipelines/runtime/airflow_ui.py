@@ -252,26 +252,34 @@ def stop_all(pgid: int, grace: float = KILL_GRACE_S) -> list[int]:
 
 
 def second_signal(pgid: int) -> None:
-    """The components still running SECOND_SIGNAL_S after SIGINT: the scheduler waits for
-    its LocalExecutor workers, which can sit idle forever (seen: one blocked on the work
-    queue's lock after the shutdown messages were sent); they ignore SIGINT and, forked
-    from the scheduler, SIGTERM too (its inherited handler does nothing outside the
-    scheduler), and while they live they hold standalone's output pipe. Idle workers get
-    SIGKILL (they hold no task); busy ones SIGTERM, which their supervisor passes to the
-    task; every other component SIGTERM."""
+    """The processes still running SECOND_SIGNAL_S after SIGINT. Standalone's components
+    (scheduler, DAG processor, triggerer, API server) and busy LocalExecutor workers get
+    SIGTERM (a worker's supervisor passes it to its task). Every other process gets SIGKILL:
+    those are processes forked from a component, which inherit its signal handlers, and
+    the handlers hang or do nothing outside the component. Seen: idle LocalExecutor workers
+    (SIGINT ignored, the scheduler's SIGTERM handler returns outside the scheduler) the
+    scheduler waits on forever, and a forked DAG-processor child stuck in the manager's
+    shutdown; while they live they hold standalone's output pipe and it never exits."""
+    import psutil
+
+    try:
+        components = {p.pid for p in psutil.Process(pgid).children()}
+    except psutil.Error:
+        components = set()
     for p in leftovers(pgid):
         try:
-            if IDLE_WORKER in " ".join(p.cmdline()):
-                p.kill()
-            else:
+            title = " ".join(p.cmdline())
+            if p.pid in components or ("LocalExecutor:" in title and IDLE_WORKER not in title):
                 p.terminate()
+            else:
+                p.kill()
         except Exception:  # noqa: BLE001 - gone already
             continue
 
 
 def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) -> int:
-    """Run `airflow standalone` on the project's DAGs until it ends or is stopped;
-    return its exit code (0 after a requested stop that went cleanly)."""
+    """Run `airflow standalone` on the project's DAGs until it ends or is stopped; return
+    0 after a requested stop (once every process it started is gone), else its exit code."""
     from pipelines.runtime.embedded_airflow import configure
 
     settings = server_env(port, host)
@@ -353,4 +361,6 @@ def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) 
             signal.signal(sig, handler)
     if killed:
         print(f"dibao airflow: killed {len(killed)} process(es) left running: {killed}", file=sys.stderr)
+    if stop_requested:  # asked to stop, and everything it started is gone
+        return 0
     return 128 - code if code < 0 else code
