@@ -42,11 +42,18 @@ def connection_webhook() -> str | None:
     return conn.get_uri() if conn else None
 
 
+# When the scheduler, not the task, finds a task failed (its worker could not start it or
+# reach the execution API, it was killed, its heartbeat stopped), the DAG processor runs
+# the callback with no exception in the context; the cause is in the scheduler's log.
+NO_EXCEPTION = ("no exception reached the failure callback: the task's code did not raise (its worker "
+                "could not start it or reach Airflow's execution API, or it was killed); see the scheduler's log")
+
+
 def on_task_failure(context) -> None:
     """on_failure_callback: which task failed, in which run, and why, in one line."""
     ti = context.get("task_instance") or context.get("ti")
     exc = context.get("exception")
-    reason = str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__ if exc else "?"
+    reason = str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__ if exc else NO_EXCEPTION
     where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
     if getattr(ti, "map_index", -1) not in (-1, None):
         where += f"[{ti.map_index}]"
