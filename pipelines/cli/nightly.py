@@ -118,20 +118,10 @@ def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: fl
 
 
 def cmd_airflow(args) -> int:
-    """Airflow's own standalone server (scheduler, API/UI, triggerer) on the project's DAGs."""
-    import os
-    import shutil
+    """Airflow's standalone server (scheduler, API/UI, triggerer) on the project's DAGs, on 127.0.0.1."""
+    from pipelines.runtime.airflow_ui import AirflowUIError, serve
 
-    from pipelines.runtime.embedded_airflow import configure
-
-    home = configure()
-    os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # the default 32 workers need ~5.5 GB
-    os.environ["AIRFLOW__API__PORT"] = str(args.port)
-    exe = shutil.which("airflow")
-    if exe is None:
-        raise CliError("dibao airflow: the airflow command is not installed in this environment (run make env)")
-    print(f"Airflow home {home}; UI on http://localhost:{args.port} once started.\n"
-          f"Log in as admin; the password is generated on first start and kept in "
-          f"{home / 'simple_auth_manager_passwords.json.generated'}. Stop with Ctrl-C.", file=sys.stderr)
-    os.execv(exe, [exe, "standalone"])
-    return 0  # not reached
+    try:
+        return serve(args.port)
+    except AirflowUIError as exc:
+        raise CliError(f"dibao airflow: {exc}") from None
