@@ -277,9 +277,8 @@ def second_signal(pgid: int) -> None:
             continue
 
 
-def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) -> int:
-    """Run `airflow standalone` on the project's DAGs until it ends or is stopped; return
-    0 after a requested stop (once every process it started is gone), else its exit code."""
+def _prepare(port: int, host: str | None) -> tuple[str, dict[str, str]]:
+    """Settings, Airflow home, the command and the child's environment; says where the UI is."""
     from pipelines.runtime.embedded_airflow import configure
 
     settings = server_env(port, host)
@@ -305,6 +304,13 @@ def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) 
           f"Log in as admin; the password is generated on first start and kept in "
           f"{home / 'simple_auth_manager_passwords.json.generated'}. Stop with Ctrl-C.",
           file=sys.stderr, flush=True)
+    return airflow, env
+
+
+def serve(port: int, host: str | None = None, stop_grace: float = STOP_GRACE_S) -> int:
+    """Run `airflow standalone` on the project's DAGs until it ends or is stopped; return
+    0 after a requested stop (once every process it started is gone), else its exit code."""
+    airflow, env = _prepare(port, host)
     _set_child_subreaper()
     stop_requested: list[float] = []
     group: list[int] = []
