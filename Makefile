@@ -6,6 +6,7 @@ SCALE ?= town
 MONTHS ?= 12
 SEED ?= 0
 BENCH_SCALE ?= city
+TEST_WORKERS ?= 2
 FAST_LANE := not slow and not faults and not postgres
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
@@ -34,8 +35,8 @@ demo: env ## generate town-scale deliveries and run the nightly job on them (var
 check: env ## the fast lane: every test but the slow end-to-end, fault and PostgreSQL ones (docs/testing.md)
 	$(RUN) pytest -m "$(FAST_LANE)"
 
-test: env ## the full suite (what .ci/run calls)
-	$(RUN) pytest
+test: env ## the full suite (what .ci/run calls), test files spread over TEST_WORKERS processes (default 2)
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: env ## time the nightly job against its read floor (BENCH_SCALE=city): docs/bench-<scale>.json
 	$(RUN) dibao bench --scale $(BENCH_SCALE) --months $(MONTHS) --seed $(SEED)
