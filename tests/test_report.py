@@ -205,6 +205,17 @@ def test_every_code_the_ledgers_record_has_a_chinese_name():
     assert {"loaded", "rejected", "superseded", "skipped_duplicate", "held"} <= set(STATUSES)
 
 
+def test_feedback_advice_only_for_named_reasons():
+    # the caseworker's advice adds to the one table of reasons, never a code of its own
+    from pipelines.ingest.feedback_outcomes import ADVICE, reason_text
+    from pipelines.sources.reason_names import REASONS
+
+    assert set(ADVICE) - set(REASONS) == set()
+    assert reason_text("id_check_failed", None, None) == REASONS["id_check_failed"]  # no advice: the name
+    assert reason_text("date_unparseable", "核查日期", "上周") == "核查日期“上周”：" + ADVICE["date_unparseable"]
+    assert reason_text("brand_new_code", None, None) == "brand_new_code"
+
+
 def test_names_keep_the_code_beside_them():
     from pipelines.publish.report_names import check_name, message_zh, reason_name, repair_name, status_name
 

@@ -16,13 +16,16 @@ from pathlib import Path
 
 from pipelines.ingest.feedback import OUTCOME_SUFFIX, RESULTS, FeedbackLoad, Part
 from pipelines.ingest.readers import LINE
+from pipelines.sources.reason_names import REASONS
 
 log = logging.getLogger(__name__)
 
 LOADED, REPAIRED, QUARANTINED, SKIPPED = "已导入", "已修正后导入", "隔离", "未核查"
 HEADER = ("表", "行号", "编号", "结果", "说明")
 QUIET_REPAIRS = {"date_datetime", "date_excel_serial"}  # a date typed into Excel is stored so: nothing to tell
-REASONS = {
+# What to do about a quarantined row, for the caseworker who returned it, where the
+# reason's name (pipelines.sources.reason_names) alone would not say; others fall back to it.
+ADVICE = {
     "duplicate_row": "与前面一行完全相同（重复行），只导入一次",
     "household_not_listed": "家庭编号不在任何已下发的名单上，请核对",
     "candidate_not_listed": "发现编号不在任何已下发的名单上，请核对",
@@ -30,19 +33,16 @@ REASONS = {
     "check_date_in_future": "核查日期晚于导入当天",
     "check_before_listing": "核查日期不晚于该户（人）第一次列入名单的日期，核查应在名单下发之后",
     "date_unparseable": "无法识别的日期，请填写如 2024-07-03",
-    "date_out_of_range": "日期不在合理范围内",
-    "missing_mandatory": "必填项为空",
     "missing_field": "该行的列数少于表头",
     "extra_fields": "该行的列数多于表头",
     "malformed_line": "该行格式有误，无法读取",
-    "cell_too_long": "内容过长",
 }
 
 
 def reason_text(reason: str, column: str | None, raw: str | None) -> str:
     """`核查日期“上周”：无法识别的日期…`; an unknown code is shown as it is."""
     where = f"{column}“{raw if raw is not None else ''}”：" if column else ""
-    return where + REASONS.get(reason, reason)
+    return where + ADVICE.get(reason, REASONS.get(reason, reason))
 
 
 def outcomes(load: FeedbackLoad) -> list[dict]:

@@ -1,11 +1,14 @@
 """Chinese names for the codes the ledgers record: statuses, quarantine reasons, repairs, checks.
 
-The one code → 中文 table; the report shows a name beside its code (`named`).
+Quarantine reasons are named in pipelines.sources.reason_names (ingest uses them too);
+the rest here. One code → 中文 table each; the report shows a name beside its code (`named`).
 """
 
 from __future__ import annotations
 
 import re
+
+from pipelines.sources.reason_names import REASONS
 
 STATUSES = {
     "loaded": "已入库",
@@ -16,30 +19,6 @@ STATUSES = {
     "pending": "待处理",
 }
 
-REASONS = {  # audit.quarantine.reason (docs/ingest.md, docs/outputs.md "Feedback")
-    "missing_mandatory": "必填项为空",
-    "missing_field": "缺少字段",
-    "extra_fields": "字段多余",
-    "duplicate_row": "重复行",
-    "id_check_failed": "身份证号校验位错误",
-    "id_lossy_float": "身份证号被科学计数法截断",
-    "id_malformed": "身份证号格式错误",
-    "cert_malformed": "残疾人证号格式错误",
-    "date_unparseable": "日期无法识别",
-    "date_out_of_range": "日期超出合理范围",
-    "yyyymm_unparseable": "年月无法识别",
-    "amount_negative": "金额为负",
-    "amount_unparseable": "金额无法识别",
-    "int_negative": "整数为负",
-    "int_unparseable": "整数无法识别",
-    "enum_unknown": "取值不在代码表内",
-    "code_malformed": "代码格式错误",
-    "malformed_line": "整行无法拆分",
-    "cell_too_long": "单元格过长",
-    "household_not_listed": "家庭未在名单中",
-    "check_date_in_future": "核查日期晚于回收日",
-    "check_before_listing": "核查日期早于列入名单",
-}
 
 CHECKS = {  # expectations' meta.check (expectations/*.json); a quarantine reason is gx:<check>
     "cert_digits_agree": "残疾人证号与身份证号一致",
