@@ -424,3 +424,12 @@ def test_the_run_report_names_the_model_in_force_and_why(scored, tmp_path):
     entry = Registry(scored["models"]).current()
     assert "评分模型 model in force" in html and entry["version"] in html
     assert "bureau&#x27;s sort" in html  # the guard's reason, escaped
+
+
+@pytest.mark.parametrize("module", ["pipelines.score.train", "pipelines.score.risk_list"])
+def test_score_commands_say_one_line_for_a_missing_warehouse(module, tmp_path, capsys):
+    import importlib
+
+    code = importlib.import_module(module).main(["--warehouse", str(tmp_path / "none.duckdb")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("error: no warehouse at")

@@ -46,6 +46,7 @@ from pipelines.score.features import household_features
 from pipelines.score.reasons import (
     ReasonCode, ReasonCodeError, contributions, model_groups, ranked_reasons, reason_codes, rule_flags,
 )
+from pipelines.score.command import run_command
 from pipelines.score.registry import Registry, RegistryError, default_models_dir
 from pipelines.score.model import RiskModel
 from pipelines.runtime.timing import timed
@@ -291,15 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", type=Path, help="registry folder (default: <warehouse>.models)")
     parser.add_argument("--visits", type=int, help="visits per township per month (default: the parameter)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        result = score_latest(str(args.warehouse), str(args.models_dir) if args.models_dir else None, args.visits)
-    except (RegistryError, ReasonCodeError, duckdb.Error, ValueError) as exc:
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
-    return 0
-
+    models_dir = str(args.models_dir) if args.models_dir else None
+    return run_command(lambda: score_latest(str(args.warehouse), models_dir, args.visits),
+                       (RegistryError, ReasonCodeError, duckdb.Error, ValueError))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -37,6 +37,7 @@ from pipelines.score import contenders
 from pipelines.score import guard
 from pipelines.score.features import feature_names, household_features, population_query
 from pipelines.score.reasons import ReasonCodeError, model_groups, reason_codes
+from pipelines.score.command import run_command
 from pipelines.score.registry import Registry, RegistryError, default_models_dir
 from pipelines.score.model import RiskModel, hyperparameters, reference_values
 
@@ -292,22 +293,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=contenders.KINDS,
                         help="for comparisons only: register this kind whatever the guard decides")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        models_dir = str(args.models_dir) if args.models_dir else None
+    models_dir = str(args.models_dir) if args.models_dir else None
+
+    def call() -> dict:
         result = {"candidate": train_candidate(str(args.warehouse), models_dir, args.seed, args.learn_from,
                                                args.kind)}
         if args.promote:
             result["promotion"] = promote_if_not_worse(str(args.warehouse), models_dir,
                                                        result["candidate"]["version"])
-    except (TrainingError, RegistryError, ReasonCodeError, duckdb.Error, ValueError) as exc:
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    import json
+        return result
 
-    print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
-    return 0
-
+    return run_command(call, (TrainingError, RegistryError, ReasonCodeError, duckdb.Error, ValueError))
 
 if __name__ == "__main__":
     sys.exit(main())
