@@ -19,6 +19,7 @@ they come from the reviewed suite files, never from the data.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +29,7 @@ LEVELS = ("table", "row", "warn")
 LINE = "_line"
 SAMPLE = 20  # failing values kept per expectation (GX's partial_unexpected_list)
 EXISTS, MAP, ROWS = "exists", "map", "rows"
+DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # kwargs each compiled type understands; any other kwarg would be silently ignored, so it is refused.
 KWARGS = {
@@ -69,7 +71,8 @@ class Compiled:
         col = quote(self.column)
         keys = [LINE, self.column] if has_line and self.column != LINE else [self.column]
         row = "struct_pack(" + ", ".join(f"{quote(k)} := {quote(k)}" for k in keys) + ")"
-        sample = f"min_by({row}, {quote(LINE)}, {SAMPLE})" if has_line else f"list({row})[1:{SAMPLE}]"
+        # min_by skips rows whose ordering key is null: a row without _line is sampled first.
+        sample = f"min_by({row}, coalesce({quote(LINE)}, -1), {SAMPLE})" if has_line else f"list({row})[1:{SAMPLE}]"
         return [f"count_if({self.unexpected}) AS {p}unexpected", f"count({col}) AS {p}nonnull",
                 f"{sample} FILTER (WHERE {self.unexpected}) AS {p}sample"]
 
@@ -111,6 +114,7 @@ def check_suite(file_name: str, suite: dict) -> None:
 
 def compile_suite(suite: dict, table_sql: str, columns: dict[str, str], extract_date: date) -> list[Compiled]:
     """Compile every expectation of `suite` for a table with `columns` (name -> DuckDB type)."""
+    check_suite(f"suite {suite.get('name')}", suite)
     out = []
     for i, e in enumerate(suite["expectations"]):
         config = {**e, "kwargs": _fill(e.get("kwargs") or {}, {"extract_date": extract_date.isoformat()})}
@@ -153,10 +157,17 @@ def _between(col: str, kwargs: dict) -> str:
         raise ValueError("expect_column_values_to_be_between needs min_value or max_value")
     parts = []
     if low is not None:
-        parts.append(f"{col} {'>' if kwargs.get('strict_min') else '>='} {literal(low)}")
+        parts.append(f"{col} {'>' if kwargs.get('strict_min') else '>='} {_bound(low)}")
     if high is not None:
-        parts.append(f"{col} {'<' if kwargs.get('strict_max') else '<='} {literal(high)}")
+        parts.append(f"{col} {'<' if kwargs.get('strict_max') else '<='} {_bound(high)}")
     return "NOT (" + " AND ".join(parts) + ")"
+
+
+def _bound(value) -> str:
+    """GX binds a date-shaped bound as a date: a text column compared with it is an error, not text order."""
+    if isinstance(value, str) and DATE_SHAPE.fullmatch(value):
+        return f"DATE {literal(value)}"
+    return literal(value)
 
 
 def _fill(kwargs: dict, parameters: dict) -> dict:

@@ -132,7 +132,9 @@ def _result(c: Compiled, values: dict) -> dict:
 def _map_result(c: Compiled, values: dict) -> tuple[bool, dict]:
     """GX's counts for a column map expectation: nulls are left out, except by not_null."""
     total, nonnull = values["element_count"], values[c.prefix + "nonnull"]
-    unexpected = values[c.prefix + "unexpected"] if total else None  # GX: None on an empty table
+    # GX sums a CASE over the rows (None on an empty table), but counts duplicates with a join (0).
+    empty_count = 0 if c.config["type"] == "expect_column_values_to_be_unique" else None
+    unexpected = values[c.prefix + "unexpected"] if total else empty_count
     not_null = c.config["type"] == "expect_column_values_to_not_be_null"
     considered = total if not_null else nonnull
     sample = values[c.prefix + "sample"] or []
