@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -112,6 +113,17 @@ def test_the_gate_reads_both_alike(con, spec, tmp_path):
     assert ours.row_failures.equals(theirs.row_failures)
     assert (ours.success, ours.table_failures, ours.warnings) == (theirs.success, theirs.table_failures, theirs.warnings)
     assert ours.results == theirs.results
+    assert _pages(tmp_path / "sql", tmp_path / "sql-docs") == _pages(tmp_path / "gx", tmp_path / "gx-docs")
+
+
+def _pages(results: Path, docs: Path) -> list[str]:
+    """The Data Docs page of the one saved result as sorted table rows, its time of validation
+    left out. Sorted: GX saves results in an order of its own, the SQL engine in suite order."""
+    from pipelines.validate.data_docs import build_data_docs
+
+    build_data_docs(results, docs)
+    (page,) = (docs / "validations").rglob("*.html")
+    return sorted(re.sub(r"validated at [^;]*;", "", page.read_text(encoding="utf-8")).split("<tr"))
 
 
 # --- the generator's deliveries ---------------------------------------------------------------
