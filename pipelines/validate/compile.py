@@ -59,22 +59,29 @@ class Compiled:
     def prefix(self) -> str:
         return f"e{self.index}_"
 
-    def measures(self, has_line: bool) -> list[str]:
-        """Select-list expressions over `batch`: unexpected count, non-null count, sample."""
-        p = self.prefix
-        if self.error or self.kind == EXISTS:
+    def measures(self) -> list[str]:
+        """MAP: select-list expressions over `batch`: the unexpected and the non-null count."""
+        if self.error or self.kind != MAP:
             return []
-        if self.kind == ROWS:
-            order = " ORDER BY 1" if has_line else ""
-            return [f"(SELECT count(*) FROM ({self.query})) AS {p}unexpected",
-                    f"(SELECT list(r) FROM (SELECT * FROM ({self.query}){order} LIMIT {SAMPLE}) r) AS {p}sample"]
-        col = quote(self.column)
+        p = self.prefix
+        return [f"count_if({self.unexpected}) AS {p}unexpected", f"count({quote(self.column)}) AS {p}nonnull"]
+
+    def ctes(self) -> list[tuple[str, str]]:
+        """ROWS: (name, query) of a one-row CTE: the suite query's row count and its first rows."""
+        if self.error or self.kind != ROWS:
+            return []
+        p = self.prefix
+        # The suites' queries select _line first: the sample is the first rows by line.
+        return [(f"{p}n", f"SELECT count(*) AS {p}unexpected, min_by(r, struct_extract_at(r, 1), {SAMPLE}) "
+                          f"AS {p}sample FROM ({self.query}) r")]
+
+    def sample(self, has_line: bool) -> str:
+        """MAP: the first failing rows ({_line, column}), by _line; asked only of failed expectations."""
         keys = [LINE, self.column] if has_line and self.column != LINE else [self.column]
         row = "struct_pack(" + ", ".join(f"{quote(k)} := {quote(k)}" for k in keys) + ")"
         # min_by skips rows whose ordering key is null: a row without _line is sampled first.
-        sample = f"min_by({row}, coalesce({quote(LINE)}, -1), {SAMPLE})" if has_line else f"list({row})[1:{SAMPLE}]"
-        return [f"count_if({self.unexpected}) AS {p}unexpected", f"count({col}) AS {p}nonnull",
-                f"{sample} FILTER (WHERE {self.unexpected}) AS {p}sample"]
+        first = f"min_by({row}, coalesce({quote(LINE)}, -1), {SAMPLE})" if has_line else f"list({row})[1:{SAMPLE}]"
+        return f"{first} FILTER (WHERE {self.unexpected}) AS {self.prefix}sample"
 
 
 def load_suite(key: str) -> dict:

@@ -61,31 +61,44 @@ def validate_table(
 
 def evaluate(con, table: str, suite: dict, extract_date: date) -> tuple[list[Compiled], dict]:
     """Compile `suite` for `table` and run it: the compiled expectations and the query's one row
-    (plus `__columns__`, the table's columns)."""
+    (plus `__columns__`, the table's columns, and samples of what failed)."""
     with con.cursor() as cursor:  # leaves any pending result of the caller's alone
         relation = cursor.sql(f"SELECT * FROM {quote_table(table)} LIMIT 0")
         columns = dict(zip(relation.columns, map(str, relation.types)))
         compiled = compile_suite(suite, quote_table(table), columns, extract_date)
-        has_line = LINE in columns
         try:
-            return compiled, _run(cursor, table, compiled, has_line) | {"__columns__": set(columns)}
+            values = _counts(cursor, table, compiled)
         except duckdb.Error:
-            pass
-        # Some expectation cannot run on this table (a column missing or of the wrong
-        # type): run them one by one, so each failure is reported against its expectation.
-        values = _run(cursor, table, [], has_line) | {"__columns__": set(columns)}
-        for c in compiled:
-            try:
-                values |= _run(cursor, table, [c], has_line)
-            except duckdb.Error as exc:
-                c.error = str(exc).strip().splitlines()[0]
-        return compiled, values
+            # Some expectation cannot run on this table (a column missing or of the wrong
+            # type): run them one by one, so each failure is reported against its expectation.
+            values = _counts(cursor, table, [])
+            for c in compiled:
+                try:
+                    values |= _counts(cursor, table, [c])
+                except duckdb.Error as exc:
+                    c.error = str(exc).strip().splitlines()[0]
+        failed = [c for c in compiled if c.kind == MAP and not c.error and values[c.prefix + "unexpected"]]
+        if failed:  # sampling costs more than counting: only where something failed
+            measures = "".join(f", {c.sample(LINE in columns)}" for c in failed)
+            values |= _query(cursor, table, windows=_windows(failed), measures=measures)
+        return compiled, values | {"__columns__": set(columns)}
 
 
-def _run(cursor, table: str, compiled: list[Compiled], has_line: bool) -> dict:
-    windows = "".join(f", {c.window}" for c in compiled if c.window and not c.error)
-    measures = "".join(f", {m}" for c in compiled for m in c.measures(has_line))
-    sql = query("validate/suite_results", table=quote_table(table), windows=windows, measures=measures)
+def _counts(cursor, table: str, compiled: list[Compiled]) -> dict:
+    measures = "".join(f", {m}" for c in compiled for m in c.measures())
+    ctes = [cte for c in compiled for cte in c.ctes()]
+    return _query(cursor, table, windows=_windows(compiled), measures=measures,
+                  ctes="".join(f", {name} AS ({sql})" for name, sql in ctes),
+                  joins="".join(f", {name}" for name, _ in ctes))
+
+
+def _windows(compiled: list[Compiled]) -> str:
+    return "".join(f", {c.window}" for c in compiled if c.window and not c.error)
+
+
+def _query(cursor, table: str, windows: str, measures: str, ctes: str = "", joins: str = "") -> dict:
+    sql = query("validate/suite_results", table=quote_table(table), windows=windows, measures=measures,
+                ctes=ctes, joins=joins)
     result = cursor.execute(sql)
     names = [d[0] for d in result.description]
     return dict(zip(names, result.fetchall()[0]))
@@ -137,7 +150,7 @@ def _map_result(c: Compiled, values: dict) -> tuple[bool, dict]:
     unexpected = values[c.prefix + "unexpected"] if total else empty_count
     not_null = c.config["type"] == "expect_column_values_to_not_be_null"
     considered = total if not_null else nonnull
-    sample = values[c.prefix + "sample"] or []
+    sample = values.get(c.prefix + "sample") or []
     body = {"element_count": total, "unexpected_count": unexpected,
             "unexpected_percent": _percent(unexpected, considered),
             "partial_unexpected_list": [row[c.column] for row in sample],
