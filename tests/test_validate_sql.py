@@ -209,6 +209,13 @@ def test_an_expectation_type_without_sql_is_a_one_line_error(con):
         assert part in message, message
 
 
+def test_a_between_without_bounds_is_refused():
+    suite = odd_suite()
+    del suite["expectations"][4]["kwargs"]["min_value"], suite["expectations"][4]["kwargs"]["max_value"]
+    with pytest.raises(ValueError, match=r"^odd.json: expectation 5 \(strict:birth_date\) needs min_value or max_value$"):
+        check_suite("odd.json", suite)
+
+
 def test_an_option_the_compilation_ignores_is_refused():
     suite = odd_suite()
     suite["expectations"][0]["kwargs"]["row_condition"] = "sex = '男'"

@@ -107,12 +107,15 @@ def check_suite(file_name: str, suite: dict) -> None:
         if kind not in KWARGS:
             raise ValueError(
                 f"{file_name}: expectation {n} ({meta['check']}:{column}) has type {kind!r}, which has no SQL "
-                f"compilation: add it to KWARGS and _map_predicate in pipelines/validate/compile.py"
+                f"compilation: add it to KWARGS and compile_suite in pipelines/validate/compile.py"
             )
         extra = set(kwargs) - KWARGS[kind] - {"batch_id"}
         if extra:
             raise ValueError(f"{file_name}: expectation {n} ({meta['check']}:{column}) uses {sorted(extra)}, "
                              f"which the SQL compilation of {kind} does not implement (pipelines/validate/compile.py)")
+        bounds = (kwargs.get("min_value"), kwargs.get("max_value"))
+        if kind == "expect_column_values_to_be_between" and bounds == (None, None):
+            raise ValueError(f"{file_name}: expectation {n} ({meta['check']}:{column}) needs min_value or max_value")
         name = f"{meta['check']}:{column}"
         if name in names:
             raise ValueError(f"{file_name}: two expectations are both {name}")
@@ -159,9 +162,7 @@ def _map(i: int, config: dict, kind: str, column: str) -> Compiled:
 
 
 def _between(col: str, kwargs: dict) -> str:
-    low, high = kwargs.get("min_value"), kwargs.get("max_value")
-    if low is None and high is None:
-        raise ValueError("expect_column_values_to_be_between needs min_value or max_value")
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")  # check_suite: at least one
     parts = []
     if low is not None:
         parts.append(f"{col} {'>' if kwargs.get('strict_min') else '>='} {_bound(low)}")
