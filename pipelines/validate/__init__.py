@@ -1,1 +1,1 @@
-"""Great Expectations: the suites and the gate a staged delivery passes."""
+"""The Great Expectations suites, compiled to DuckDB SQL, and the gate a staged delivery passes."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from datetime import date, datetime, timezone
@@ -29,9 +30,10 @@ def build_data_docs(results_dir: Path, docs_dir: Path) -> Path:
     return write_pages(validations, docs_dir, title=results_dir.name)
 
 
-def save_result(gx_result, spec: FileSpec, table: str, extract_date: date, results_dir: Path) -> Path:
-    """Write one GX result to `results_dir`, failing values sampled and IDs masked."""
-    document = gx_result.to_json_dict()
+def save_result(document: dict, spec: FileSpec, table: str, extract_date: date, results_dir: Path) -> Path:
+    """Write one result document (GX's `ExpectationSuiteValidationResult.to_json_dict()` shape)
+    to `results_dir`, failing values sampled and IDs masked."""
+    document = copy.deepcopy(document)
     masked = {c.field for c in spec.columns if c.kind in (ID, CERT)}
     for result in document["results"]:
         _shrink(result, masked)
