@@ -412,6 +412,20 @@ def test_the_feature_bound_cross_fits_the_listed_features_against_the_truth(scor
     assert result["oracle"]["roc_auc"] > 0.7  # the truth's own income ranks its outcome well
 
 
+def test_the_bias_checks_judge_every_way_on_the_same_households(scored):
+    """models/bias_checks.py: the ways round the label's selection bias, on the latest snapshot's households."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bias_checks", MODELS / "bias_checks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.check(scored["wh"], scored["world"]["truth"])
+    assert result["households"] > 0 and 0 < result["positives"] < result["households"]
+    ways = {k for k, v in result.items() if isinstance(v, dict)}
+    assert ways == {"gbm", "logistic", "sort", "logistic_weighted", "mean_of_challengers", "rank_mean_logistic_sort"}
+    assert all(0 <= result[w]["roc_auc"] <= 1 and 0 <= result[w]["precision_at_k"] <= 1 for w in ways)
+
+
 def test_the_run_report_names_the_model_in_force_and_why(scored, tmp_path):
     import shutil
 
