@@ -226,15 +226,15 @@ def celery_run(world, metadata_url, broker_url, tmp_path_factory):
         seconds["cluster_ready"] = time.perf_counter() - started - seconds["migrate_and_pool"]
         t = time.perf_counter()
         _airflow("dags", "trigger", DAG_ID, "--run-id", "celery_test", "--conf", json.dumps(conf), env=env, log=log)
-        state = lambda: _metadata(metadata_url, f"SELECT state FROM dag_run WHERE dag_id = '{DAG_ID}'")  # noqa: E731
-        _wait(f"{DAG_ID} run finished", lambda: state() and state()[0]["state"] in ("success", "failed"),
-              components, timeout=RUN_TIMEOUT)
+        finished = f"SELECT 1 FROM dag_run WHERE dag_id = '{DAG_ID}' AND state IN ('success', 'failed')"
+        _wait(f"{DAG_ID} run finished", lambda: bool(_metadata(metadata_url, finished)), components,
+              timeout=RUN_TIMEOUT)
         seconds["dag_run"] = time.perf_counter() - t
     finally:
         components.stop()
     seconds["total"] = time.perf_counter() - started
     print("\nCeleryExecutor wall time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
-    return {"url": metadata_url, "conf": conf, "root": root, "components": components, "seconds": seconds}
+    return {"url": metadata_url, "conf": conf, "env": env, "components": components, "seconds": seconds}
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +252,10 @@ def embedded_warehouse(world, tmp_path_factory) -> Path:
 
 def test_the_run_succeeded_on_the_celery_executor(celery_run):
     tis = _metadata(celery_run["url"], f"SELECT task_id, state FROM task_instance WHERE dag_id = '{DAG_ID}'")
-    failed = [r["task_id"] for r in tis if r["state"] != "success"]
-    assert not failed, f"not successful: {failed}\n" + celery_run["components"].tail("scheduler")
+    failed = sorted({r["task_id"] for r in tis if r["state"] != "success"})
+    logs = Path(celery_run["env"]["AIRFLOW_HOME"]) / "logs" / f"dag_id={DAG_ID}"
+    assert not failed, f"not successful: {failed}\n" + "\n".join(
+        _tail(log, 2000) for task in failed for log in sorted(logs.glob(f"*/task_id={task}/**/*.log")))
     runs = _metadata(celery_run["url"], f"SELECT run_id, state FROM dag_run WHERE dag_id = '{DAG_ID}'")
     assert runs == [{"run_id": "celery_test", "state": "success"}]
     assert {r["task_id"] for r in tis} == {"discover", *MAPPED, *WRITERS}
