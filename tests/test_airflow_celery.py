@@ -291,6 +291,27 @@ def test_writer_tasks_ran_one_at_a_time_in_the_one_slot_pool(celery_run):
     print("writers on " + ", ".join(f"{r['task_id']} {r['hostname'].rsplit('--', 1)[-1]}" for r in tis))
 
 
+def test_dibao_run_creates_the_writer_pool_and_puts_it_back_to_one_slot(embedded_warehouse):
+    """The embedded set-up makes the pool the scheduler needs; run again, it restores one slot."""
+    import sqlite3
+
+    home = embedded_warehouse.parent / "airflow-home"
+
+    def pools() -> list[tuple]:
+        with contextlib.closing(sqlite3.connect(home / "airflow.db")) as con:
+            return con.execute("SELECT pool, slots FROM slot_pool WHERE pool = ?", [WRITER_POOL]).fetchall()
+
+    assert pools() == [(WRITER_POOL, 1)]
+    with contextlib.closing(sqlite3.connect(home / "airflow.db")) as con, con:
+        con.execute("UPDATE slot_pool SET slots = 3 WHERE pool = ?", [WRITER_POOL])
+    code = ("from pipelines.runtime.embedded_airflow import configure, ensure_writer_pool;"
+            " configure(); ensure_writer_pool(); ensure_writer_pool()")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env={**os.environ, "AIRFLOW_HOME": str(home)},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pools() == [(WRITER_POOL, 1)]
+
+
 def _stable(con, db: str, schema: str, table: str) -> str:
     """The table's columns that do not differ between two runs (tests/test_faults.py VOLATILE), as text."""
     cols = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ?"
