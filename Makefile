@@ -7,7 +7,7 @@ MONTHS ?= 12
 SEED ?= 0
 BENCH_SCALE ?= city
 TEST_WORKERS ?= 2
-FAST_LANE := not slow and not faults and not postgres
+FAST_LANE := not slow and not faults and not postgres and not celery
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked
@@ -32,7 +32,7 @@ demo: env ## generate town-scale deliveries and run the nightly job on them (var
 	$(RUN) dibao generate --scale $(SCALE) --months $(MONTHS) --seed $(SEED) --landing var/landing --truth var/truth
 	$(RUN) dibao run --landing var/landing --warehouse var/warehouse.duckdb --out var/out
 
-check: env ## the fast lane: every test but the slow end-to-end, fault and PostgreSQL ones (docs/testing.md)
+check: env ## the fast lane: every test but the slow end-to-end, fault, PostgreSQL and Celery ones (docs/testing.md)
 	$(RUN) pytest -m "$(FAST_LANE)"
 
 test: env ## the full suite (what .ci/run calls), test files spread over TEST_WORKERS processes (default 2)

@@ -21,6 +21,9 @@ Loads every complete delivery from the landing folder (民政 `mz`, 残联 `cl`,
    copy of the warehouse that officials' queries read;
 10. **quality_docs** renders the run's Data Docs and writes the run summary.
 
+Steps 4–10 write the DuckDB file and run in the one-slot pool `dibao_writer`
+(`airflow pools set dibao_writer 1 "..."`; `dibao run` creates it).
+
 Paths come from the run's params (`dibao run` sets them) or the environment
 (`DIBAO_LANDING`, `DIBAO_WAREHOUSE`, `DIBAO_OUT`). Tasks only call functions of
 `pipelines.runtime.nightly`; nothing heavy is imported while this file is parsed.
@@ -43,6 +46,9 @@ MARTS = Asset("dibao://warehouse/mart", group="dibao")
 RISK_LIST = Asset("dibao://warehouse/mart/risk_list", group="dibao")
 
 DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=2))
+# One slot: DuckDB takes one writer process per file, and under the CeleryExecutor the
+# writer tasks may land on any worker (docs/scaling.md). embedded_airflow creates it.
+WRITER_POOL = "dibao_writer"
 
 
 def _params() -> dict:
@@ -87,45 +93,45 @@ def dibao_nightly():
 
         return validate_delivery(staged_folder, _params()["warehouse"], get_current_context()["run_id"])
 
-    @task(trigger_rule="none_failed", outlets=[STAGING])  # also runs when there was nothing to stage
+    @task(trigger_rule="none_failed", outlets=[STAGING], pool=WRITER_POOL)  # also runs when there was nothing to stage
     def load(staged_folders: list[str]) -> dict:
         from pipelines.runtime.nightly import load_deliveries
 
         return load_deliveries(list(staged_folders or []), _params()["warehouse"])
 
-    @task
+    @task(pool=WRITER_POOL)
     def feedback(loaded: dict) -> dict:
         from pipelines.runtime.nightly import load_feedback
 
         p = _params()
         return load_feedback(p["warehouse"], p["feedback"])
 
-    @task(outlets=[CORE])
+    @task(outlets=[CORE], pool=WRITER_POOL)
     def history(feedback_loaded: dict) -> dict:
         from pipelines.runtime.nightly import build_history
 
         return build_history(_params()["warehouse"])
 
-    @task(outlets=[MARTS])
+    @task(outlets=[MARTS], pool=WRITER_POOL)
     def marts(core: dict) -> dict:
         from pipelines.runtime.nightly import publish_marts
 
         return publish_marts(_params()["warehouse"])
 
-    @task(outlets=[RISK_LIST])
+    @task(outlets=[RISK_LIST], pool=WRITER_POOL)
     def score(built: dict) -> dict:
         from pipelines.runtime.nightly import score as score_households
 
         return score_households(_params()["warehouse"])
 
-    @task
+    @task(pool=WRITER_POOL)
     def publish(scored: dict, loaded: dict) -> dict:
         from pipelines.runtime.nightly import publish_outputs
 
         p = _params()
         return publish_outputs(p["warehouse"], p["out"], loaded)
 
-    @task
+    @task(pool=WRITER_POOL)
     def quality_docs(loaded: dict, core: dict, built: dict, scored: dict, published: dict) -> str | None:
         from pipelines.runtime.nightly import build_quality_docs, write_summary
 

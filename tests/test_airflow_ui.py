@@ -243,11 +243,14 @@ def test_wrapper_skips_the_log_servers(tmp_path):
     from pipelines.runtime import airflow_ui
 
     fake = tmp_path / "real airflow"
-    fake.write_text('#!/bin/sh\necho "$@"\n')
+    calls = tmp_path / "calls"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\necho "$@"\n')
     fake.chmod(0o755)
     folder = airflow_ui.write_wrapper(tmp_path, str(fake))
     run = lambda *a: subprocess.run([str(folder / "airflow"), *a], capture_output=True, text=True).stdout.strip()  # noqa: E731
     assert run("scheduler") == "scheduler --skip-serve-logs"
+    # the nightly DAG's writer tasks wait for their pool: made before the scheduler starts
+    assert calls.read_text().splitlines()[0].startswith("pools set dibao_writer 1 ")
     assert run("triggerer", "--capacity", "5") == "triggerer --capacity 5 --skip-serve-logs"
     assert run("api-server") == "api-server"
 

@@ -35,6 +35,15 @@ def test_nightly_shape(dagbag):
     assert dag.max_active_runs == 1
 
 
+def test_writer_tasks_share_the_one_slot_pool(dagbag):
+    from pipelines.runtime.embedded_airflow import WRITER_POOL
+
+    dag = dagbag.dags["dibao_nightly"]
+    writers = {"load", "feedback", "history", "marts", "score", "publish", "quality_docs"}
+    assert {t.task_id for t in dag.tasks if t.pool == WRITER_POOL} == writers
+    assert {dag.get_task(t).pool for t in ("discover", "stage", "validate")} == {"default_pool"}
+
+
 def test_every_dag_has_owner_retries_tags_and_docs(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, dag_id

@@ -121,7 +121,10 @@ def server_env(port: int, host: str | None = None) -> dict[str, str]:
 
 def write_wrapper(home: Path, airflow: str) -> Path:
     """A folder holding an `airflow` that runs the real one, the scheduler and the
-    triggerer without their log servers (which would listen on every interface)."""
+    triggerer without their log servers (which would listen on every interface), and that
+    makes the writer pool before the scheduler starts."""
+    from pipelines.runtime.embedded_airflow import WRITER_POOL, WRITER_POOL_DESCRIPTION
+
     folder = home / WRAPPER_DIR
     folder.mkdir(parents=True, exist_ok=True)
     exe = shlex.quote(airflow)
@@ -129,9 +132,12 @@ def write_wrapper(home: Path, airflow: str) -> Path:
     script.write_text(
         "#!/bin/sh\n"
         "# Written by `dibao airflow` (pipelines/runtime/airflow_ui.py): `airflow standalone` starts its\n"
-        "# components from PATH; Airflow's log servers would listen on every interface.\n"
+        "# components from PATH; Airflow's log servers would listen on every interface. The scheduler\n"
+        "# holds tasks of a pool that does not exist: the nightly DAG's writer pool first (idempotent).\n"
         'case "$1" in\n'
-        f'  scheduler|triggerer) exec {exe} "$@" --skip-serve-logs ;;\n'
+        f'  scheduler) {exe} pools set {WRITER_POOL} 1 {shlex.quote(WRITER_POOL_DESCRIPTION)} >/dev/null 2>&1\n'
+        f'    exec {exe} "$@" --skip-serve-logs ;;\n'
+        f'  triggerer) exec {exe} "$@" --skip-serve-logs ;;\n'
         "esac\n"
         f'exec {exe} "$@"\n',
         encoding="utf-8",

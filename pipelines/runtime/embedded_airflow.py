@@ -18,6 +18,12 @@ from pathlib import Path
 from pipelines.config import DAGS_FOLDER, DEFAULT_AIRFLOW_HOME
 
 
+# The pool of dags/nightly.py's writer tasks (load … quality_docs), and its one slot: a
+# DuckDB file takes one writer process (tests/test_dags.py checks the DAG uses this name).
+WRITER_POOL = "dibao_writer"
+WRITER_POOL_DESCRIPTION = "dibao: tasks that write the DuckDB warehouse (one writer process)"
+
+
 class AirflowRunError(Exception):
     """The DAG run could not complete; the message is one line."""
 
@@ -35,10 +41,19 @@ def configure() -> Path:
 
 
 def ensure_metadata_db() -> None:
-    """Create or upgrade the metadata database (a no-op when it is current)."""
+    """Create or upgrade the metadata database (a no-op when it is current), with the writer pool."""
     from airflow.utils import db
 
     db.upgradedb()
+    ensure_writer_pool()
+
+
+def ensure_writer_pool() -> None:
+    """Create the writer pool, or set it back to one slot (idempotent): a scheduler holds a
+    task of a pool that does not exist, and two slots would let two writers at the file."""
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(WRITER_POOL, 1, WRITER_POOL_DESCRIPTION, include_deferred=False)
 
 
 @contextlib.contextmanager
