@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import duckdb
@@ -62,8 +63,6 @@ def _selections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
 def analyst_content_hash(con: duckdb.DuckDBPyConnection) -> str:
     """The analyst file's content hash: per object its columns, types and rows (as the file
     selects them), the names the scrub looks for, and the layout version."""
-    import sys
-
     from pipelines.publish import identity_scan, role_files
     from pipelines.sources import contract
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ import duckdb
 from pipelines.publish import identity_scan, role_files
 from pipelines.publish.identity_scan import scrub_or_fail
 from pipelines.publish.published import digest, layout_version, rows_hash
-from pipelines.publish.role_files import build_file, macro_texts, copy_macros, tables, views
+from pipelines.publish.role_files import build_file, copy_macros, macro_texts, tables, views
 from pipelines.publish.role_paths import CASEWORKER_GROUP_ENV, TOWNSHIP, RoleError, sql_string
 from pipelines.sql import QUERIES, query
 from pipelines.warehouse import rollback
@@ -188,8 +189,6 @@ def township_hashes(con: duckdb.DuckDBPyConnection, staged: list[tuple[str, str,
                     townships: list[str]) -> dict[str, str]:
     """Each township file's content hash, from the stage (already scrubbed): per object its
     columns and types, and its rows' count and hash sums for that township."""
-    import sys
-
     queries = sorted(p for p in (QUERIES / "publish").glob("township_*.sql"))
     layout = layout_version(sys.modules[__name__], role_files, identity_scan, *queries,
                             *macro_texts())
