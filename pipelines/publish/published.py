@@ -64,7 +64,10 @@ def recorded(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> dict[str
 
 
 def recorded_in(warehouse: Path, kinds: tuple[str, ...]) -> dict[str, Record]:
-    with open_warehouse(Path(warehouse)) as con:  # the writer: applies the migration on first use
+    """The records in the live warehouse (none yet: every file is written, then recorded)."""
+    if not Path(warehouse).is_file():
+        return {}
+    with open_warehouse(Path(warehouse), read_only=True) as con:
         return recorded(con, kinds)
 
 
