@@ -62,6 +62,9 @@ VOLATILE = {
     "mart.listed_households": {"export_id", "issued_on", "deadline"},
     "mart.listed_candidates": {"export_id", "deadline"},
     "mart.list_departures": {"export_id"},
+    # one row per published file: its path (under each run's --out), when, its bytes, and
+    # the content hash (a list's holds its issued_on)
+    "audit.published_files": {"path", "content_hash", "file_sha256", "file_bytes", "written_at"},
 }
 # audit.model_runs logs every build: only the latest successful build of each layer is
 # compared. audit.alerts' `source_stale` rows are raised once per run while a source is

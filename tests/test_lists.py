@@ -204,7 +204,15 @@ def test_each_export_is_audited_and_a_rewrite_replaces_the_list_state(run):
     assert again["issued_on"] == "2024-07-01"  # written again, the list keeps the day it was first issued
     assert query(run, "SELECT household_id, deadline FROM mart.listed_households WHERE as_of_date = ?"
                       " ORDER BY 1", [JUNE]) == deadlines
-    assert query(run, "SELECT count(*) FROM audit.list_exports WHERE actor = 'second'") == [(2,)]
+    # the same content: both files left as they were, so nothing was handed out again
+    assert (again["rewritten"], again["kept"]) == (0, 2)
+    assert query(run, "SELECT count(*) FROM audit.list_exports WHERE actor = 'second'") == [(0,)]
+    workbook(run, T1).unlink()  # a lost file is written again, and that export audited
+    again = write_lists(run.wh, run.out, JUNE, actor="second")
+    assert (again["rewritten"], again["kept"]) == (1, 1) and workbook(run, T1).is_file()
+    assert query(run, "SELECT township_code FROM audit.list_exports WHERE actor = 'second'") == [(T1,)]
+    assert query(run, "SELECT household_id, deadline FROM mart.listed_households WHERE as_of_date = ?"
+                      " ORDER BY 1", [JUNE]) == deadlines
 
 
 def test_the_nightly_run_writes_a_scoring_dates_lists_once(run, tmp_path):

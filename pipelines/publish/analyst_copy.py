@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import duckdb
 
 from pipelines.ingest.feedback import CHECK_DATE, RESULT
 from pipelines.publish.identity_scan import identity_leaks, scrub_identities
-from pipelines.publish.role_files import build_file, columns, copy_macros, tables, views
+from pipelines.publish.published import digest, layout_version, rows_hash
+from pipelines.publish.role_files import build_file, columns, copy_macros, macro_texts, tables, views
 from pipelines.publish.role_paths import ANALYST_GROUP_ENV, RoleError
 
 log = logging.getLogger(__name__)
 
 # Schemas holding raw 身份证号 and names (warehouse/schemas/schemas.sql): no role copy has them.
 RESTRICTED_SCHEMAS = ("raw", "staging", "restricted")
-# Who asked what is for administrators: the SQL text may name a person.
-ANALYST_EXCLUDED_TABLES = {"audit.query_log"}
+# Who asked what is for administrators: the SQL text may name a person. Publishing's own
+# bookkeeping is written after this file: holding it would change the file the night after
+# any other file was rewritten.
+ANALYST_EXCLUDED_TABLES = {"audit.query_log", "audit.published_files"}
 # Columns outside the restricted schemas that hold a person's name (mart.discovery_candidates.name).
 PERSON_NAME_COLUMNS = {"name", "head_name"}
 # Every name any source gave a person (two characters or more): what the analyst file must not hold.
@@ -30,12 +34,9 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
     """core, mart and audit of `src`, without restricted schemas, names or raw 身份证号."""
 
     def build() -> None:
-        objects = [(s, t) for s, t in tables(con, "src") + views(con, "src")
-                   if s not in RESTRICTED_SCHEMAS and f"{s}.{t}" not in ANALYST_EXCLUDED_TABLES]
-        for schema, table in objects:  # views become tables: they may read restricted schemas
+        for schema, table, select in _selections(con):  # views become tables: they may read restricted schemas
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            exprs = ", ".join(_analyst_column(schema, table, c) for c in columns(con, "src", schema, table))
-            con.execute(f'CREATE TABLE "{schema}"."{table}" AS SELECT {exprs} FROM src."{schema}"."{table}"')
+            con.execute(f'CREATE TABLE "{schema}"."{table}" AS {select}')
         copy_macros(con)
         con.execute("CREATE OR REPLACE TEMP TABLE known_names AS " + _names_sql(con))
         try:
@@ -49,6 +50,30 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
             con.execute("DROP TABLE IF EXISTS temp.known_names")
 
     return build_file(con, target, build, ANALYST_GROUP_ENV, None)
+
+
+def _selections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(schema, table, the SELECT filling it) of every object the analyst file holds."""
+    objects = [(s, t) for s, t in tables(con, "src") + views(con, "src")
+               if s not in RESTRICTED_SCHEMAS and f"{s}.{t}" not in ANALYST_EXCLUDED_TABLES]
+    return [(s, t, f'SELECT {", ".join(_analyst_column(s, t, c) for c in columns(con, "src", s, t))}'
+                   f' FROM src."{s}"."{t}"') for s, t in objects]
+
+
+def analyst_content_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """The analyst file's content hash: per object its columns, types and rows (as the file
+    selects them), the names the scrub looks for, and the layout version."""
+    from pipelines.publish import identity_scan, role_files
+    from pipelines.sources import contract
+
+    layout = layout_version(sys.modules[__name__], role_files, identity_scan, contract, *macro_texts())
+    parts = []
+    for schema, table, select in _selections(con):
+        types = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'src'"
+                            " AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
+        parts.append((schema, table, types, rows_hash(con, f"({select})", [c for c, _ in types])))
+    names = rows_hash(con, f"({_names_sql(con)})", ["name"])
+    return digest(layout, parts, names)
 
 
 def _names_sql(con: duckdb.DuckDBPyConnection) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from pipelines.ingest.feedback import CANDIDATE_ID, CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS
 from pipelines.publish.list_notes import notes_sheet
 from pipelines.publish.list_regions import Regions
+from pipelines.publish.published import Record, digest, is_current, layout_version
 from pipelines.publish.sheets import DATE, INT, MONEY, SCORE, Column, Sheet, write_csv, write_workbook
 
 log = logging.getLogger(__name__)
@@ -63,11 +65,14 @@ def placed(code_county, code_township) -> bool:
 
 
 def write_files(folder: Path, scored: list[tuple[str, str]], households: list[dict], candidates: list[dict],
-                departures: list[dict], context: ListContext | None = None) -> list[dict]:
+                departures: list[dict], context: ListContext | None = None,
+                records: dict[str, Record] | None = None) -> list[dict]:
     """One workbook + CSV per township with scored households or anything to show.
 
     A township whose households are all 低 still gets its list, saying so: no file
-    would leave its caseworkers wondering whether the list was lost.
+    would leave its caseworkers wondering whether the list was lost. A township whose
+    sheets hash the same as `records` has them for its files (both intact) is left as it
+    is (`rewritten` false).
     """
     context = context or ListContext()
 
@@ -81,16 +86,27 @@ def write_files(folder: Path, scored: list[tuple[str, str]], households: list[di
             if placed(*key):  # rows without a valid township go to no list (write_lists logs them)
                 by_township.setdefault(key, nothing())[kind].append(row)
     files = []
+    layout = list_layout()
     for (county, township), rows in sorted(by_township.items()):
-        xlsx = folder / county / f"{township}.xlsx"
+        xlsx, csv = folder / county / f"{township}.xlsx", folder / county / f"{township}.csv"
         sheets = township_sheets(county, township, rows, context)
-        write_workbook(xlsx, sheets)
-        write_csv(xlsx.with_suffix(".csv"), sheets[0])
+        content = digest(layout, sheets)  # the cells and every word around them, before any byte is written
+        rewritten = not (records is not None and is_current(xlsx, content, records)
+                         and is_current(csv, content, records))
+        if rewritten:
+            write_workbook(xlsx, sheets)
+            write_csv(csv, sheets[0])
         files.append({"county_code": county, "township_code": township, "xlsx": str(xlsx.resolve()),
-                      "csv": str(xlsx.with_suffix(".csv").resolve()),
-                      "sha256": hashlib.sha256(xlsx.read_bytes()).hexdigest(),
-                      **{k: len(v) for k, v in rows.items()}})
+                      "csv": str(csv.resolve()), "sha256": hashlib.sha256(xlsx.read_bytes()).hexdigest(),
+                      "content_hash": content, "rewritten": rewritten, **{k: len(v) for k, v in rows.items()}})
     return files
+
+
+def list_layout() -> str:
+    """What shapes a list besides its cells: the code that lays the sheets out."""
+    from pipelines.publish import list_notes, sheets
+
+    return layout_version(sys.modules[__name__], sheets, list_notes)
 
 
 def township_sheets(county: str, township: str, rows: dict[str, list[dict]], context: ListContext) -> list[Sheet]:

@@ -22,6 +22,7 @@ from pipelines.publish.list_rows import NEW, SAME, UP, candidate_rows, departure
 from pipelines.publish.list_notes import level_settings
 from pipelines.publish.list_regions import RegionsError, load_regions
 from pipelines.publish.list_writer import ListContext, unplaced, write_files
+from pipelines.publish.published import LIST_CSV, LIST_XLSX, entry, record, recorded
 from pipelines.publish.scoring_date import is_scoring_date, latest_scoring_date
 from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
@@ -63,7 +64,7 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
             corrected = corrected_since_export(con, as_of)
             if not corrected:
                 log.info("risk lists for %s already written under %s", as_of, folder)
-                return {"status": "already_written", "as_of_date": as_of.isoformat(), "files": 0}
+                return _left_as_they_were(as_of, folder)
         issued_on = issued_on or _first_issued(con, as_of) or date.today()
         rules = load_rules(issued_on, rules_file)
         previous = _previous_list(con, as_of)
@@ -79,33 +80,42 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
             townships = changed_townships(con, as_of, corrected, households, candidates)
             if not townships:
                 log.info("risk lists for %s: a correction changed no list", as_of)
-                return {"status": "already_written", "as_of_date": as_of.isoformat(), "files": 0}
+                return _left_as_they_were(as_of, folder)
             scored = [k for k in scored if k in townships]
             households, candidates, departures = (
                 [r for r in rows if (r["county_code"], r["township_code"]) in townships]
                 for rows in (households, candidates, departures))
         context = ListContext(as_of, issued_on, _regions(regions_file), level_settings(con, as_of))
-        files = write_files(folder / as_of.isoformat(), scored, households, candidates, departures, context)
+        files = write_files(folder / as_of.isoformat(), scored, households, candidates, departures, context,
+                            recorded(con, (LIST_XLSX, LIST_CSV)))
         unplaced_rows = unplaced(households + candidates + departures)
-        _record(con, export_id, as_of, previous, issued_on, actor or current_user(), files,
-                households, candidates, departures, townships)
+        rewritten = [f for f in files if f["rewritten"]]
+        kept = [f["township_code"] for f in files if not f["rewritten"]]  # their rows and exports stay as they are
+        _record(con, export_id, as_of, previous, issued_on, actor or current_user(), rewritten,
+                households, candidates, departures, townships, kept)
         if townships is not None:
-            alert_townships(con, as_of, files)
+            alert_townships(con, as_of, rewritten)
     summary = {
         "status": "written" if townships is None else "corrected",
         "as_of_date": as_of.isoformat(), "issued_on": issued_on.isoformat(),
         "previous_list": previous.isoformat() if previous else None, "export_id": export_id,
         "rules_version": rules.valid_from.isoformat(), "files": len(files),
+        "rewritten": len(rewritten), "kept": len(kept),
         "households": len(households), "candidates": len(candidates), "departures": len(departures),
         "held_back_ineligible": len(held_back), "unplaced": unplaced_rows,
         "markers": {m: sum(h["marker"] == m for h in households) for m in (NEW, UP, SAME)},
         "townships": {f["township_code"]: {k: f[k] for k in ("county_code", "xlsx", "csv", "households",
                                                                "candidates", "departures")} for f in files},
     }
-    log.info("risk lists for %s: %d files, %d households (%s), %d candidates, %d departures, %d held back",
-             as_of, len(files), len(households), summary["markers"], len(candidates), len(departures),
-             len(held_back))
+    log.info("risk lists for %s: %d files (%d rewritten, %d unchanged), %d households (%s), %d candidates,"
+             " %d departures, %d held back", as_of, len(files), len(rewritten), len(kept), len(households),
+             summary["markers"], len(candidates), len(departures), len(held_back))
     return summary
+
+
+def _left_as_they_were(as_of: date, folder: Path) -> dict:
+    kept = sum(1 for _ in (folder / as_of.isoformat()).glob("*/*.xlsx"))
+    return {"status": "already_written", "as_of_date": as_of.isoformat(), "files": 0, "rewritten": 0, "kept": kept}
 
 
 def _regions(path: Path | None):
@@ -149,9 +159,10 @@ def _already_written(con: duckdb.DuckDBPyConnection, as_of: date, folder: Path) 
 
 def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previous: date | None, issued_on: date,
             actor: str, files: list[dict], households: list[dict], candidates: list[dict],
-            departures: list[dict], townships: set[tuple[str, str]] | None = None) -> None:
-    """Keep what the lists showed (replacing an earlier export of the same date, or of the
-    re-issued `townships` only) and who exported them."""
+            departures: list[dict], townships: set[tuple[str, str]] | None = None, kept: list[str] = ()) -> None:
+    """Keep what the rewritten lists (`files`) showed, replacing an earlier export of the same
+    date, or of the re-issued `townships` only, but not of the `kept` townships, whose files
+    were left as they were; who exported them; and the files' content hashes."""
     placed = {(f["county_code"], f["township_code"]) for f in files}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     households = [r for r in households if (r["county_code"], r["township_code"]) in placed]
@@ -161,6 +172,8 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
     try:
         scope, args = ("", []) if townships is None else (
             " AND list_contains(?::VARCHAR[], township_code)", [[t for _, t in townships]])
+        if kept:
+            scope, args = scope + " AND NOT list_contains(?::VARCHAR[], township_code)", [*args, list(kept)]
         for table in ("mart.listed_households", "mart.listed_candidates", "mart.list_departures"):
             con.execute(f"DELETE FROM {table} WHERE as_of_date = ?{scope}", [as_of, *args])
         insert_rows(con, "INSERT INTO mart.listed_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
@@ -176,6 +189,8 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
         insert_rows(con, "INSERT INTO audit.list_exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [export_id, as_of, issued_on, f["county_code"], f["township_code"], f["xlsx"], f["csv"], f["sha256"],
              f["households"], f["candidates"], f["departures"], actor, now, townships is not None] for f in files])
+        record(con, [entry(kind, Path(f[column]), f["content_hash"]) for f in files
+                     for kind, column in ((LIST_XLSX, "xlsx"), (LIST_CSV, "csv"))])  # after the renames
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's

@@ -88,6 +88,11 @@ def _macro_files(root: Path = WAREHOUSE_SQL) -> tuple[tuple[str, str, frozenset[
     return tuple(found)
 
 
+def macro_texts() -> list[str]:
+    """Every macro file's SQL, in name order (part of a role file's layout version)."""
+    return [sql for _, sql, _ in _macro_files()]
+
+
 def copy_macros(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The warehouse's macros whose every table exists in this file (as_of helpers and rules)."""
     macros = {name: (sql, needs) for name, sql, needs in _macro_files()}

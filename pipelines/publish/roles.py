@@ -18,12 +18,16 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import duckdb_memory_limit
-from pipelines.publish.analyst_copy import build_analyst_copy
+from pipelines.publish.analyst_copy import analyst_content_hash, build_analyst_copy
+from pipelines.publish.published import ANALYST, TOWNSHIP, entry, is_current, record_in, recorded_in, tally
 from pipelines.publish.role_paths import (
-    ADMIN_MODE, ANALYST_GROUP_ENV, CASEWORKER_GROUP_ENV, TOWNSHIP_DIR_MODE, RoleError, analyst_copy_path, protect,
-    sql_string, township_copy_path, township_dir,
+    ADMIN_MODE, ANALYST_GROUP_ENV, CASEWORKER_GROUP_ENV, ROLE_MODE, TOWNSHIP_DIR_MODE, RoleError, analyst_copy_path,
+    protect, sql_string, township_copy_path, township_dir,
 )
-from pipelines.publish.township_copies import build_township_copy, list_townships, stage, stage_townships
+from pipelines.publish.township_copies import (
+    build_township_copy, list_townships, stage, stage_townships, township_hashes,
+)
+from pipelines.runtime.progress import report
 from pipelines.warehouse import query_copy_path
 
 log = logging.getLogger(__name__)
@@ -32,7 +36,8 @@ ROLE_WORKERS_ENV = "DIBAO_ROLE_WORKERS"
 
 
 def publish_role_copies(warehouse: Path) -> dict:
-    """Build the analyst file and one file per township from the administrator's copy."""
+    """Build the analyst file and one file per township from the administrator's copy;
+    each only where its content changed since it was last written (published.py)."""
     started = time.perf_counter()
     warehouse = Path(warehouse)
     admin = query_copy_path(warehouse)
@@ -48,20 +53,48 @@ def publish_role_copies(warehouse: Path) -> dict:
     folder = township_dir(warehouse)
     folder.mkdir(exist_ok=True)
     os.chmod(folder, TOWNSHIP_DIR_MODE)  # caseworkers may open their own file by name, not list the others
-    with source(admin) as con:
-        build_analyst_copy(con, analyst_copy_path(warehouse))
-        townships = list_townships(con)
-        with stage(con, warehouse):  # one pass over the warehouse, not one per township
-            staged = stage_townships(con)
-            _build_townships(con, warehouse, townships, staged)
+    records = recorded_in(warehouse, (ANALYST, TOWNSHIP))
+    written: list[list] = []  # recorded even when a later file fails: those are in place
+    try:
+        with source(admin) as con:
+            analyst = _publish_analyst(con, analyst_copy_path(warehouse), records, written)
+            townships = list_townships(con)
+            with stage(con, warehouse):  # one pass over the warehouse, not one per township
+                staged = stage_townships(con)
+                hashes = township_hashes(con, staged, townships)
+                todo = [t for t in townships if not _current(township_copy_path(warehouse, t), hashes[t], records, t)]
+                _build_townships(con, warehouse, todo, staged, hashes, written)
+    finally:
+        record_in(warehouse, written)
     stale = [p for p in folder.glob("*.duckdb") if p.stem not in set(townships)]
     for path in stale:  # a township no longer in the data keeps no old copy of its people
         path.unlink(missing_ok=True)
     summary = {"analyst": str(analyst_copy_path(warehouse)), "township_dir": str(folder),
                "townships": len(townships), "removed": len(stale),
+               "files": {ANALYST: tally(int(analyst), int(not analyst)),
+                         TOWNSHIP: tally(len(todo), len(townships) - len(todo))},
                "seconds": round(time.perf_counter() - started, 2)}
-    log.info("role copies published: analyst + %d townships in %.1fs", len(townships), summary["seconds"])
+    log.info("role copies published in %.1fs: analyst %s, township files %d rewritten, %d unchanged",
+             summary["seconds"], "rewritten" if analyst else "unchanged", len(todo), len(townships) - len(todo))
     return summary
+
+
+def _current(path: Path, content_hash: str, records: dict, township: str | None = None) -> bool:
+    """The file already holds this content; it gets tonight's group and mode all the same."""
+    if not is_current(path, content_hash, records):
+        return False
+    protect(path, ROLE_MODE, CASEWORKER_GROUP_ENV if township else ANALYST_GROUP_ENV, township)
+    return True
+
+
+def _publish_analyst(con: duckdb.DuckDBPyConnection, target: Path, records: dict, written: list[list]) -> bool:
+    """Rebuild the analyst file if its content changed; True when it was rewritten."""
+    content = analyst_content_hash(con)
+    if _current(target, content, records):
+        return False
+    build_analyst_copy(con, target)
+    written.append(entry(ANALYST, target, content))
+    return True
 
 
 def role_workers() -> int:
@@ -75,24 +108,26 @@ def role_workers() -> int:
 
 
 def _build_townships(con: duckdb.DuckDBPyConnection, warehouse: Path, townships: list[str],
-                     staged: list[tuple[str, str, str]]) -> None:
+                     staged: list[tuple[str, str, str]], hashes: dict[str, str], written: list[list]) -> None:
     """Each township's file on its own cursor, `role_workers()` at a time: a file's cost
     is mostly fixed (attach, commit, checkpoint), which DuckDB runs outside the GIL,
     so threads overlap them."""
     total, done = len(townships), 0
+    report("township files", 0, total)
     lock = threading.Lock()
 
     def one(township: str) -> None:
         nonlocal done
         cursor = con.cursor()  # its own connection to the same database: `src` and the stage attached
         try:
-            build_township_copy(cursor, township_copy_path(warehouse, township), township, staged)
+            path = build_township_copy(cursor, township_copy_path(warehouse, township), township, staged)
         finally:
             cursor.close()
+        made = entry(TOWNSHIP, path, hashes[township])  # after the rename: the bytes now in place
         with lock:
+            written.append(made)
             done += 1
-            if done % 25 == 0 or done == total:
-                log.info("township files: %d/%d", done, total)
+            report("township files", done, total)
 
     with ThreadPoolExecutor(max_workers=role_workers(), thread_name_prefix="township") as pool:
         for _ in pool.map(one, townships):  # re-raises the first failure

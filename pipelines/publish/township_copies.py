@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,10 +19,12 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publish import identity_scan, role_files
 from pipelines.publish.identity_scan import scrub_or_fail
-from pipelines.publish.role_files import build_file, copy_macros, tables, views
+from pipelines.publish.published import digest, layout_version, rows_hash
+from pipelines.publish.role_files import build_file, copy_macros, macro_texts, tables, views
 from pipelines.publish.role_paths import CASEWORKER_GROUP_ENV, TOWNSHIP, RoleError, sql_string
-from pipelines.sql import query
+from pipelines.sql import QUERIES, query
 from pipelines.warehouse import rollback
 
 TOWNSHIP_BLOCK_SIZE = 16_384  # DuckDB's smallest: township files are small
@@ -56,6 +59,10 @@ TOWNSHIP_TABLES: list[tuple[str, str]] = [
     ("mart.township_month", BY_CODE),
     ("audit.list_exports", BY_CODE),
 ]
+# Columns left out of a township file's content hash: scored_at changes every night the
+# same snapshot is scored again with the same result; the file keeps the scored_at of
+# the night its content last changed (docs/outputs.md).
+UNHASHED = {"mart.risk_list_detail": {"scored_at"}}
 # Tables a named query reads by their short name, staged or the township file's own.
 _READ = ("household_history", "member_history", "persons", "discovery_candidates", "people", "risk_list")
 
@@ -176,6 +183,24 @@ def stage_townships(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]
         rollback(con)
         raise
     return staged
+
+
+def township_hashes(con: duckdb.DuckDBPyConnection, staged: list[tuple[str, str, str]],
+                    townships: list[str]) -> dict[str, str]:
+    """Each township file's content hash, from the stage (already scrubbed): per object its
+    columns and types, and its rows' count and hash sums for that township."""
+    queries = sorted(p for p in (QUERIES / "publish").glob("township_*.sql"))
+    layout = layout_version(sys.modules[__name__], role_files, identity_scan, *queries,
+                            *macro_texts())
+    parts: list[tuple[str, list, dict]] = []
+    for name, how, table in staged:
+        schema = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ?"
+                             " AND table_name = ? ORDER BY column_index", [STAGE, name.replace(".", "__")]).fetchall()
+        hashed = [c for c, _ in schema if c not in {"__township", "__row"} | UNHASHED.get(name, set())]
+        sums = rows_hash(con, table, hashed, None if how == WHOLE else "__township")
+        parts.append((name, schema, sums))
+    return {t: digest(layout, [(name, schema, sums.get(None) if None in sums else sums.get(t))
+                               for name, schema, sums in parts]) for t in townships}
 
 
 def list_townships(con: duckdb.DuckDBPyConnection) -> list[str]:

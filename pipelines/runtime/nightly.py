@@ -168,6 +168,7 @@ def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
     """Township risk lists, the run report, and the copies each role queries (docs/security.md)."""
     from pipelines.publish.access_log import ensure_log, import_query_log
     from pipelines.publish.lists import write_lists
+    from pipelines.publish.published import files_summary
     from pipelines.publish.report import write_report
     from pipelines.publish.roles import publish_role_copies
     from pipelines.warehouse import publish_query_copy
@@ -179,7 +180,11 @@ def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
     publish_query_copy(Path(warehouse))
     roles = publish_role_copies(Path(warehouse))
     ensure_log(Path(warehouse))
-    return {"lists": lists, "report": str(report_path), "query_log": query_log, "roles": roles}
+    files = files_summary(lists, roles)
+    log.info("published files (rewritten/left as they were): %s",
+             ", ".join(f"{k} {v['rewritten']}/{v['kept']}" for k, v in files.items()))
+    return {"lists": lists, "report": str(report_path), "query_log": query_log, "roles": roles,
+            "published_files": files}
 
 
 def _build_summary(layer: str, built: list[dict]) -> dict:

@@ -1,0 +1,138 @@
+"""Publishing what changed: each published file's content hash, kept in audit.published_files.
+
+Before a file is built, its content hash is computed from what goes into it (the rows,
+and a layout version: the code and SQL that shape the file, and DuckDB's version). A
+file whose hash equals the recorded one and whose bytes are still those recorded is
+left as it is; any other is rebuilt atomically and its hash recorded only after the
+rename (docs/outputs.md, "Rewritten only where the content changed").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipelines.warehouse import insert_rows, rollback, table_exists, warehouse as open_warehouse
+
+LIST_XLSX, LIST_CSV, ANALYST, TOWNSHIP = "list_xlsx", "list_csv", "analyst", "township"
+
+
+@dataclass(frozen=True)
+class Record:
+    content_hash: str
+    file_sha256: str
+    file_bytes: int
+
+
+def digest(*parts) -> str:
+    """sha256 of the parts' reprs, in order."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(repr(part).encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def layout_version(*sources) -> str:
+    """What shapes a file besides its rows: the source of the given modules or files, and
+    DuckDB's version (a new one may store the same rows differently)."""
+    texts = [p.read_text(encoding="utf-8") if isinstance(p, Path) else p if isinstance(p, str)
+             else inspect.getsource(p) for p in sources]
+    return digest(duckdb.__version__, *texts)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def recorded(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> dict[str, Record]:
+    """The recorded hash of every file of these kinds, by path."""
+    if not table_exists(con, "audit.published_files"):
+        return {}
+    rows = con.execute("SELECT path, content_hash, file_sha256, file_bytes FROM audit.published_files"
+                       " WHERE list_contains(?::VARCHAR[], kind)", [list(kinds)]).fetchall()
+    return {path: Record(h, sha, size) for path, h, sha, size in rows}
+
+
+def recorded_in(warehouse: Path, kinds: tuple[str, ...]) -> dict[str, Record]:
+    """The records in the live warehouse (none yet: every file is written, then recorded)."""
+    if not Path(warehouse).is_file():
+        return {}
+    with open_warehouse(Path(warehouse), read_only=True) as con:
+        return recorded(con, kinds)
+
+
+def is_current(path: Path, content_hash: str, records: dict[str, Record]) -> bool:
+    """The file holds this content: same hash recorded, and the file still the bytes written
+    then (a deleted, truncated or otherwise changed file is rebuilt)."""
+    record = records.get(str(Path(path).resolve()))
+    if record is None or record.content_hash != content_hash:
+        return False
+    try:
+        if Path(path).stat().st_size != record.file_bytes:
+            return False
+        return file_sha256(Path(path)) == record.file_sha256
+    except OSError:
+        return False
+
+
+def entry(kind: str, path: Path, content_hash: str) -> list:
+    """A row of audit.published_files for a file just renamed into place."""
+    path = Path(path).resolve()
+    return [kind, str(path), content_hash, file_sha256(path), path.stat().st_size,
+            datetime.now(timezone.utc).replace(tzinfo=None)]
+
+
+def record(con: duckdb.DuckDBPyConnection, entries: list[list]) -> None:
+    """Replace these paths' rows (inside the caller's transaction, if any)."""
+    if not entries:
+        return
+    con.execute("DELETE FROM audit.published_files WHERE list_contains(?::VARCHAR[], path)",
+                [[e[1] for e in entries]])
+    insert_rows(con, "INSERT INTO audit.published_files VALUES (?, ?, ?, ?, ?, ?)", entries)
+
+
+def record_in(warehouse: Path, entries: list[list]) -> None:
+    """Record the entries in the live warehouse, in one transaction."""
+    if not entries:
+        return
+    with open_warehouse(Path(warehouse)) as con:
+        con.execute("BEGIN")
+        try:
+            record(con, entries)
+            con.execute("COMMIT")
+        except BaseException:
+            rollback(con)
+            raise
+
+
+def rows_hash(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
+              group: str | None = None) -> dict:
+    """(rows, two 64-bit hash sums) of `columns` of `relation`, per value of `group` (else one,
+    under None). Sums: the same rows in another order hash the same."""
+    cols = ", ".join(f'"{c}"' for c in columns) or "NULL"
+    key = f'"{group}"' if group else "NULL"
+    sql = (f"SELECT {key}, count(*), sum(hash({cols})::HUGEINT)::VARCHAR, sum(hash({cols}, 1)::HUGEINT)::VARCHAR"
+           f" FROM {relation} GROUP BY ALL")
+    return {k: tuple(v) for k, *v in con.execute(sql).fetchall()}
+
+
+def tally(rewritten: int, kept: int) -> dict:
+    return {"rewritten": rewritten, "kept": kept}
+
+
+def files_summary(lists: dict, roles: dict) -> dict:
+    """Per kind, the files publishing rewrote tonight and those it left as they were. The
+    run report is a new file each night and the administrator's copy a copy of tonight's
+    warehouse: both are written every night."""
+    return {"lists": tally(lists.get("rewritten", 0), lists.get("kept", 0)), **roles.get("files", {}),
+            "query_copy": tally(1, 0), "report": tally(1, 0)}
