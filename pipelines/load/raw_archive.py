@@ -22,14 +22,15 @@ import duckdb
 from pipelines.ingest.stage import Staged
 from pipelines.sources.contract import FILES, spec as file_spec
 from pipelines.sql import query
-from pipelines.warehouse import rollback
+from pipelines.warehouse import WarehouseError, rollback
 
 ARCHIVE_SUFFIX = ".raw"
 LINEAGE = ("load_id", "extract_date", "file_name", "line_number")
 
 
-class RawArchiveError(Exception):
-    """The raw archive cannot be written or read; the message is one line."""
+class RawArchiveError(WarehouseError):
+    """The raw archive cannot be written or read; the message is one line (a warehouse error:
+    every command that reports those reports it)."""
 
 
 def archive_root(warehouse: Path) -> Path:
