@@ -164,9 +164,11 @@ def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BEN
         nightly = summarise_run(_airflow_run(nightly_dir, landing, env), read_timings(nightly_dir / "timings.jsonl"))
     nights = None
     if night_months is not None:
-        long_folder = Path(root).resolve() / data_key(scale, night_months, seed)
-        tick(f"generate {night_months} months", 5, len(PHASES))
-        ensure_data(long_folder, scale, night_months, seed)  # its first `months` months are the short history
+        # One month more than the long history: a world's last month is never complete (its 人社
+        # folder has no _READY, docs/generator.md), so the others of that month are held.
+        long_folder = Path(root).resolve() / data_key(scale, night_months + 1, seed)
+        tick(f"generate {night_months + 1} months", 5, len(PHASES))
+        ensure_data(long_folder, scale, night_months + 1, seed)  # its first `months` months: the short history
         nights = measure_nights(long_folder / "landing", runs / "nights", airflow_home, (months, night_months),
                                 _direct_run, _airflow_run, lambda label: tick(label, 5, len(PHASES)))
     tick("done", 6, len(PHASES))

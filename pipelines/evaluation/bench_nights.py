@@ -1,8 +1,9 @@
 """Flat nights: the incremental night of one city measured after a short and a long history.
 
-`dibao bench --months 12 --night-months 36` generates the city once for 36 months
-(cached per scale, months and seed) and takes its first 12 months as the short
-history: the same people, the same deliveries. One warehouse grows through both:
+`dibao bench --months 12 --night-months 36` generates the city once for 37 months
+(cached per scale, months and seed; the generator's last month is always
+incomplete, so month 36 must not be the last) and takes its first 12 months as
+the short history: the same people, the same deliveries. One warehouse grows through both:
 the deliveries before month 12 are loaded by direct calls (not timed as a night),
 month 12 is one `dibao run` (the short night), the deliveries before month 36 are
 loaded the same way, then month 36 is the long night. The target: the long night
@@ -30,9 +31,9 @@ def delivery_months(landing: Path) -> list[tuple[int, int]]:
 def history_dates(landing: Path, months: int) -> tuple[date, date]:
     """(the last day before month `months`, its last day): the night that makes `months` months."""
     known = delivery_months(landing)
-    if not 2 <= months <= len(known):
-        raise BenchError(f"a night after {months} months needs 2 to {len(known)} delivery months; {landing} has"
-                         f" {len(known)}")
+    if not 2 <= months < len(known):  # the last month is incomplete: its deliveries are held
+        raise BenchError(f"a night after {months} months needs 2 to {len(known) - 1} delivery months (the last"
+                         f" of the {len(known)} under {landing} is incomplete)")
     (py, pm), (y, m) = known[months - 2], known[months - 1]
     return date(py, pm, calendar.monthrange(py, pm)[1]), date(y, m, calendar.monthrange(y, m)[1])
 
