@@ -177,7 +177,8 @@ def test_the_nights_ratio_is_judged_against_20_percent(one_run):
                 "run": run}
 
     same = nights_result({"12": night(12, run["wall_s"]), "36": night(36, run["wall_s"])})
-    assert same["ratio"] == 1.0 and same["target"]["met"] and same["history_months"] == [12, 36]
+    assert same["ratio"] == 1.0 and same["ratio_cpu"] == 1.0 and same["target"]["met"]
+    assert same["history_months"] == [12, 36]
     slower = nights_result({"36": night(36, run["wall_s"] * 1.25), "12": night(12, run["wall_s"])})
     assert slower["ratio"] == 1.25 and not slower["target"]["met"]
     assert slower["target"]["target"] == "36-month night within 20% of the 12-month night"
@@ -203,5 +204,6 @@ def test_the_command_measures_two_nights(tmp_path):
         assert {"discover", "validate", "load", "history", "publish"} <= set(n["run"]["stages"])
         assert n["run"]["stages"]["load"] > 0
     assert nights["ratio"] == pytest.approx(long["night_s"] / short["night_s"], abs=1e-3)
+    assert nights["ratio_cpu"] == pytest.approx(long["run"]["cpu_s"] / short["run"]["cpu_s"], abs=1e-3)
     assert nights["target"] in r["targets"]
     assert (tmp_path / "cache" / "town-4-0" / "generated.json").exists()  # one world for both nights
