@@ -150,6 +150,9 @@ def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
         raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from exc
     if not read_only:
         migrate(con)
+        from pipelines.load.raw_archive import relocate  # the raw files, if the folder moved
+
+        relocate(con, path)
     return con
 
 

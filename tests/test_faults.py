@@ -53,6 +53,8 @@ VOLATILE = {
     "mart.risk_list_detail": {"scored_at"},
     "restricted.hash_key": {"created_at"},
     "staging.feedback": {"loaded_at"},
+    # where the run's warehouse is: the raw files' absolute paths (pipelines/load/raw_archive.py)
+    "audit.raw_files": {"path"},
     # a fresh random id per model build, and its duration
     "audit.model_runs": {"run_id", "seconds", "built_at"},
     # a fresh random id per list export; the files' paths (under each run's --out) and the

@@ -6,7 +6,7 @@ The same pipelines.runtime.nightly functions the DAG's tasks call, on generated 
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,7 +17,9 @@ from pipelines.generate import correct_delivery, generate
 from tests.pipeline_run import load_all as run_once
 from pipelines.ingest.stage import Staged
 from pipelines.load.deliveries import load_staged
-from pipelines.warehouse import warehouse
+from pipelines.load.raw_archive import archive_root
+from pipelines.sources.contract import FILES
+from pipelines.warehouse import open_warehouse, warehouse
 
 
 def counts(wh: Path) -> dict:
@@ -128,6 +130,7 @@ def test_a_failing_load_leaves_the_warehouse_as_it_was(town, tmp_path):
     with warehouse(wh) as con, pytest.raises(duckdb.Error):
         load_staged(con, staged)
     assert counts(wh) == before
+    assert not (archive_root(wh) / staged.load_id).exists()
 
 
 def test_rejected_count_mismatch_loads_nothing(town, tmp_path):
@@ -186,3 +189,99 @@ def test_retried_tasks_do_not_count_twice(town, tmp_path):
                 shutil.copytree(copy, f)
         nightly.load_deliveries(folders, str(wh))
     assert counts(wh_twice) == counts(wh_once)
+
+
+# --- The raw layer: every delivered row written once (issue #17, pipelines/load/raw_archive.py)
+
+def raw_by_file(wh: Path) -> dict:
+    """{(load_id, file_name): (rows, distinct lines)} over every raw view, read by a plain reader."""
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        out = {}
+        for f in FILES:
+            out.update({(l, n): (c, d) for l, n, c, d in con.execute(
+                f"SELECT load_id, file_name, count(*), count(DISTINCT line_number) FROM raw.{f.key} GROUP BY ALL"
+            ).fetchall()})
+        return out
+    finally:
+        con.close()
+
+
+def loaded_files(wh: Path) -> dict:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return {(l, n): r for l, n, r in con.execute(
+            "SELECT load_id, file_name, rows_read FROM audit.load_ledger WHERE status = 'loaded'").fetchall()}
+    finally:
+        con.close()
+
+
+def test_every_delivered_row_is_in_raw_once_and_in_no_table(loaded_once):
+    wh = loaded_once
+    expected = loaded_files(wh)
+    assert expected and raw_by_file(wh) == {k: (n, n) for k, n in expected.items()}
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        views = {v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'raw'").fetchall()}
+        assert views == {f.key for f in FILES}
+        for f in FILES:  # the tables of the old layout stay, empty on a warehouse created since
+            assert con.execute(f"SELECT count(*) FROM raw.{f.key}_pre_archive").fetchall()[0][0] == 0
+        ledger = con.execute("SELECT count(*) FROM audit.load_ledger WHERE status = 'loaded'"
+                             " AND rows_read <> rows_loaded + rows_quarantined").fetchall()[0][0]
+        assert ledger == 0
+        kept = con.execute("SELECT load_id, file_name, path, rows FROM audit.raw_files").fetchall()
+    finally:
+        con.close()
+    assert {(l, n): r for l, n, _, r in kept} == expected
+    root = archive_root(wh)
+    assert all(Path(p).parent.parent == root and Path(p).is_file() for _, _, p, _ in kept)
+    assert (root.stat().st_mode & 0o077) == 0  # raw 身份证号: the pipeline's account only
+
+
+def test_a_load_that_dies_before_its_commit_leaves_no_raw_rows(town, tmp_path):
+    """A crash between archiving the raw files and the commit: the folder is left, nothing
+    reads it, and the retry of the same attempt replaces it."""
+    from pipelines.load.deliveries import _load
+
+    wh = tmp_path / "w.duckdb"
+    pending = nightly.discover_pending(str(town / "landing"), str(wh), "2024-01-31")
+    staged = Staged.open(nightly.validate_delivery(nightly.stage_delivery(pending[0], str(wh)), str(wh), "test"))
+    con = open_warehouse(wh)
+    con.execute("BEGIN")
+    _load(con, staged, datetime(2024, 2, 1))
+    assert (archive_root(wh) / staged.load_id).is_dir()
+    con.close()  # no COMMIT: what a killed process leaves
+    assert raw_by_file(wh) == {} and loaded_files(wh) == {}
+    with warehouse(wh) as con:
+        assert load_staged(con, staged).status == "loaded"
+    expected = loaded_files(wh)
+    assert expected and raw_by_file(wh) == {k: (n, n) for k, n in expected.items()}
+
+
+def test_raw_moves_with_the_warehouse_folder(town, tmp_path):
+    first, moved = tmp_path / "first", tmp_path / "moved"
+    run_once(town / "landing", first / "w.duckdb", until="2024-01-31")
+    before = raw_by_file(first / "w.duckdb")
+    assert before
+    first.rename(moved)
+    with pytest.raises(duckdb.IOException):  # recorded where it was until the next open for writing
+        raw_by_file(moved / "w.duckdb")
+    with warehouse(moved / "w.duckdb"):
+        pass
+    assert raw_by_file(moved / "w.duckdb") == before
+
+
+def test_a_warehouse_of_the_old_layout_keeps_its_raw_rows(town, tmp_path):
+    """raw.<file> was a table until issue #17: the migration renames it and the view reads it."""
+    wh = tmp_path / "w.duckdb"
+    with warehouse(wh) as con:  # put the old layout back: the table, one row in it, the old file's record
+        for f in FILES:
+            con.execute(f"DROP VIEW raw.{f.key}")
+            con.execute(f"ALTER TABLE raw.{f.key}_pre_archive RENAME TO {f.key}")
+            con.execute(f"UPDATE audit.schema_migrations SET checksum = 'old' WHERE name = 'raw/raw_{f.key}.sql'")
+        con.execute("INSERT INTO raw.mz_members (load_id, extract_date, file_name, line_number, person_id)"
+                    " VALUES ('mz-old', DATE '2023-12-31', 'members.csv', 2, '371502199001011234')")
+    run_once(town / "landing", wh, until="2024-01-31")
+    got = raw_by_file(wh)
+    assert got.pop(("mz-old", "members.csv")) == (1, 1)
+    assert got == {k: (n, n) for k, n in loaded_files(wh).items()}

@@ -121,4 +121,6 @@ def _add_bench(sub) -> None:
     p.add_argument("--keep", action="store_true", help="keep the runs' warehouses and logs under the cache")
     p.add_argument("--skip", type=skip_phases, default=(), metavar="PHASES",
                    help="leave out phases, comma-separated: direct, nightly (e.g. a province run's backfill only)")
+    p.add_argument("--night-months", type=positive, default=None, metavar="N",
+                   help="also measure the night after --months and after N months of the same city (e.g. 36)")
     p.set_defaults(func=cmd_bench)

@@ -86,10 +86,14 @@ def cmd_bench(args) -> int:
 
         try:
             result = bench(args.scale, args.months, args.seed, args.root or BENCH_ROOT, json_path, args.keep,
-                           progress=progress, skip=frozenset(args.skip))
+                           progress=progress, skip=frozenset(args.skip), night_months=args.night_months)
         except BenchError as exc:
             raise CliError(f"dibao bench: {exc}") from None
     print_result(console_on(sys.stdout), result)
+    if result.get("nights"):
+        from pipelines.evaluation.bench_nights import print_nights
+
+        print_nights(console_on(sys.stdout), result["nights"])
     console.print(f"bench {args.scale} done in {time.perf_counter() - started:.0f}s; wrote {json_path}"
                   f" ({len(PHASES)} phases)")
     return 0

@@ -6,8 +6,10 @@ out of the warehouse's single-writer lock: only `load` opens it for writing, and
 a delivery that fails the gate has touched nothing.
 
 A staged delivery is a folder `<work>/<load_id>/` with `manifest.json` and, per
-data file, `<stem>.raw.parquet` (cells as delivered), `<stem>.clean.parquet`
-(typed rows that load), `<stem>.repairs.parquet` and `<stem>.quarantine.parquet`.
+data file, `<stem>.raw.parquet` (cells as delivered, with the lineage columns of
+`raw.<file>`: load keeps this file as the raw layer, pipelines/load/raw_archive.py),
+`<stem>.clean.parquet` (typed rows that load), `<stem>.repairs.parquet` and
+`<stem>.quarantine.parquet`.
 """
 
 from __future__ import annotations
@@ -164,7 +166,7 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
         if row_defects.height:
             repaired.quarantine = pl.concat([repaired.quarantine, row_defects]).sort("_line", maintain_order=True)
         with timed("stage_write", file=name, rows=sf.rows_read):
-            _write_parts(staged, spec, bounded, repaired)
+            _write_parts(staged, spec, name, bounded, repaired)
         sf.rows_loaded = repaired.clean.height
         sf.rows_quarantined = repaired.quarantine["_line"].n_unique() if repaired.quarantine.height else 0
         sf.rows_repaired = repaired.repairs["_line"].n_unique() if repaired.repairs.height else 0
@@ -231,17 +233,23 @@ def _defer(staged: Staged, reason: str) -> Staged:
     return staged
 
 
-def _write_parts(staged: Staged, spec: FileSpec, frame: pl.DataFrame, repaired) -> None:
-    """Persist the four parts of one file; raw keeps the contract's columns as text."""
+def _write_parts(staged: Staged, spec: FileSpec, file_name: str, frame: pl.DataFrame, repaired) -> None:
+    """Persist the four parts of one file; raw keeps the contract's columns as text.
+
+    The raw part has the columns of `raw.<file>` in its order, lineage included, so
+    that load keeps it as it is (the raw layer's only copy) instead of rewriting it."""
     raw = frame.select(
-        pl.col("_line"),
+        pl.lit(staged.load_id, pl.String).alias("load_id"),
+        pl.lit(staged.delivery.extract_date, pl.Date).alias("extract_date"),
+        pl.lit(file_name, pl.String).alias("file_name"),
+        pl.col("_line").cast(pl.Int64).alias("line_number"),
         *[
             (pl.col(c.header) if c.header in frame.columns else pl.lit(None, pl.String)).alias(c.field)
             for c in spec.columns
         ],
     )
-    # Scratch files, read once by validate and load: lz4 writes about twice as fast as
-    # the default zstd, for files about 1.5 times as large.
+    # Written once, read by load (and raw kept as it is): lz4 writes about twice as fast
+    # as the default zstd, for files about 1.5 times as large.
     raw.write_parquet(staged.part(spec.name, "raw"), compression=SCRATCH_COMPRESSION)
     repaired.clean.write_parquet(staged.part(spec.name, "clean"), compression=SCRATCH_COMPRESSION)
     repaired.repairs.write_parquet(staged.part(spec.name, "repairs"), compression=SCRATCH_COMPRESSION)

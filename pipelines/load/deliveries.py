@@ -9,8 +9,10 @@ For each staged delivery, in date order:
   nothing loaded, an alert raised;
 - the folder was loaded before with other content -> a correction: the earlier
   load's rows are removed and its ledger rows become `superseded`;
-- otherwise raw, staging, quarantine, repairs, drift, data-quality results and
-  conflicts are written and the ledger records every file as `loaded`.
+- otherwise staging, quarantine, repairs, drift, data-quality results and
+  conflicts are written, the staged raw files are kept as the raw layer
+  (raw_archive.py: every delivered row written once) and the ledger records
+  every file as `loaded`.
 Each delivery is one DuckDB transaction: a crash leaves the warehouse as it was.
 """
 
@@ -25,6 +27,7 @@ import duckdb
 from pipelines import config
 from pipelines.sources.contract import FILES, spec as file_spec
 from pipelines.ingest.stage import Staged
+from pipelines.load import raw_archive
 from pipelines.sources.landing import Delivery
 from pipelines.sql import query
 from pipelines.warehouse import insert_rows, rollback
@@ -32,7 +35,8 @@ from pipelines.warehouse import insert_rows, rollback
 log = logging.getLogger(__name__)
 
 LOADED, REJECTED, SUPERSEDED, SKIPPED = "loaded", "rejected", "superseded", "skipped_duplicate"
-LOAD_TABLES = [f"raw.{f.key}" for f in FILES] + [f"staging.{f.key}" for f in FILES] + [
+# raw.<file> is a view: a superseded load's archived file drops out of it with its status.
+LOAD_TABLES = [f"raw.{f.key}_pre_archive" for f in FILES] + [f"staging.{f.key}" for f in FILES] + [
     "audit.quarantine", "audit.repairs", "audit.schema_drift", "audit.dq_results", "audit.conflicts",
 ]
 
@@ -72,6 +76,7 @@ def load_staged(con: duckdb.DuckDBPyConnection, staged: Staged) -> LoadResult:
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
+        raw_archive.discard(con, staged.load_id)
         raise
     if result.status == REJECTED:
         log.warning("delivery %s rejected: %s", d.rel, result.message)
@@ -110,6 +115,8 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     _write_ledger(con, staged, result, now, original[0][0] if original else None,
                   quarantine_kept=bool(rate_errors) and result.status == REJECTED)
     if result.status == LOADED:
+        # after the ledger: the views read the deliveries' status
+        raw_archive.point_views(con, [file_spec(d.source, sf.stem).key for sf in staged.files])
         from pipelines.core.link import record_conflicts  # the source's cross-checks, same transaction
         from pipelines.runtime.timing import timed
 
@@ -184,11 +191,6 @@ def _insert_parts(con, staged: Staged) -> None:
         args = [staged.load_id, d.extract_date, sf.file_name]
         fields = ", ".join(spec.fields)
         con.execute(
-            f"INSERT INTO raw.{spec.key} SELECT {lineage}, _line AS line_number, {fields}"
-            f" FROM read_parquet(?)",
-            [*args, str(staged.part(sf.stem, "raw"))],
-        )
-        con.execute(
             f"INSERT INTO staging.{spec.key} SELECT {lineage}, _line AS line_number, {fields}"
             f" FROM read_parquet(?)",
             [*args, str(staged.part(sf.stem, "clean"))],
@@ -208,6 +210,7 @@ def _insert_parts(con, staged: Staged) -> None:
     for name in staged.extra_files:
         con.execute("INSERT INTO audit.schema_drift VALUES (?, ?, ?, ?, ?, 'extra_file')",
                     [staged.load_id, d.source, d.extract_date, name, name])
+    raw_archive.keep(con, staged)
     insert_rows(con, "INSERT INTO audit.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         [staged.load_id, d.source, d.extract_date, r["file_name"], r.get("expectation"), r.get("column"),
          r.get("level", "row"), bool(r.get("success")), r.get("unexpected_count"), r.get("element_count")]
