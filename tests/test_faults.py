@@ -159,6 +159,18 @@ def canonical(wh: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+def query_copy_view(snapshot: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """A canonical snapshot as the query copy must match it: the copy is taken before the
+    role copies are written (they are cut from it), so which of a night's publish records
+    (audit.published_files) it holds depends on which files that night rewrote; the
+    warehouse's own records are compared in full."""
+    return {k: v for k, v in snapshot.items() if k != "audit.published_files"}
+
+
+def query_copy(wh: Path) -> dict[str, list[tuple]]:
+    return query_copy_view(canonical(Path(f"{wh}.query")))
+
+
 def differences(got: dict, want: dict, limit: int = 3) -> list[str]:
     """Readable differences between two canonical snapshots ([] when equal)."""
     out = []
@@ -337,7 +349,7 @@ def test_sigkill_at_every_step_then_rerun(landing0, world, tmp_path):
     done = direct_run(landing, wh, out)
     assert done.returncode == 0, done.stderr[-3000:]
     assert differences(canonical(wh), world["canonical"]) == []
-    assert differences(canonical(Path(f"{wh}.query")), world["canonical"]) == []
+    assert differences(query_copy(wh), query_copy_view(world["canonical"])) == []
     assert list_files(out) == list_files(world["ref_out"])
     assert leftovers(wh) == []
     assert [p.name for p in Path(f"{wh}.work").iterdir() if p.name != "dq"] == []
@@ -375,7 +387,7 @@ def test_sigkill_dibao_run_then_rerun(landing0, world, tmp_path):
     done = dibao_run(landing, wh, out)
     assert done.returncode == 0, done.stderr[-3000:]
     assert differences(canonical(wh), world["canonical"]) == []
-    assert differences(canonical(Path(f"{wh}.query")), world["canonical"]) == []
+    assert differences(query_copy(wh), query_copy_view(world["canonical"])) == []
     assert list_files(out) == list_files(world["ref_out"])
     assert leftovers(wh) == []
 
