@@ -596,6 +596,13 @@ def test_staged_township_files_equal_the_direct_selection(world, tmp_path):
     ("note: 37150219900101123X", True),
     ("a.371502199001011234", True),
     ("1.5 then 371502199001011234", True),
+    # the shapes passed over before any pattern runs (id_hit), and their near misses
+    ("37150219900101123", False),  # shorter than an ID
+    ("0123456789abcdef" * 4, False),  # a whole person_key
+    ("0123456789ABCDEF" * 4, False),
+    ("371502********1234", False),  # a masked ID
+    ("371502199001011234" + "x" * 46, True),  # 64 characters, not a key
+    ("371502199001011234" + "0" * 46, False),  # 64 digits read as a key, as the full pattern reads them
 ])
 def test_decimal_fractions_are_not_identities_but_ids_are(text, hit):
     con = duckdb.connect()

@@ -36,6 +36,7 @@ class WorkCalendar:
         self.working_weekends = working_weekends
         self.years = years
         self._warned: set[int] = set()
+        self._added: dict[tuple[date, int], date] = {}  # every row of a list asks the same few
 
     def is_working_day(self, day: date) -> bool:
         if day in self.working_weekends:
@@ -44,6 +45,8 @@ class WorkCalendar:
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (`start` itself does not count)."""
+        if (start, n) in self._added:
+            return self._added[start, n]
         day = start
         while n > 0:
             day += timedelta(days=1)
@@ -51,6 +54,7 @@ class WorkCalendar:
         if day.year not in self.years and day.year not in self._warned:
             self._warned.add(day.year)
             log.warning("no holiday calendar for %d in %s: counted Monday-Friday", day.year, RULES_FILE.name)
+        self._added[start, n] = day
         return day
 
 

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # keys (person_key, SHA-256) are removed before looking, since 18 digits in a
 # row occur by chance inside them.
 ID_PATTERN = "[0-9]{17}[0-9Xx]"
+ID_LENGTH = 18
 HEX_KEY_PATTERN = "[0-9a-fA-F]{64}"
 # A decimal fraction is not an identity: the scored features' JSON holds floats
 # like 0.033619763694951614. The digits after a point that follows a digit are
@@ -43,10 +44,18 @@ def _as_text(column: str) -> str:
 
 
 def id_hit(column: str) -> str:
-    """A SQL condition: `column` holds a 身份证号 somewhere in its text."""
-    text = f"regexp_replace({_as_text(column)}, '{HEX_KEY_PATTERN}', '', 'g')"
+    """A SQL condition: `column` holds a 身份证号 somewhere in its text.
+
+    Three shapes are passed over before any pattern runs, since they are most of the
+    cells and cannot hold one: text shorter than an ID (the patterns only remove
+    characters), a whole 64-hex key, and a masked ID (6 + 8 asterisks + 4)."""
+    raw = _as_text(column)
+    text = f"regexp_replace({raw}, '{HEX_KEY_PATTERN}', '', 'g')"
     text = f"regexp_replace({text}, '{FRACTION_PATTERN}', '{FRACTION_REPLACE}', 'g')"
-    return f"regexp_matches({text}, '{ID_PATTERN}')"
+    return (f"(CASE WHEN length({raw}) < {ID_LENGTH} THEN false"
+            f" WHEN length({raw}) = 64 AND regexp_full_match({raw}, '{HEX_KEY_PATTERN}') THEN false"
+            f" WHEN length({raw}) = {ID_LENGTH} AND substr({raw}, 7, 8) = '********' THEN false"
+            f" ELSE regexp_matches({text}, '{ID_PATTERN}') END)")
 
 
 def _name_hit(column: str, names: str) -> str:

@@ -14,6 +14,7 @@ as tall as their text.
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import tempfile
 import unicodedata
@@ -63,8 +64,12 @@ def line_count(text: str, width: int) -> int:
     return sum(max(1, -(-display_width(part) // room)) for part in str(text).split("\n"))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def display_width(text: str) -> int:
-    """Characters as Excel lays them out: CJK and full-width ones count twice."""
+    """Characters as Excel lays them out: CJK and full-width ones count twice.
+    Cached: a city's lists measure the same village names, reasons and actions a million times."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
