@@ -9,6 +9,12 @@ decision, with its reason and all three models' metrics, is recorded in the mode
 (`<warehouse>.models/registry.json`, the one nightly scoring reads; the `models_dir`
 param points a run at another registry, e.g. a trial one).
 
+Both tasks run in the nightly DAG's one-slot pool `dibao_writer`: `train_candidate`
+holds the DuckDB file open while it trains (a reader locks a writer out and a writer
+any reader), and `promote` rewrites the registry the nightly `score` task reads and,
+with no model yet, writes. So no retraining task runs while a night's writer task does;
+the slot is taken task by task, so one may run between two of them.
+
 Tasks only call `pipelines.score.train`; nothing heavy is imported while this file is
 parsed.
 """
@@ -24,6 +30,9 @@ from airflow.sdk import Param, dag, get_current_context, task
 from pipelines.runtime.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=3))
+# dags/nightly.py's pool (one slot; embedded_airflow creates it): DuckDB takes one process
+# per file while one writes, so training must not open it while a night writes.
+WRITER_POOL = "dibao_writer"
 
 
 @dag(
@@ -43,14 +52,14 @@ DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=3))
     },
 )
 def dibao_retrain():
-    @task
+    @task(pool=WRITER_POOL)
     def train_candidate() -> dict:
         from pipelines.score.train import train_candidate as train
 
         p = get_current_context()["params"]
         return train(p["warehouse"], p["models_dir"], seed=p["seed"])
 
-    @task
+    @task(pool=WRITER_POOL)
     def promote(candidate: dict) -> dict:
         from pipelines.score.train import promote_if_not_worse
 

@@ -16,8 +16,6 @@ output over the family's kept worlds. Never run it on a world you tune on.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from scipy.stats import rankdata
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from models.diagnostics_cli import ranking_line, run_diagnostic  # noqa: E402
 from pipelines.score import contenders, train  # noqa: E402
 from pipelines.score.features import feature_names, household_features  # noqa: E402
 from pipelines.score.guard import _auc, precision_at  # noqa: E402
@@ -73,27 +72,12 @@ def check(warehouse: Path, truth: Path) -> dict:
                for name, p in _scores(rows, latest, features).items()}}
 
 
+def _lines(result: dict) -> list[str]:
+    return [ranking_line(name, r, 24) for name, r in result.items() if isinstance(r, dict)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Ways round the label's selection bias, against a world's truth.")
-    ap.add_argument("--warehouse", required=True, type=Path)
-    ap.add_argument("--truth", required=True, type=Path)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    if not (args.truth / "households.csv").exists():
-        print(f"error: no households.csv in {args.truth} (the evaluator's truth format)", file=sys.stderr)
-        return 2
-    try:
-        result = check(args.warehouse, args.truth)
-    except (duckdb.Error, pl.exceptions.PolarsError, ValueError) as exc:
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result, indent=1))
-        return 0
-    for name, r in result.items():
-        if isinstance(r, dict):
-            print(f"{name:24s} ROC AUC {r['roc_auc']:.3f}  precision@k {r['precision_at_k']:.3f}")
-    return 0
+    return run_diagnostic("Ways round the label's selection bias, against a world's truth.", check, _lines, argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ at k = 10% of scored households.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from models.diagnostics_cli import ranking_line, run_diagnostic  # noqa: E402
 from pipelines.score.guard import _auc, precision_at  # noqa: E402
 from pipelines.score.model import build_pipeline, inputs  # noqa: E402
 
@@ -69,27 +69,12 @@ def bound(warehouse: Path, truth: Path, seed: int = 0) -> dict:
             "oracle": {"roc_auc": _auc(y, oracle), "precision_at_k": precision_at(y, oracle)}}
 
 
+def _lines(result: dict) -> list[str]:
+    return [ranking_line(name, result[name], 14) for name in ("model", "feature_bound", "oracle")]
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Cross-fit today's features against a world's true outcome.")
-    ap.add_argument("--warehouse", required=True, type=Path)
-    ap.add_argument("--truth", required=True, type=Path)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    if not (args.truth / "households.csv").exists():
-        print(f"error: no households.csv in {args.truth} (the evaluator's truth format)", file=sys.stderr)
-        return 2
-    try:
-        result = bound(args.warehouse, args.truth)
-    except (duckdb.Error, pl.exceptions.PolarsError, ValueError) as exc:
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        for name in ("model", "feature_bound", "oracle"):
-            r = result[name]
-            print(f"{name:14s} ROC AUC {r['roc_auc']:.3f}  precision@k {r['precision_at_k']:.3f}")
-    return 0
+    return run_diagnostic("Cross-fit today's features against a world's true outcome.", bound, _lines, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -31,13 +30,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import DAGS_FOLDER, PROJECT_ROOT
+from pipelines.config import PROJECT_ROOT
 from pipelines.runtime.embedded_airflow import WRITER_POOL
-from tests.test_airflow_postgres import _free_port, _metadata, _tail
+from tests.airflow_env import (
+    Components, Requirement, airflow, airflow_env, free_port, fresh_database, metadata, migrate, tail,
+)
 from tests.test_faults import VOLATILE
 
 pytestmark = [pytest.mark.slow, pytest.mark.celery]
 
+NEED = Requirement("the CeleryExecutor test", "DIBAO_REQUIRE_CELERY")
 DAG_ID = "dibao_nightly"
 WORKERS = ("w1", "w2")
 MAPPED = ("stage", "validate")
@@ -46,144 +48,43 @@ SCHEMAS = ("raw", "staging", "core", "mart", "audit", "restricted")
 RUN_TIMEOUT = 1800
 
 
-def _required() -> bool:
-    flags = (os.environ.get("DIBAO_REQUIRE_CELERY", ""), os.environ.get("CI", ""))
-    return any(v.strip().lower() not in ("", "0", "false", "no") for v in flags)
-
-
-def _unavailable(message: str) -> None:
-    if _required():
-        pytest.fail(message + "; CI requires the CeleryExecutor test (DIBAO_REQUIRE_CELERY/CI is set)",
-                    pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def broker_url() -> str:
     url = os.environ.get("DIBAO_TEST_REDIS_URL")
     if not url:
-        _unavailable("DIBAO_TEST_REDIS_URL is not set (`bash .ci/redis start` starts a broker and prints one)")
+        NEED.unavailable("DIBAO_TEST_REDIS_URL is not set (`bash .ci/redis start` starts a broker and prints one)")
     import redis
 
     try:
         redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
     except redis.RedisError as exc:
-        _unavailable(f"no Redis answers at {url}: {exc}")
+        NEED.unavailable(f"no Redis answers at {url}: {exc}")
     return url
 
 
 @pytest.fixture(scope="module")
 def metadata_url(broker_url):
     """A fresh database on the test PostgreSQL server, dropped afterwards."""
-    url = os.environ.get("DIBAO_TEST_POSTGRES_URL")
-    if not url:
-        _unavailable("DIBAO_TEST_POSTGRES_URL is not set (`bash .ci/postgres start` starts a server and prints one)")
-    import sqlalchemy as sa
-
-    base = sa.make_url(url)
-    name = f"dibao_celery_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as con:
-            con.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.DBAPIError as exc:
-        admin.dispose()
-        _unavailable(f"cannot create a database at {base.render_as_string(hide_password=True)}: "
-                     f"{str(exc.orig).strip().splitlines()[0]}")
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as con:
-            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-class Components:
-    """Airflow processes, each in its own session (its children die with it), logs in `folder`."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.procs = folder, {}
-
-    def start(self, name: str, args: list[str], env: dict) -> None:
-        with open(self.folder / f"{name}.log", "ab") as out:
-            self.procs[name] = subprocess.Popen([sys.executable, "-m", "airflow", *args], env=env, stdout=out,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
-
-    def check(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                pytest.fail(f"airflow {name} exited with {proc.returncode}:\n{self.tail(name)}", pytrace=False)
-
-    def tail(self, name: str) -> str:
-        return _tail(self.folder / f"{name}.log")
-
-    def stop(self) -> None:
-        """SIGINT/SIGTERM to every group (clean shutdown), then SIGKILL to whatever is left."""
-        for name, proc in self.procs.items():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM if name.startswith("worker") else signal.SIGINT)
-        deadline = time.monotonic() + 30
-        for proc in self.procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the group's leftovers too
-            proc.wait(timeout=30)
-
-
-def _wait(what: str, ready, components: Components, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        components.check()
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {timeout:.0f} s", pytrace=False)
-        time.sleep(1)
-
-
-def _airflow(*args: str, env: dict, log: Path) -> None:
-    with open(log, "ab") as out:
-        done = subprocess.run([sys.executable, "-m", "airflow", *args], env=env, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=600)
-    assert done.returncode == 0, f"airflow {' '.join(args)} failed:\n{_tail(log)}"
+    with fresh_database("dibao_celery", NEED, strict=False) as url:
+        yield url
 
 
 def _celery_env(root: Path, metadata_url: str, broker_url: str, api_port: int) -> dict:
     return {
-        **os.environ,
-        "AIRFLOW_HOME": str(root / "airflow-home"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        **airflow_env(root, metadata_url, "CeleryExecutor", 4, api_port),
         "AIRFLOW__CELERY__BROKER_URL": broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
         # a queue of this run's own: another run on the same broker cannot take its tasks
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"dibao_{secrets.token_hex(4)}",
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "pipelines.runtime.celery_workers.worker_hostname",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         # only the triggered run: no cron or asset-triggered runs of the project's DAGs
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),  # the API server and the workers share it
-        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
-        "DIBAO_TASK_RETRIES": "0",  # a failing task fails the run at once
-        "DIBAO_ALERT_LOG": str(root / "alerts.log"),
     }
 
 
 def _start_cluster(components: Components, env: dict, api_port: int, metadata_url: str) -> None:
-    import urllib.request
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/execution/health", timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    components.start("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port)], env)
+    components.start_api_server(env, api_port)
     components.start("scheduler", ["scheduler"], env)
     components.start("dag-processor", ["dag-processor"], env)
     queue = env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]
@@ -191,12 +92,12 @@ def _start_cluster(components: Components, env: dict, api_port: int, metadata_ur
         components.start(f"worker-{name}", ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency",
                                             "1", "--queues", queue, "--skip-serve-logs", "--without-mingle"],
                          {**env, "DIBAO_WORKER_NAME": name})
-    _wait("airflow api-server healthy", healthy, components)
+    components.wait_api_server(api_port)
     for name in WORKERS:
-        _wait(f"celery worker {name} ready", lambda n=name: f"{n}@" in components.tail(f"worker-{n}")
-              and " ready." in components.tail(f"worker-{n}"), components)
-    _wait(f"{DAG_ID} parsed by the dag-processor",
-          lambda: bool(_metadata(metadata_url, f"SELECT 1 FROM serialized_dag WHERE dag_id = '{DAG_ID}'")), components)
+        components.wait(f"celery worker {name} ready", lambda n=name: f"{n}@" in components.tail(f"worker-{n}")
+                        and " ready." in components.tail(f"worker-{n}"))
+    components.wait(f"{DAG_ID} parsed by the dag-processor",
+                    lambda: bool(metadata(metadata_url, f"SELECT 1 FROM serialized_dag WHERE dag_id = '{DAG_ID}'")))
 
 
 @pytest.fixture(scope="module")
@@ -211,27 +112,21 @@ def world(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def celery_run(world, metadata_url, broker_url, tmp_path_factory):
     root = tmp_path_factory.mktemp("celery-run")
-    api_port = _free_port()
+    api_port = free_port()
     env = _celery_env(root, metadata_url, broker_url, api_port)
-    Path(env["AIRFLOW_HOME"]).mkdir()
     conf = {"landing": str(world), "warehouse": str(root / "w.duckdb"), "out": str(root / "out"),
             "feedback": str(root / "feedback")}
     log, seconds, started = root / "airflow-cli.log", {}, time.perf_counter()
-    _airflow("db", "migrate", env=env, log=log)
-    _airflow("pools", "set", WRITER_POOL, "1", "dibao: tasks that write the DuckDB warehouse", env=env, log=log)
+    migrate(env, log)
     seconds["migrate_and_pool"] = time.perf_counter() - started
-    components = Components(root)
-    try:
+    with Components(root) as components:
         _start_cluster(components, env, api_port, metadata_url)
         seconds["cluster_ready"] = time.perf_counter() - started - seconds["migrate_and_pool"]
         t = time.perf_counter()
-        _airflow("dags", "trigger", DAG_ID, "--run-id", "celery_test", "--conf", json.dumps(conf), env=env, log=log)
+        airflow("dags", "trigger", DAG_ID, "--run-id", "celery_test", "--conf", json.dumps(conf), env=env, log=log)
         finished = f"SELECT 1 FROM dag_run WHERE dag_id = '{DAG_ID}' AND state IN ('success', 'failed')"
-        _wait(f"{DAG_ID} run finished", lambda: bool(_metadata(metadata_url, finished)), components,
-              timeout=RUN_TIMEOUT)
+        components.wait(f"{DAG_ID} run finished", lambda: bool(metadata(metadata_url, finished)), timeout=RUN_TIMEOUT)
         seconds["dag_run"] = time.perf_counter() - t
-    finally:
-        components.stop()
     seconds["total"] = time.perf_counter() - started
     print("\nCeleryExecutor wall time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     return {"url": metadata_url, "conf": conf, "env": env, "components": components, "seconds": seconds}
@@ -251,21 +146,21 @@ def embedded_warehouse(world, tmp_path_factory) -> Path:
 
 
 def test_the_run_succeeded_on_the_celery_executor(celery_run):
-    tis = _metadata(celery_run["url"], f"SELECT task_id, state FROM task_instance WHERE dag_id = '{DAG_ID}'")
+    tis = metadata(celery_run["url"], f"SELECT task_id, state FROM task_instance WHERE dag_id = '{DAG_ID}'")
     failed = sorted({r["task_id"] for r in tis if r["state"] != "success"})
     logs = Path(celery_run["env"]["AIRFLOW_HOME"]) / "logs" / f"dag_id={DAG_ID}"
     assert not failed, f"not successful: {failed}\n" + "\n".join(
-        _tail(log, 2000) for task in failed for log in sorted(logs.glob(f"*/task_id={task}/**/*.log")))
-    runs = _metadata(celery_run["url"], f"SELECT run_id, state FROM dag_run WHERE dag_id = '{DAG_ID}'")
+        tail(log, 2000) for task in failed for log in sorted(logs.glob(f"*/task_id={task}/**/*.log")))
+    runs = metadata(celery_run["url"], f"SELECT run_id, state FROM dag_run WHERE dag_id = '{DAG_ID}'")
     assert runs == [{"run_id": "celery_test", "state": "success"}]
     assert {r["task_id"] for r in tis} == {"discover", *MAPPED, *WRITERS}
     # every task instance went through Celery: one result each in the result backend
-    results = _metadata(celery_run["url"], "SELECT status, count(*) AS n FROM celery_taskmeta GROUP BY status")
+    results = metadata(celery_run["url"], "SELECT status, count(*) AS n FROM celery_taskmeta GROUP BY status")
     assert results == [{"status": "SUCCESS", "n": len(tis)}]
 
 
 def test_mapped_tasks_ran_on_both_workers(celery_run):
-    tis = _metadata(celery_run["url"], f"""
+    tis = metadata(celery_run["url"], f"""
         SELECT task_id, map_index, hostname, start_date, end_date FROM task_instance
         WHERE dag_id = '{DAG_ID}' AND task_id IN {MAPPED} ORDER BY start_date""")
     for r in tis:
@@ -273,14 +168,14 @@ def test_mapped_tasks_ran_on_both_workers(celery_run):
               f"{r['start_date']:%H:%M:%S.%f} – {r['end_date']:%H:%M:%S.%f}")
     workers = {r["hostname"].rsplit("--", 1)[-1] for r in tis}
     assert workers == set(WORKERS), f"mapped tasks ran on {workers}, not on both of {WORKERS}"
-    everyone = _metadata(celery_run["url"], f"SELECT DISTINCT hostname FROM task_instance WHERE dag_id = '{DAG_ID}'")
+    everyone = metadata(celery_run["url"], f"SELECT DISTINCT hostname FROM task_instance WHERE dag_id = '{DAG_ID}'")
     assert {r["hostname"].rsplit("--", 1)[-1] for r in everyone} <= set(WORKERS)  # no task ran elsewhere
 
 
 def test_writer_tasks_ran_one_at_a_time_in_the_one_slot_pool(celery_run):
-    pools = _metadata(celery_run["url"], f"SELECT slots FROM slot_pool WHERE pool = '{WRITER_POOL}'")
+    pools = metadata(celery_run["url"], f"SELECT slots FROM slot_pool WHERE pool = '{WRITER_POOL}'")
     assert pools == [{"slots": 1}]
-    tis = _metadata(celery_run["url"], f"""
+    tis = metadata(celery_run["url"], f"""
         SELECT task_id, pool, hostname, start_date, end_date FROM task_instance
         WHERE dag_id = '{DAG_ID}' AND task_id IN {WRITERS} ORDER BY start_date""")
     assert sorted(r["task_id"] for r in tis) == sorted(WRITERS)

@@ -1,129 +1,46 @@
 """The production setting, tested: Airflow metadata in PostgreSQL and the LocalExecutor.
 
-Given `DIBAO_TEST_POSTGRES_URL` (a SQLAlchemy URL; `bash .ci/postgres-up` starts a
+Given `DIBAO_TEST_POSTGRES_URL` (a SQLAlchemy URL; `bash .ci/postgres start` starts a
 throwaway server and prints one), the test creates a fresh database on that server,
 points a fresh AIRFLOW_HOME at it with `AIRFLOW__CORE__EXECUTOR=LocalExecutor` and
-parallelism 2, runs `airflow db migrate`, starts `airflow api-server` (the LocalExecutor's
-workers report to its Execution API), and runs `dibao_nightly` on a generated town
-(2 months) with `airflow dags test --use-executor`: the executor's worker processes
-run the tasks, not the test process. It then checks, in PostgreSQL's task_instance
+parallelism 2, runs `airflow db migrate` and `airflow pools set dibao_writer 1`, starts
+`airflow api-server` (the LocalExecutor's workers report to its Execution API), and
+runs `dibao_nightly` on a generated town (2 months) with `airflow dags test
+--use-executor`: the executor's worker processes run the tasks, not the test process. It then checks, in PostgreSQL's task_instance
 table, that mapped stage/validate tasks were handed to the executor together and ran
 in processes of their own, and in the warehouse that the deliveries loaded and the risk list was written.
 
 Without the URL the test is skipped; under CI (`CI` or `DIBAO_REQUIRE_POSTGRES` set)
-it fails instead, so a CI without PostgreSQL cannot pass silently.
+it fails instead, so a CI without PostgreSQL cannot pass silently. The set-up it shares
+with test_airflow_celery.py is tests/airflow_env.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from itertools import combinations
 from pathlib import Path
 
 import pytest
 
-from pipelines.config import DAGS_FOLDER
+from tests.airflow_env import (
+    Components, Requirement, airflow, airflow_env, free_port, fresh_database, metadata, migrate,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-URL_VARIABLE = "DIBAO_TEST_POSTGRES_URL"
+NEED = Requirement("the PostgreSQL test", "DIBAO_REQUIRE_POSTGRES")
 PARALLELISM = 2
 MAPPED = ("stage", "validate")
-
-
-def _required() -> bool:
-    flags = (os.environ.get("DIBAO_REQUIRE_POSTGRES", ""), os.environ.get("CI", ""))
-    return any(v.strip().lower() not in ("", "0", "false", "no") for v in flags)
 
 
 @pytest.fixture(scope="module")
 def postgres_url():
     """A fresh database on the test server, dropped afterwards."""
-    url = os.environ.get(URL_VARIABLE)
-    if not url:
-        message = f"{URL_VARIABLE} is not set (`bash .ci/postgres start` starts a server and prints one)"
-        if _required():
-            pytest.fail(message + "; CI requires the PostgreSQL test (DIBAO_REQUIRE_POSTGRES/CI is set)",
-                        pytrace=False)
-        pytest.skip(message)
-    import sqlalchemy as sa
-
-    base = sa.make_url(url)
-    name = f"dibao_af_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as con:
-            con.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.DBAPIError as exc:  # unreachable, or the role may not CREATE DATABASE
-        admin.dispose()
-        pytest.fail(f"cannot create a test database at {base.render_as_string(hide_password=True)}: "
-                    f"{str(exc.orig).strip().splitlines()[0]}", pytrace=False)
-    fresh = base.set(database=name)
-    try:
-        yield fresh.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as con:
-            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _airflow(*args: str, env: dict, log: Path, timeout: float) -> subprocess.CompletedProcess:
-    with open(log, "ab") as out:
-        return subprocess.run([sys.executable, "-m", "airflow", *args], env=env, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=timeout)
-
-
-def _tail(log: Path, n: int = 4000) -> str:
-    return log.read_text(errors="replace")[-n:] if log.exists() else ""
-
-
-@contextlib.contextmanager
-def _api_server(env: dict, port: int, log: Path):
-    """`airflow api-server` in its own process group; stopped with SIGINT (clean), then SIGKILL."""
-    out = open(log, "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"airflow api-server exited with {proc.returncode}:\n{_tail(log)}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/execution/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"airflow api-server not healthy after 180 s:\n{_tail(log)}", pytrace=False)
-            time.sleep(1)
-        yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        out.close()
+    with fresh_database("dibao_af", NEED, strict=True) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -133,58 +50,32 @@ def run(postgres_url, tmp_path_factory):
     root = tmp_path_factory.mktemp("pg-local")
     landing, truth = root / "landing", root / "truth"
     generate(landing, truth, scale="town", months=2, seed=11)
-    home, port = root / "airflow-home", _free_port()
-    home.mkdir()
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_url,
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),  # the API server and the workers share it
-        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
-        "DIBAO_TASK_RETRIES": "0",  # a failing task fails the run at once
-        "DIBAO_ALERT_LOG": str(root / "alerts.log"),
-    }
+    port = free_port()
+    env = airflow_env(root, postgres_url, "LocalExecutor", PARALLELISM, port)
     conf = {"landing": str(landing), "warehouse": str(root / "w.duckdb"), "out": str(root / "out"),
             "feedback": str(root / "feedback")}
     log = root / "airflow.log"
     seconds = {}
     started = time.perf_counter()
-    migrated = _airflow("db", "migrate", env=env, log=log, timeout=600)
-    seconds["db_migrate"] = time.perf_counter() - started
-    assert migrated.returncode == 0, _tail(log)
-    with _api_server(env, port, root / "api-server.log"):
-        seconds["api_server_ready"] = time.perf_counter() - started - seconds["db_migrate"]
+    migrate(env, log)
+    seconds["migrate_and_pool"] = time.perf_counter() - started
+    with Components(root) as components:
+        components.start_api_server(env, port)
+        components.wait_api_server(port)
+        seconds["api_server_ready"] = time.perf_counter() - started - seconds["migrate_and_pool"]
         t = time.perf_counter()
-        tested = _airflow("dags", "test", "dibao_nightly", "--use-executor", "--conf", json.dumps(conf),
-                          env=env, log=log, timeout=1800)
+        airflow("dags", "test", "dibao_nightly", "--use-executor", "--conf", json.dumps(conf),
+                env=env, log=log, timeout=1800)
         seconds["dag_run"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
-    assert tested.returncode == 0, _tail(log)
     print("\nPostgreSQL + LocalExecutor wall time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     return {"url": postgres_url, "conf": conf, "log": log, "seconds": seconds}
 
 
-def _metadata(url: str, sql: str) -> list[dict]:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as con:
-            return [dict(r._mapping) for r in con.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
-
-
 def test_the_run_succeeded_in_postgres_metadata(run):
-    runs = _metadata(run["url"], "SELECT run_id, state FROM dag_run WHERE dag_id = 'dibao_nightly'")
+    runs = metadata(run["url"], "SELECT run_id, state FROM dag_run WHERE dag_id = 'dibao_nightly'")
     assert [r["state"] for r in runs] == ["success"]
-    tis = _metadata(run["url"], "SELECT task_id, state FROM task_instance WHERE dag_id = 'dibao_nightly'")
+    tis = metadata(run["url"], "SELECT task_id, state FROM task_instance WHERE dag_id = 'dibao_nightly'")
     assert {r["task_id"] for r in tis} >= {"discover", "stage", "validate", "load", "history", "marts", "score",
                                            "publish", "quality_docs"}
     assert {r["state"] for r in tis} == {"success"}, tis
@@ -198,7 +89,7 @@ def test_mapped_tasks_were_in_flight_together_in_executor_workers(run):
     takes to stage (about half a second here since validation is SQL) and on the
     machine's load: printed, not asserted (one CI run on a busy machine had none).
     Spreading them over two workers is test_airflow_celery's."""
-    tis = _metadata(run["url"], f"""
+    tis = metadata(run["url"], f"""
         SELECT task_id, map_index, scheduled_dttm, start_date, end_date, pid FROM task_instance
         WHERE dag_id = 'dibao_nightly' AND task_id IN {MAPPED} ORDER BY start_date""")
     for r in tis:

@@ -42,6 +42,9 @@ def test_writer_tasks_share_the_one_slot_pool(dagbag):
     writers = {"load", "feedback", "history", "marts", "score", "publish", "quality_docs"}
     assert {t.task_id for t in dag.tasks if t.pool == WRITER_POOL} == writers
     assert {dag.get_task(t).pool for t in ("discover", "stage", "validate")} == {"default_pool"}
+    # retraining holds the warehouse open and rewrites the registry scoring reads: never beside a writer
+    retrain = dagbag.dags["dibao_retrain"]
+    assert {t.task_id: t.pool for t in retrain.tasks} == {"train_candidate": WRITER_POOL, "promote": WRITER_POOL}
 
 
 def test_every_dag_has_owner_retries_tags_and_docs(dagbag):
