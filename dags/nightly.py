@@ -22,7 +22,8 @@ Loads every complete delivery from the landing folder (民政 `mz`, 残联 `cl`,
 10. **quality_docs** renders the run's Data Docs and writes the run summary.
 
 Steps 4–10 write the DuckDB file and run in the one-slot pool `dibao_writer`
-(`airflow pools set dibao_writer 1 "..."`; `dibao run` creates it).
+(`airflow pools set dibao_writer 1 "..."`; `dibao run` creates it), which the
+retraining DAG's tasks share (dags/retrain.py).
 
 Paths come from the run's params (`dibao run` sets them) or the environment
 (`DIBAO_LANDING`, `DIBAO_WAREHOUSE`, `DIBAO_OUT`). Tasks only call functions of

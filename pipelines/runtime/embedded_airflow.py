@@ -21,7 +21,7 @@ from pipelines.config import DAGS_FOLDER, DEFAULT_AIRFLOW_HOME
 # The pool of dags/nightly.py's writer tasks (load … quality_docs), and its one slot: a
 # DuckDB file takes one writer process (tests/test_dags.py checks the DAG uses this name).
 WRITER_POOL = "dibao_writer"
-WRITER_POOL_DESCRIPTION = "dibao: tasks that write the DuckDB warehouse (one writer process)"
+WRITER_POOL_DESCRIPTION = "dibao: tasks that hold the DuckDB warehouse, nightly and retraining (one at a time)"
 
 
 class AirflowRunError(Exception):
