@@ -422,7 +422,8 @@ def test_the_bias_checks_judge_every_way_on_the_same_households(scored):
     result = module.check(scored["wh"], scored["world"]["truth"])
     assert result["households"] > 0 and 0 < result["positives"] < result["households"]
     ways = {k for k, v in result.items() if isinstance(v, dict)}
-    assert ways == {"gbm", "logistic", "sort", "logistic_weighted", "mean_of_challengers", "rank_mean_logistic_sort"}
+    assert ways == {"gbm", "logistic", "sort", "logistic_weighted", "mean_of_challengers", "rank_mean_logistic_sort",
+                    *(f"logistic_margin_{m}" for m in module.MARGINS)}
     assert all(0 <= result[w]["roc_auc"] <= 1 and 0 <= result[w]["precision_at_k"] <= 1 for w in ways)
 
 
