@@ -14,7 +14,8 @@ from pipelines.ingest.feedback import CANDIDATE_ID, CHECK_DATE, HOUSEHOLD_ID, NO
 from pipelines.publish.list_notes import notes_sheet
 from pipelines.publish.list_regions import Regions
 from pipelines.publish.published import Record, digest, is_current, layout_version
-from pipelines.publish.sheets import DATE, INT, MONEY, SCORE, Column, Sheet, write_csv, write_workbook
+from pipelines.publish.list_workers import write_all
+from pipelines.publish.sheets import DATE, INT, MONEY, SCORE, Column, Sheet
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def write_files(folder: Path, scored: list[tuple[str, str]], households: list[di
             key = (row["county_code"], row["township_code"])
             if placed(*key):  # rows without a valid township go to no list (write_lists logs them)
                 by_township.setdefault(key, nothing())[kind].append(row)
-    files = []
+    files, jobs = [], []
     layout = list_layout()
     for (county, township), rows in sorted(by_township.items()):
         xlsx, csv = folder / county / f"{township}.xlsx", folder / county / f"{township}.csv"
@@ -94,11 +95,13 @@ def write_files(folder: Path, scored: list[tuple[str, str]], households: list[di
         rewritten = not (records is not None and is_current(xlsx, content, records)
                          and is_current(csv, content, records))
         if rewritten:
-            write_workbook(xlsx, sheets)
-            write_csv(csv, sheets[0])
-        files.append({"county_code": county, "township_code": township, "xlsx": str(xlsx.resolve()),
-                      "csv": str(csv.resolve()), "sha256": hashlib.sha256(xlsx.read_bytes()).hexdigest(),
+            jobs.append((xlsx, csv, sheets))
+        files.append({"county_code": county, "township_code": township, "xlsx": xlsx, "csv": csv,
                       "content_hash": content, "rewritten": rewritten, **{k: len(v) for k, v in rows.items()}})
+    write_all(jobs)
+    for f in files:  # the bytes now in place
+        f.update(xlsx=str(f["xlsx"].resolve()), csv=str(f["csv"].resolve()),
+                 sha256=hashlib.sha256(f["xlsx"].read_bytes()).hexdigest())
     return files
 
 

@@ -21,6 +21,7 @@ from pipelines.publish.list_corrections import alert_townships, changed_township
 from pipelines.publish.list_rows import NEW, SAME, UP, candidate_rows, departure_rows, household_rows
 from pipelines.publish.list_notes import level_settings
 from pipelines.publish.list_regions import RegionsError, load_regions
+from pipelines.publish.list_workers import ListFilesError
 from pipelines.publish.list_writer import ListContext, unplaced, write_files
 from pipelines.publish.published import LIST_CSV, LIST_XLSX, entry, record, recorded
 from pipelines.publish.scoring_date import is_scoring_date, latest_scoring_date
@@ -86,8 +87,11 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
                 [r for r in rows if (r["county_code"], r["township_code"]) in townships]
                 for rows in (households, candidates, departures))
         context = ListContext(as_of, issued_on, _regions(regions_file), level_settings(con, as_of))
-        files = write_files(folder / as_of.isoformat(), scored, households, candidates, departures, context,
-                            recorded(con, (LIST_XLSX, LIST_CSV)))
+        try:
+            files = write_files(folder / as_of.isoformat(), scored, households, candidates, departures, context,
+                                recorded(con, (LIST_XLSX, LIST_CSV)))
+        except ListFilesError as exc:
+            raise ListError(str(exc)) from None
         unplaced_rows = unplaced(households + candidates + departures)
         rewritten = [f for f in files if f["rewritten"]]
         kept = [f["township_code"] for f in files if not f["rewritten"]]  # their rows and exports stay as they are
