@@ -68,3 +68,19 @@ def test_the_number_of_workers_is_a_setting(monkeypatch):
         list_workers()
     monkeypatch.delenv("DIBAO_LIST_WORKERS")
     assert 1 <= list_workers() <= 4
+
+
+def test_a_worker_whose_run_has_ended_writes_nothing(tmp_path):
+    """A killed run's worker must not replace a list the next run wrote."""
+    import os
+    import pickle
+
+    from pipelines.publish.list_workers import main
+
+    jobs = _jobs(tmp_path / "2024-05-31", n=2)
+    jobs_file = tmp_path / "jobs.pickle"
+    jobs_file.write_bytes(pickle.dumps(jobs))
+    assert main([str(jobs_file), str(os.getppid() + 1)]) == 1  # not this process's parent
+    assert not any(x.exists() or c.exists() for x, c, _ in jobs)
+    assert main([str(jobs_file), str(os.getppid())]) == 0
+    assert all(x.exists() and c.exists() for x, c, _ in jobs)

@@ -84,8 +84,8 @@ def _run_workers(parts: list[list[Job]], folder: Path, total: int) -> None:
     for i, part in enumerate(parts):
         jobs_file = folder / f"jobs-{i}.pickle"
         jobs_file.write_bytes(pickle.dumps(part))
-        proc = subprocess.Popen([sys.executable, "-m", __name__, str(jobs_file)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", __name__, str(jobs_file), str(os.getpid())],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(proc)
         readers.append(threading.Thread(target=follow, args=(proc,), daemon=True))
         readers[-1].start()
@@ -101,10 +101,15 @@ def _run_workers(parts: list[list[Job]], folder: Path, total: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """A worker: write the jobs pickled in the file named by the only argument."""
-    (jobs_file,) = argv if argv is not None else sys.argv[1:]
+    """A worker: write the jobs pickled in the file named by the first argument, while the
+    process named by the second (the run) is alive: a killed run's worker must not
+    replace a list the next run has written."""
+    jobs_file, parent = argv if argv is not None else sys.argv[1:]
     try:
         for xlsx, csv, sheets in pickle.loads(Path(jobs_file).read_bytes()):
+            if os.getppid() != int(parent):
+                print("the run that started this worker has ended", file=sys.stderr)
+                return 1
             write_pair(xlsx, csv, sheets)
             print(xlsx.name, flush=True)
     except Exception as exc:  # one line for the parent, which raises it
