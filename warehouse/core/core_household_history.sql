@@ -15,26 +15,18 @@
 -- one loaded delivery per date, so the line number orders the copies).
 CREATE OR REPLACE TABLE core.household_history AS
 WITH shown AS (
-    -- first_delivered and history_intervals: warehouse/core/history_macros.sql
-    SELECT *, false AS carried FROM core.first_delivered(staging.mz_households, 'mz', household_id)
+    -- first_delivered, carried_over and history_intervals: warehouse/core/history_macros.sql
+    SELECT *, household_id AS row_key, false AS carried
+    FROM core.first_delivered(staging.mz_households, 'mz', household_id)
 ),
 unread AS (
-    SELECT extract_date, seq, household_id FROM restricted.unread_rows WHERE file = 'households'
-),
-carried AS (
-    -- a quarantined row is not an exit: the last shown state holds over the snapshots
-    -- whose row was unreadable, when every snapshot since it was one of them
-    SELECT p.* REPLACE (u.extract_date AS extract_date, u.seq AS seq, true AS carried)
-    FROM unread u
-    JOIN shown p ON p.household_id = u.household_id AND p.seq < u.seq
-    WHERE u.seq - p.seq - 1 = (SELECT count(*) FROM unread g
-                               WHERE g.household_id = u.household_id AND g.seq > p.seq AND g.seq < u.seq)
-    QUALIFY row_number() OVER (PARTITION BY u.household_id, u.seq ORDER BY p.seq DESC) = 1
+    SELECT extract_date, seq, household_id AS row_key FROM restricted.unread_rows WHERE file = 'households'
 ),
 delivered AS (
+    -- a quarantined row is not an exit: the last shown state holds over it
     SELECT * FROM shown
     UNION ALL BY NAME
-    SELECT * FROM carried
+    SELECT * FROM core.carried_over(shown, unread)
 ),
 states AS (
     -- every distinct state of each household, with the snapshots that showed it

@@ -11,27 +11,19 @@
 -- snapshot keeps the first row.
 CREATE OR REPLACE TABLE core.member_history AS
 WITH shown AS (
-    -- first_delivered and history_intervals: warehouse/core/history_macros.sql
-    SELECT *, false AS carried
+    -- first_delivered, carried_over and history_intervals: warehouse/core/history_macros.sql
+    SELECT *, (household_id, person_id) AS row_key, false AS carried
     FROM core.first_delivered(staging.mz_members, 'mz', (household_id, person_id))
 ),
 unread AS (
-    SELECT extract_date, seq, household_id, person_id FROM restricted.unread_rows WHERE file = 'members'
-),
-carried AS (
-    -- as in core.household_history: a quarantined member row carries the last shown state
-    SELECT p.* REPLACE (u.extract_date AS extract_date, u.seq AS seq, true AS carried)
-    FROM unread u
-    JOIN shown p ON p.household_id = u.household_id AND p.person_id = u.person_id AND p.seq < u.seq
-    WHERE u.seq - p.seq - 1 = (SELECT count(*) FROM unread g
-                               WHERE g.household_id = u.household_id AND g.person_id = u.person_id
-                                 AND g.seq > p.seq AND g.seq < u.seq)
-    QUALIFY row_number() OVER (PARTITION BY u.household_id, u.person_id, u.seq ORDER BY p.seq DESC) = 1
+    SELECT extract_date, seq, (household_id, person_id) AS row_key
+    FROM restricted.unread_rows WHERE file = 'members'
 ),
 delivered AS (
+    -- as in core.household_history: a quarantined member row carries the last shown state
     SELECT * FROM shown
     UNION ALL BY NAME
-    SELECT * FROM carried
+    SELECT * FROM core.carried_over(shown, unread)
 ),
 states AS (
     -- every distinct state of each membership, with the snapshots that showed it

@@ -44,6 +44,21 @@ JOIN core.snapshots l ON l.source = snapshot_source AND l.seq = r.last_seq
 LEFT JOIN core.snapshots n ON n.source = snapshot_source AND n.seq = r.last_seq + 1
 JOIN restricted.person_identity i ON i.id_number = id_number_of;
 
+-- core.carried_over(shown, unread): a quarantined row is not an exit. From the
+-- relation named shown (delivered rows with seq, extract_date, carried and a
+-- row_key column: the row's identity, a column or a row of columns) and the one
+-- named unread (extract_date, seq, row_key of the snapshots whose row for that
+-- identity was quarantined: restricted.unread_rows), the last shown state carried
+-- over each unread snapshot (carried = true, that snapshot's date and seq), when
+-- every snapshot since the state was shown was unread too.
+CREATE OR REPLACE MACRO core.carried_over(shown, unread) AS TABLE
+SELECT p.* REPLACE (u.extract_date AS extract_date, u.seq AS seq, true AS carried)
+FROM query_table(unread) u
+JOIN query_table(shown) p ON p.row_key = u.row_key AND p.seq < u.seq
+WHERE u.seq - p.seq - 1 = (SELECT count(*) FROM query_table(unread) g
+                           WHERE g.row_key = u.row_key AND g.seq > p.seq AND g.seq < u.seq)
+QUALIFY row_number() OVER (PARTITION BY u.row_key, u.seq ORDER BY p.seq DESC) = 1;
+
 -- core.registration_spells(registrations, start_type, end_type): periods from the 人社
 -- registration events of the relation named registrations (core.registrations).
 -- One row per start_type registration (e.g. 就业登记): it starts on its
