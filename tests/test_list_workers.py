@@ -67,7 +67,10 @@ def test_the_number_of_workers_is_a_setting(monkeypatch):
     with pytest.raises(ListFilesError, match="DIBAO_LIST_WORKERS must be a whole number"):
         list_workers()
     monkeypatch.delenv("DIBAO_LIST_WORKERS")
-    assert 1 <= list_workers() <= 4
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert list_workers() == 4  # the cores, at most 4
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert list_workers() == 1
 
 
 def test_a_worker_whose_run_has_ended_writes_nothing(tmp_path):

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from pipelines.publish.sheets import Sheet, write_csv, write_workbook
 from pipelines.runtime.progress import report
+from pipelines.runtime.workers import workers_from_env
 
 LIST_WORKERS_ENV = "DIBAO_LIST_WORKERS"
 PARALLEL_FROM = 8  # fewer lists are written in this process: a worker takes ~0.1 s to start
-MAX_DEFAULT = 4
 STEP = "risk list files"
 
 Job = tuple[Path, Path, Sequence[Sheet]]  # workbook, CSV twin (of the first sheet), sheets
@@ -37,12 +37,7 @@ class ListFilesError(Exception):
 
 def list_workers() -> int:
     """Lists written at once (`DIBAO_LIST_WORKERS`, default: the machine's cores, at most 4)."""
-    raw = os.environ.get(LIST_WORKERS_ENV, "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ListFilesError(f"{LIST_WORKERS_ENV} must be a whole number of at least 1, got {raw!r}")
-        return int(raw)
-    return max(1, min(MAX_DEFAULT, os.cpu_count() or 1))
+    return workers_from_env(LIST_WORKERS_ENV, ListFilesError)
 
 
 def write_pair(xlsx: Path, csv: Path, sheets: Sequence[Sheet]) -> None:
@@ -84,20 +79,20 @@ def _run_workers(parts: list[list[Job]], folder: Path, total: int) -> None:
     for i, part in enumerate(parts):
         jobs_file = folder / f"jobs-{i}.pickle"
         jobs_file.write_bytes(pickle.dumps(part))
-        proc = subprocess.Popen([sys.executable, "-m", __name__, str(jobs_file), str(os.getpid())],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with open(folder / f"errors-{i}.txt", "w") as errors:  # a file: an unread pipe could stall the worker
+            proc = subprocess.Popen([sys.executable, "-m", __name__, str(jobs_file), str(os.getpid())],
+                                    stdout=subprocess.PIPE, stderr=errors, text=True)
         procs.append(proc)
         readers.append(threading.Thread(target=follow, args=(proc,), daemon=True))
         readers[-1].start()
-    errors = []
-    for proc, reader in zip(procs, readers):
+    failures = []
+    for i, (proc, reader) in enumerate(zip(procs, readers)):
         reader.join()
-        stderr = proc.stderr.read()
         if proc.wait() != 0:
-            lines = [line for line in stderr.splitlines() if line.strip()]
-            errors.append(lines[-1] if lines else f"a list worker exited with {proc.returncode}")
-    if errors:
-        raise ListFilesError(f"risk lists not all written: {errors[0]}")
+            lines = [line for line in (folder / f"errors-{i}.txt").read_text().splitlines() if line.strip()]
+            failures.append(lines[-1] if lines else f"a list worker exited with {proc.returncode}")
+    if failures:
+        raise ListFilesError(f"risk lists not all written: {failures[0]}")
 
 
 def main(argv: list[str] | None = None) -> int:

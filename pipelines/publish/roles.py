@@ -28,6 +28,7 @@ from pipelines.publish.township_copies import (
     build_township_copy, list_townships, stage, stage_townships, township_hashes,
 )
 from pipelines.runtime.progress import report
+from pipelines.runtime.workers import workers_from_env
 from pipelines.warehouse import query_copy_path
 
 log = logging.getLogger(__name__)
@@ -99,12 +100,7 @@ def _publish_analyst(con: duckdb.DuckDBPyConnection, target: Path, records: dict
 
 def role_workers() -> int:
     """Township files built at once (`DIBAO_ROLE_WORKERS`, default: the machine's cores, at most 4)."""
-    raw = os.environ.get(ROLE_WORKERS_ENV, "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise RoleError(f"{ROLE_WORKERS_ENV} must be a whole number of at least 1, got {raw!r}")
-        return int(raw)
-    return max(1, min(4, os.cpu_count() or 1))
+    return workers_from_env(ROLE_WORKERS_ENV, RoleError)
 
 
 def _build_townships(con: duckdb.DuckDBPyConnection, warehouse: Path, townships: list[str],
