@@ -23,7 +23,7 @@ help: ## list the targets
 	.tools/bin/pip install --quiet uv==0.13.9
 
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 env: .venv/.synced ## install the locked environment into .venv

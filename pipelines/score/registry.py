@@ -24,10 +24,10 @@ import os
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import skops.io as sio
-
-from pipelines.score.model import RiskModel
+if TYPE_CHECKING:  # skops and scikit-learn load in seconds: only saving and loading a model needs them
+    from pipelines.score.model import RiskModel
 
 REGISTRY_FILE = "registry.json"
 ARTIFACTS = "artifacts"
@@ -92,6 +92,8 @@ class Registry:
 
     def save(self, model: RiskModel, entry: dict) -> dict:
         """Write the artifact and add the entry (status candidate); return the entry."""
+        import skops.io as sio
+
         artifact = Path(ARTIFACTS) / f"{model.version}.skops"
         path = self.folder / artifact
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +134,10 @@ class Registry:
             raise RegistryError(f"model {version}: artifact {path} is missing")
         if _sha256(path) != entry["sha256"]:
             raise RegistryError(f"model {version}: {path} does not match its registered sha256")
+        import skops.io as sio
+
+        from pipelines.score.model import RiskModel
+
         untrusted = sio.get_untrusted_types(file=path)
         refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULES) and t not in TRUSTED_TYPES]
         if refused:
