@@ -72,6 +72,9 @@ def _params() -> dict:
         "feedback": Param(os.environ.get("DIBAO_FEEDBACK", "var/feedback"), type="string",
                           description="folder of caseworkers' returned lists"),
         "until": Param(None, type=["null", "string"], description="load deliveries up to this extract date"),
+        "full_rebuild": Param(False, type="boolean",
+                              description="rebuild every month of the month-grain marts, as `dibao rebuild`"
+                                          " (a night rebuilds them from the first month its deliveries change)"),
     },
 )
 def dibao_nightly():
@@ -117,7 +120,8 @@ def dibao_nightly():
     def marts(core: dict) -> dict:
         from pipelines.runtime.nightly import publish_marts
 
-        return publish_marts(_params()["warehouse"])
+        p = _params()
+        return publish_marts(p["warehouse"], full=bool(p.get("full_rebuild")))
 
     @task(outlets=[RISK_LIST], pool=WRITER_POOL)
     def score(built: dict) -> dict:

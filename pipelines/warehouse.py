@@ -305,14 +305,18 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def build_models(con: duckdb.DuckDBPyConnection, layer: str | Path, root: Path = WAREHOUSE_SQL,
-                 check: Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None) -> list[dict]:
+                 check: Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None,
+                 builder: Callable[[duckdb.DuckDBPyConnection, Model], str | None] | None = None,
+                 on_commit: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None) -> list[dict]:
     """Rebuild every model of one layer in one transaction; return what was built.
 
     Each file is one `CREATE OR REPLACE TABLE|VIEW|MACRO <schema>.<object>` named
-    after the file. `check`, if given, runs on the built layer before it commits
+    after the file. `builder`, if given, may build a model its own way and return how
+    (pipelines/core/scope.py: from a month on); when it returns None the model's file
+    runs as it is. `check`, if given, runs on the built layer before it commits
     and returns problems; any problem, or a failing model, rolls the whole layer
     back (the previous build stays), is recorded as `failed` in `audit.model_runs`
-    and raises WarehouseError.
+    and raises WarehouseError. `on_commit(con, run_id)` runs last, inside the transaction.
     """
     layer_name = Path(layer).name
     run_id = f"{layer_name}-{uuid.uuid4().hex[:12]}"
@@ -322,19 +326,23 @@ def build_models(con: duckdb.DuckDBPyConnection, layer: str | Path, root: Path =
     try:
         for model in models(layer, root):
             step, started = model.name, time.perf_counter()
-            con.execute(model.sql)
+            how = builder(con, model) if builder else None
+            if how is None:
+                con.execute(model.sql)
             kind = object_kind(con, model.name)
             if kind is None:
                 raise WarehouseError(f"{model.path.name} did not create {model.name}")
             rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchall()[0][0] if kind == "table" else None
             run = {"run_id": run_id, "layer": layer_name, "name": model.name, "kind": kind, "rows": rows,
-                   "seconds": round(time.perf_counter() - started, 3)}
+                   "seconds": round(time.perf_counter() - started, 3), "built": how or "whole"}
             record_model_run(con, run)
             runs.append(run)
         step, started = f"{layer_name} check", time.perf_counter()
         problems = check(con) if check else []
         if problems:
             raise WarehouseError("; ".join(problems))
+        if on_commit:
+            on_commit(con, run_id)
         con.execute("COMMIT")
     except (duckdb.Error, WarehouseError) as exc:
         rollback(con)

@@ -218,6 +218,9 @@ def _stable(con, db: str, schema: str, table: str) -> str:
     if (schema, table) == ("audit", "model_runs"):  # every build is logged: compare the latest one per layer
         where = (f" WHERE status = 'built' AND run_id IN (SELECT arg_max(run_id, built_at) FROM {db}.{schema}.{table}"
                  " WHERE status = 'built' GROUP BY layer)")
+    elif (schema, table) == ("audit", "layer_builds"):  # likewise: the latest build per layer
+        where = (f" WHERE (layer, built_at) IN (SELECT (layer, max(built_at)) FROM {db}.{schema}.{table}"
+                 " GROUP BY layer)")
     return f"SELECT {', '.join(exprs) or 'NULL'} FROM {db}.{schema}.{table}{where}"
 
 

@@ -57,6 +57,10 @@ VOLATILE = {
     "audit.raw_files": {"path"},
     # a fresh random id per model build, and its duration
     "audit.model_runs": {"run_id", "seconds", "built_at"},
+    # how a layer build was scoped depends on the builds before it (a run killed after the
+    # marts committed leaves the next one nothing to rebuild): compared are the latest
+    # build's model and parameter checksums, not its scope
+    "audit.layer_builds": {"run_id", "scope", "reason", "months_from", "built_at"},
     # a fresh random id per list export; the files' paths (under each run's --out) and the
     # workbook's hash (XLSX embeds its creation time); the day the list was issued and the
     # deadlines counted from it (a run across midnight issues on the next day)
@@ -68,8 +72,8 @@ VOLATILE = {
     # the content hash (a list's holds its issued_on)
     "audit.published_files": {"path", "content_hash", "file_sha256", "file_bytes", "written_at"},
 }
-# audit.model_runs logs every build: only the latest successful build of each layer is
-# compared. audit.alerts' `source_stale` rows are raised once per run while a source is
+# audit.model_runs and audit.layer_builds log every build: only the latest successful
+# build of each layer is compared. audit.alerts' `source_stale` rows are raised once per run while a source is
 # stale: how many there are depends on how many runs happened, not on the deliveries.
 LOAD_TABLES = ("raw.mz_households", "raw.mz_members", "raw.cl_disability", "raw.rs_registrations",
                "raw.rs_contributions", "staging.mz_households", "staging.mz_members", "staging.cl_disability",
@@ -141,6 +145,8 @@ def _select(con, schema: str, table: str, prefix: str = "") -> str:
     if name == "audit.model_runs":
         where = (f" WHERE status = 'built' AND run_id IN (SELECT arg_max(run_id, built_at) FROM {prefix}{name}"
                  f" WHERE status = 'built' GROUP BY layer)")
+    elif name == "audit.layer_builds":
+        where = f" WHERE (layer, built_at) IN (SELECT (layer, max(built_at)) FROM {prefix}{name} GROUP BY layer)"
     elif name == "audit.alerts":
         where = " WHERE kind <> 'source_stale'"
     return f"SELECT {', '.join(exprs) or 'NULL'} FROM {prefix}{name}{where}"

@@ -1,4 +1,4 @@
-"""`dibao run` (the nightly DAG in-process) and `dibao airflow` (Airflow's own server)."""
+"""`dibao run` (the nightly DAG in-process), `dibao rebuild` and `dibao airflow` (Airflow's own server)."""
 
 from __future__ import annotations
 
@@ -125,3 +125,40 @@ def cmd_airflow(args) -> int:
         return serve(args.port)
     except AirflowUIError as exc:
         raise CliError(f"dibao airflow: {exc}") from None
+
+
+def cmd_rebuild(args) -> int:
+    """History, every month of the marts, and scores rebuilt from what is loaded (a night
+    rebuilds the month-grain marts from the first month its deliveries change:
+    docs/warehouse.md); then the copy `dibao query` reads."""
+    from pipelines.runtime import nightly
+    from pipelines.runtime.progress import report, set_reporter
+    from pipelines.score.registry import RegistryError
+    from pipelines.warehouse import WarehouseError, publish_query_copy
+
+    warehouse = args.warehouse.resolve()
+    if not warehouse.is_file():
+        raise CliError(f"dibao rebuild: no warehouse at {warehouse}: run `dibao run` first")
+    steps = [("history", nightly.build_history), ("marts", lambda w: nightly.publish_marts(w, full=True)),
+             ("score", nightly.score)]
+    console, done = console_on(), {}
+    with Bars(console) as bars:
+        set_reporter(bars)
+        try:
+            for i, (name, step) in enumerate(steps):
+                report("rebuild", i, len(steps))
+                done[name] = step(str(warehouse))
+            report("rebuild", len(steps), len(steps))
+            publish_query_copy(warehouse)
+        except (WarehouseError, RegistryError) as exc:
+            raise CliError(f"dibao rebuild: {str(exc).splitlines()[0]}") from None
+        finally:
+            set_reporter(None)
+    scored = done["score"]
+    console_on(sys.stdout).print(
+        f"rebuilt {warehouse}: core {done['history']['objects']} objects in {done['history']['seconds']}s,"
+        f" marts {done['marts']['objects']} in {done['marts']['seconds']}s;"
+        f" risk list {scored.get('as_of_date')}: {scored.get('status')}"
+        + (f" ({scored['households']} households)" if scored.get("households") is not None else
+           f" ({scored.get('reason')})"))
+    return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipelines import config
 from pipelines.cli.common import Parser, iso_date, positive
-from pipelines.cli.nightly import cmd_airflow, cmd_run
+from pipelines.cli.nightly import cmd_airflow, cmd_rebuild, cmd_run
 from pipelines.cli.outputs import cmd_feedback, cmd_lists, cmd_query, cmd_report, cmd_whatif
 from pipelines.cli.synthetic import cmd_bench, cmd_evaluate, cmd_generate, skip_phases
 
@@ -16,6 +16,7 @@ def build_parser() -> Parser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_generate(sub)
     _add_run(sub)
+    _add_rebuild(sub)
     _add_query(sub)
     _add_evaluate(sub)
     _add_whatif(sub)
@@ -102,6 +103,13 @@ def _add_report(sub) -> None:
     p.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     p.add_argument("--out", type=Path, default=config.default_out())
     p.set_defaults(func=cmd_report)
+
+
+def _add_rebuild(sub) -> None:
+    p = sub.add_parser("rebuild", help="rebuild history, every month of the marts and the scores"
+                                       " (a night rebuilds the monthly marts from the first month that changed)")
+    p.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    p.set_defaults(func=cmd_rebuild)
 
 
 def _add_airflow(sub) -> None:

@@ -13,6 +13,7 @@ import logging
 
 import duckdb
 
+from pipelines.core.scope import builder, plan, recorder
 from pipelines.sql import query
 from pipelines.warehouse import build_models
 
@@ -42,9 +43,13 @@ def raw_id_columns(con: duckdb.DuckDBPyConnection, schema: str = "mart") -> list
     return leaks
 
 
-def build_marts(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Rebuild every mart model; refuse to publish a raw 身份证号. Return one record per model."""
-    runs = build_models(con, MART_LAYER, check=raw_id_problems)
+def build_marts(con: duckdb.DuckDBPyConnection, full: bool = False) -> list[dict]:
+    """Rebuild the mart models, the month-grain ones from the first month tonight's deliveries
+    can change (every month with `full`: pipelines/core/scope.py); refuse to publish a raw
+    身份证号. Return one record per model."""
+    p = plan(con, MART_LAYER, full=full)
+    log.info("marts: %s (%s)%s", p.scope, p.reason, f", from {p.months_from}" if p.months_from else "")
+    runs = build_models(con, MART_LAYER, check=raw_id_problems, builder=builder(p), on_commit=recorder(p))
     log.info("marts built: %d objects in %.1f s", len(runs), sum(r["seconds"] for r in runs))
     return runs
 

@@ -135,14 +135,15 @@ def build_history(warehouse: str) -> dict:
 
 
 @timed_task("marts")
-def publish_marts(warehouse: str) -> dict:
-    """Rebuild the marts officials query; refuses to publish a raw 身份证号."""
+def publish_marts(warehouse: str, full: bool = False) -> dict:
+    """Rebuild the marts officials query, the month-grain ones from the first month tonight's
+    deliveries can change (every month with `full`); refuses to publish a raw 身份证号."""
     from pipelines.core.marts import build_marts
     from pipelines.core.standards_check import warn_outdated_standards
     from pipelines.warehouse import warehouse as open_wh
 
     with open_wh(Path(warehouse)) as con:
-        built = build_marts(con)
+        built = build_marts(con, full=full)
         outdated = warn_outdated_standards(con)
     return {**_build_summary("mart", built), "standards_outdated": outdated}
 
@@ -191,7 +192,8 @@ def _build_summary(layer: str, built: list[dict]) -> dict:
     seconds = sum(b.get("seconds") or 0 for b in built)
     log.info("%s: %d objects rebuilt in %.1fs", layer, len(built), seconds)
     return {"layer": layer, "objects": len(built), "seconds": round(seconds, 3),
-            "rows": {b["name"]: b["rows"] for b in built if b.get("rows") is not None}}
+            "rows": {b["name"]: b["rows"] for b in built if b.get("rows") is not None},
+            "scoped": {b["name"]: b["built"] for b in built if b.get("built", "whole") != "whole"}}
 
 
 @timed_task("data_docs")

@@ -35,5 +35,6 @@ SELECT
     c.county_name IS NULL AS out_of_city
 FROM mart.township_month t
 LEFT JOIN counties c USING (county_code)
+WHERE t.month >= coalesce(getvariable('months_from'), t.month)  -- a month-scoped night
 GROUP BY t.month, t.county_code, c.county_name
 ORDER BY t.month, t.county_code;

@@ -11,6 +11,7 @@
 CREATE OR REPLACE TABLE mart.household_month AS
 WITH months AS (
     SELECT month, extract_date FROM core.snapshots WHERE source = 'mz' AND is_month_latest
+      AND month >= coalesce(getvariable('months_from'), month)  -- a month-scoped night: pipelines/core/scope.py
 ),
 -- an interval covers a snapshot date d exactly when valid_from <= d <= last_seen
 households AS (

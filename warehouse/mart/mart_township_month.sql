@@ -10,6 +10,7 @@
 CREATE OR REPLACE TABLE mart.township_month AS
 WITH months AS (
     SELECT month, extract_date FROM core.snapshots WHERE source = 'mz' AND is_month_latest
+      AND month >= coalesce(getvariable('months_from'), month)  -- a month-scoped night: pipelines/core/scope.py
 ),
 households AS (
     SELECT
@@ -31,6 +32,7 @@ households AS (
         count(*) FILTER (WHERE status = '退出') AS exited_households,
         sum(benefit_amount) FILTER (WHERE status = '在册') AS benefit_paid
     FROM mart.household_month
+    WHERE month >= coalesce(getvariable('months_from'), month)
     GROUP BY month, county_code, township_code
 ),
 holders AS (

@@ -1,0 +1,146 @@
+"""What a night rebuilds of the month-grain marts: every month, or those from the first
+month tonight's deliveries can change (issue #17; docs/warehouse.md, "Month-scoped marts").
+
+A monthly 民政 snapshot names nearly every household, so narrowing a build to the
+households a night touched saves nothing (measured on branch `h-incr`). Time is what a
+night narrows: a new month's deliveries change that month's rows of `mart.household_month`
+and its sums, not last year's. `plan` finds the first such month; the models lifecycle.toml
+lists under `[monthly]` then keep their earlier rows and rebuild the rest (DELETE + INSERT
+of the model's own SELECT, which reads the first month as `getvariable('months_from')`).
+
+The plan is `full` when asked (`dibao rebuild`), on the first build, when a core or mart
+model file or `[monthly]` changed, when a migration was applied since the last build,
+when the policy parameters changed, or when a 人社 delivery was superseded (its rows, and
+so its months, are gone). With no delivery changed it is `unchanged`: the monthly marts
+keep every row, everything else is rebuilt as every night.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import WAREHOUSE_SQL
+from pipelines.sql import query
+from pipelines.warehouse import Model, WarehouseError, lifecycle, model_files, object_kind
+
+FULL, MONTHS, UNCHANGED = "full", "months", "unchanged"
+_COMMENT = re.compile(r"--[^\n]*")
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+([a-z_]+\.[a-z_]+)\s+AS\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Plan:
+    layer: str
+    scope: str  # full, months, unchanged
+    reason: str
+    months_from: date | None
+    models: str
+    parameters: str | None
+    monthly: dict[str, str]  # model -> month column
+
+
+def monthly_models(root: Path = WAREHOUSE_SQL) -> dict[str, str]:
+    """lifecycle.toml's `[monthly]`: model name -> its month column."""
+    found = lifecycle(root).get("monthly", {})
+    for name, column in found.items():
+        if not isinstance(column, str) or not re.fullmatch(r"[a-z_]+", column):
+            raise WarehouseError(f"lifecycle.toml [monthly] {name!r}: the month column must be a plain name")
+    return found
+
+
+def models_checksum(root: Path = WAREHOUSE_SQL) -> str:
+    """sha256 over the core and mart model files and `[monthly]`: a change to any makes
+    rows of earlier months stale, so the next build is full."""
+    h = hashlib.sha256()
+    for layer in ("core", "mart"):
+        for f in model_files(layer, root):
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    h.update(json.dumps(monthly_models(root), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def parameters_checksum(con: duckdb.DuckDBPyConnection) -> str | None:
+    return con.execute("SELECT sha256(coalesce(string_agg(p::VARCHAR, '|' ORDER BY p::VARCHAR), ''))"
+                       " FROM core.policy_parameters p").fetchall()[0][0]
+
+
+def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False,
+         root: Path = WAREHOUSE_SQL) -> Plan:
+    """Tonight's scope for the layer's month-grain models, and why."""
+    models, parameters, monthly = models_checksum(root), parameters_checksum(con), monthly_models(root)
+
+    def made(scope: str, reason: str, months_from: date | None = None) -> Plan:
+        return Plan(layer, scope, reason, months_from, models, parameters, monthly)
+
+    last = con.execute(query("mart/last_build"), {"layer": layer}).fetchall()
+    if full:
+        return made(FULL, "a full rebuild was asked for")
+    if not last:
+        return made(FULL, "no earlier build is recorded")
+    if last[0][0] != models:
+        return made(FULL, "a model definition changed")
+    if con.execute("SELECT count(*) FROM audit.schema_migrations WHERE applied_at >= ?",
+                   [last[0][2]]).fetchall()[0][0]:
+        return made(FULL, "a migration was applied since the last build")
+    if last[0][1] != parameters:
+        return made(FULL, "the policy parameters changed")
+    changed, rs_superseded, months_from = con.execute(query("mart/months_from"), {"layer": layer}).fetchall()[0]
+    if rs_superseded:
+        return made(FULL, "a 人社 delivery was superseded: the months it held are unknown")
+    if not changed:
+        return made(UNCHANGED, "no delivery changed since the last build")
+    return made(MONTHS, f"{changed} {'delivery' if changed == 1 else 'deliveries'} changed since the last build",
+                months_from)
+
+
+def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model], str | None]:
+    """For build_models: build a `[monthly]` model the plan's way and say how; None lets
+    the runner build the model whole (with `months_from` unset: every month)."""
+
+    def build(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
+        column = p.monthly.get(model.name)
+        if p.scope == FULL or column is None or object_kind(con, model.name) != "table":
+            con.execute("RESET VARIABLE months_from")
+            return None
+        if p.scope == UNCHANGED:
+            return UNCHANGED
+        con.execute(f"SET VARIABLE months_from = DATE '{p.months_from.isoformat()}'")
+        try:
+            con.execute(f"DELETE FROM {model.name} WHERE {column} >= getvariable('months_from')")
+            con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM ({select_of(model)})"
+                        f" WHERE {column} >= getvariable('months_from')")
+        finally:
+            con.execute("RESET VARIABLE months_from")
+        return f"{MONTHS} from {p.months_from.isoformat()}"
+
+    return build
+
+
+def select_of(model: Model) -> str:
+    """The model's own SELECT (one definition of its rows, whole or from a month on)."""
+    code = _COMMENT.sub("", model.sql)
+    m = _CREATE_TABLE.match(code)
+    if m is None or m.group(1).lower() != model.name:
+        raise WarehouseError(f"{model.path.name}: a [monthly] model must be one CREATE OR REPLACE TABLE"
+                             f" {model.name} AS SELECT")
+    return code[m.end():].strip().rstrip(";")
+
+
+def recorder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, str], None]:
+    """For build_models: what the build saw, recorded in its transaction before it commits."""
+
+    def record(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        con.execute("INSERT INTO audit.layer_builds VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+                    [p.layer, run_id, p.scope, p.reason, p.months_from, p.models, p.parameters])
+        con.execute(query("mart/forget_build"), {"layer": p.layer})
+        con.execute(query("mart/record_build"), {"layer": p.layer})
+
+    return record

@@ -1,0 +1,238 @@
+"""Month-scoped marts build what a full rebuild builds (issue #17, item 1).
+
+A generated town world of four months is loaded night by night through the nightly
+job's own functions (Great Expectations skipped, as in tests/risk_world.py), each
+night building history, marts (the month-grain ones from the first month its
+deliveries can change: pipelines/core/scope.py) and scores. Among the nights: a
+人社 delivery that arrives a night late, a same-date 民政 correction, a same-date
+残联 correction, a night of nothing new and a 人社 delivery whose contributions
+reach back two months. A copy of the final warehouse is then rebuilt in full
+(`dibao rebuild`'s path), and every core, restricted and mart table of the two must
+hold the same rows (EXCEPT ALL both ways, all columns but the build's own timestamps).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.runtime import nightly
+
+pytestmark = pytest.mark.slow
+
+WORLD = {"scale": "town", "months": 4, "seed": 5}
+LATE = ("rs", "2024-02-29")  # held back a night: loads after mz/cl of its date
+BACK = ("2024-05-06", "202402")  # an rs delivery after April paying for February
+# Columns that say when something was built, not what: never compared.
+VOLATILE = {("mart", "risk_list_detail", "scored_at")}
+SCHEMAS = ("core", "restricted", "mart")
+MONTHLY = {"mart.household_month", "mart.township_month", "mart.county_month"}
+
+
+def _load(landing: Path, wh: Path, until: str) -> list[dict]:
+    pending = nightly.discover_pending(str(landing), str(wh), until)
+    staged = [nightly.stage_delivery(item, str(wh)) for item in pending]
+    return nightly.load_deliveries(staged, str(wh))["deliveries"]
+
+
+def _night(landing: Path, wh: Path, until: str) -> dict:
+    loaded = _load(landing, wh, until)
+    return {"loaded": [(d["source"], d["extract_date"], d["status"]) for d in loaded],
+            "core": nightly.build_history(str(wh)),
+            "marts": nightly.publish_marts(str(wh)),
+            "score": nightly.score(str(wh))}
+
+
+def tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
+    """`schema.table` -> compared columns, for every base table of the compared schemas."""
+    rows = con.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() c"
+        " WHERE database_name = ? AND schema_name IN ? AND table_name <> 'hash_key'"
+        " AND (SELECT count(*) FROM duckdb_tables() t WHERE t.database_name = c.database_name"
+        "      AND t.schema_name = c.schema_name AND t.table_name = c.table_name) = 1"
+        " ORDER BY schema_name, table_name, column_index", [catalog, list(SCHEMAS)]).fetchall()
+    found: dict[str, list[str]] = {}
+    for schema, table, column in rows:
+        if (schema, table, column) not in VOLATILE:
+            found.setdefault(f"{schema}.{table}", []).append(column)
+    return found
+
+
+def differences(incremental: Path, full: Path, limit: int = 5) -> list[str]:
+    """One readable block per table whose rows differ between the two warehouses."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{incremental}' AS inc (READ_ONLY)")
+        con.execute(f"ATTACH '{full}' AS ful (READ_ONLY)")
+        left, right = tables(con, "inc"), tables(con, "ful")
+        problems = [f"{t}: only in the incremental warehouse" for t in sorted(left.keys() - right.keys())]
+        problems += [f"{t}: only in the full rebuild" for t in sorted(right.keys() - left.keys())]
+        for table in sorted(left.keys() & right.keys()):
+            if left[table] != right[table]:
+                problems.append(f"{table}: columns differ: {left[table]} vs {right[table]}")
+                continue
+            problems += _table_diff(con, table, left[table], limit)
+    finally:
+        con.close()
+    return problems
+
+
+def _table_diff(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], limit: int) -> list[str]:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    extra = con.execute(f"SELECT {cols} FROM inc.{table} EXCEPT ALL SELECT {cols} FROM ful.{table}").fetchall()
+    missing = con.execute(f"SELECT {cols} FROM ful.{table} EXCEPT ALL SELECT {cols} FROM inc.{table}").fetchall()
+    if not extra and not missing:
+        return []
+    differing = [c for c in columns if con.execute(
+        f'SELECT count(*) FROM (SELECT "{c}" FROM inc.{table} EXCEPT ALL SELECT "{c}" FROM ful.{table}'
+        f' UNION ALL (SELECT "{c}" FROM ful.{table} EXCEPT ALL SELECT "{c}" FROM inc.{table}))').fetchall()[0][0]]
+    lines = [f"{table}: {len(extra)} rows only incremental, {len(missing)} only full;"
+             f" columns whose values differ: {differing or '(none alone: rows combine them differently)'}"]
+    lines += [f"  + {dict(zip(columns, r))}" for r in extra[:limit]]
+    lines += [f"  - {dict(zip(columns, r))}" for r in missing[:limit]]
+    return ["\n".join(lines)]
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    """The world loaded night by night, and a full rebuild of a copy."""
+    from pipelines.generate import correct_delivery, generate
+
+    root = tmp_path_factory.mktemp("incremental")
+    landing, wh = root / "landing", root / "incremental.duckdb"
+    generate(landing, root / "truth", **WORLD)
+    late, held = landing / LATE[0] / LATE[1], root / "held"
+    shutil.move(late, held)
+    runs = {"first": _night(landing, wh, "2024-01-31"),
+            "without rs": _night(landing, wh, "2024-02-29")}
+    shutil.move(held, late)
+    correct_delivery(landing, "mz", "2024-02-29", seed=3)
+    runs["late rs, mz corrected"] = _night(landing, wh, "2024-02-29")
+    runs["march"] = _night(landing, wh, "2024-03-31")
+    correct_delivery(landing, "cl", "2024-03-31", seed=4)
+    runs["cl corrected"] = _night(landing, wh, "2024-03-31")
+    runs["nothing new"] = _night(landing, wh, "2024-03-31")
+    runs["april"] = _night(landing, wh, "2024-04-30")
+    before = root / "before-back.duckdb"
+    shutil.copyfile(wh, before)
+    person = _deliver_back_pay(landing, wh)
+    runs["rs reaching back"] = _night(landing, wh, BACK[0])
+    full = root / "full.duckdb"
+    shutil.copyfile(wh, full)
+    runs["rebuild"] = {"core": nightly.build_history(str(full)),
+                       "marts": nightly.publish_marts(str(full), full=True),
+                       "score": nightly.score(str(full))}
+    with duckdb.connect(str(wh), read_only=True) as con:
+        builds = con.execute("SELECT scope, reason, months_from::VARCHAR FROM audit.layer_builds"
+                             " WHERE layer = 'mart' ORDER BY built_at").fetchall()
+    return {"landing": landing, "incremental": wh, "full": full, "before_back": before,
+            "runs": runs, "builds": builds, "person": person}
+
+
+def _deliver_back_pay(landing: Path, wh: Path) -> str:
+    """A 人社 delivery dated after April paying one February contribution late, for a member
+    of a household listed in February who paid no 企业职工 contribution that month."""
+    extract, month = BACK
+    with duckdb.connect(str(wh), read_only=True) as con:
+        person = con.execute("""
+            SELECT min(m.person_id) FROM staging.mz_members m
+            JOIN staging.mz_households h USING (extract_date, household_id)
+            WHERE m.extract_date = DATE '2024-02-29' AND h.status = '在册'
+              AND NOT EXISTS (SELECT 1 FROM staging.rs_contributions c WHERE c.person_id = m.person_id
+                              AND c.contrib_month = ? AND c.insurance = '企业职工基本养老保险')""",
+                             [month]).fetchall()[0][0]
+    folder = landing / "rs" / extract
+    folder.mkdir(parents=True)
+    (folder / "registrations.csv").write_text("身份证号,姓名,登记类型,登记日期,单位名称,行政区划代码\n",
+                                              encoding="utf-8")
+    (folder / "contributions.csv").write_text(
+        f"身份证号,缴费年月,险种,缴费基数,单位名称\n{person},{month},企业职工基本养老保险,4321.00,聊城某公司\n",
+        encoding="utf-8")
+    (folder / "_READY").write_text("")
+    return person
+
+
+def test_the_nights_take_the_scopes_the_plan_says(nights):
+    runs, builds = nights["runs"], nights["builds"]
+    assert runs["nothing new"]["loaded"] == []
+    assert [(s, f) for s, _, f in builds] == [
+        ("full", None),              # the first build
+        ("months", "2024-02-01"),    # February's mz (its cl is rejected for its _READY count)
+        ("months", "2024-02-01"),    # the late rs and the mz correction of 2024-02-29
+        ("months", "2024-01-01"),    # March's deliveries: its rs pays for January too
+        ("months", "2024-03-01"),    # the cl correction
+        ("unchanged", None),         # nothing new
+        ("months", "2024-04-01"),
+        ("months", "2024-02-01"),    # the back pay: a May delivery paying for February
+    ]
+    assert builds[0][1] == "no earlier build is recorded"
+    assert runs["nothing new"]["marts"]["scoped"] == dict.fromkeys(MONTHLY, "unchanged")
+    assert runs["april"]["marts"]["scoped"] == dict.fromkeys(MONTHLY, "months from 2024-04-01")
+    assert runs["rebuild"]["marts"]["scoped"] == {}
+    assert runs["rs reaching back"]["score"]["status"] == "scored"
+
+
+def test_month_scoped_nights_equal_a_full_rebuild(nights):
+    problems = differences(nights["incremental"], nights["full"])
+    assert not problems, "month-scoped and full builds differ:\n" + "\n".join(problems)
+
+
+def test_the_comparison_sees_a_missing_month_row(nights, tmp_path):
+    """The comparison can fail: one mart row dropped from a copy is reported, with its columns."""
+    broken = tmp_path / "broken.duckdb"
+    shutil.copyfile(nights["incremental"], broken)
+    with duckdb.connect(str(broken)) as con:
+        con.execute("DELETE FROM mart.household_month WHERE (month, household_id) ="
+                    " (SELECT (min(month), min(household_id)) FROM mart.household_month"
+                    "  WHERE month = (SELECT min(month) FROM mart.household_month))")
+    problems = differences(broken, nights["full"])
+    assert len(problems) == 1 and problems[0].startswith("mart.household_month: 0 rows only incremental"), problems
+
+
+def test_a_month_scope_that_starts_too_late_is_caught(nights, tmp_path, monkeypatch):
+    """The back pay night can fail: rebuilt from May (its extract month) instead of February,
+    the late contribution never reaches February's row, and the comparison says so."""
+    from dataclasses import replace
+    from datetime import date
+
+    from pipelines.core import marts
+
+    wh = tmp_path / "late.duckdb"
+    shutil.copyfile(nights["before_back"], wh)
+    planned = marts.plan
+    monkeypatch.setattr(marts, "plan", lambda con, layer, full=False: replace(
+        planned(con, layer, full=full), months_from=date(2024, 5, 1)))
+    _night(nights["landing"], wh, BACK[0])
+    problems = differences(wh, nights["full"])
+    assert [p.splitlines()[0] for p in problems] == [
+        "mart.household_month: 1 rows only incremental, 1 only full; columns whose values differ:"
+        " ['contributing_members', 'contribution_base_total', 'contribution_income_per_capita',"
+        " 'counted_contribution_income_per_capita', 'contribution_income_below_standard']"], problems
+
+
+def test_dibao_rebuild_goes_full_and_the_next_night_is_unchanged(nights, tmp_path):
+    """`dibao rebuild` rebuilds history, every mart month and the scores (recorded as asked
+    for); the night after it, with nothing new, keeps the monthly marts' rows."""
+    wh = tmp_path / "w.duckdb"
+    shutil.copyfile(nights["incremental"], wh)
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "rebuild", "--warehouse", str(wh)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "rebuilt" in done.stdout
+    marts = nightly.publish_marts(str(wh))
+    with duckdb.connect(str(wh), read_only=True) as con:
+        builds = con.execute("SELECT scope, reason FROM audit.layer_builds WHERE layer = 'mart'"
+                             " ORDER BY built_at DESC LIMIT 2").fetchall()
+    assert builds == [("unchanged", "no delivery changed since the last build"),
+                      ("full", "a full rebuild was asked for")]
+    assert set(marts["scoped"].values()) == {"unchanged"}
+    missing = subprocess.run([sys.executable, "-m", "pipelines.cli", "rebuild", "--warehouse",
+                              str(tmp_path / "none.duckdb")], capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"dibao rebuild: no warehouse at {tmp_path / 'none.duckdb'}: run `dibao run` first"]

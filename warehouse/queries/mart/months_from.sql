@@ -1,0 +1,26 @@
+-- The deliveries loaded or superseded since the layer's latest successful build
+-- ($layer), and the first month whose month-grain mart rows they can change:
+-- a 民政 or 残联 snapshot changes its own month and the later ones (history
+-- intervals, change events, the certificates in force); a 人社 delivery its
+-- extract month and every month it brings contributions for (they may arrive
+-- late, or again with another base). A superseded 人社 delivery's rows are gone
+-- from staging, so nobody can say which months it held: rs_superseded > 0 asks
+-- for a full build.
+WITH changed AS (
+    SELECT d.source, d.extract_date, d.load_id, d.status
+    FROM audit.deliveries d
+    WHERE d.status IN ('loaded', 'superseded')
+      AND NOT EXISTS (SELECT 1 FROM audit.built_deliveries b
+                      WHERE b.layer = $layer AND b.load_id = d.load_id AND b.status = d.status)
+),
+months AS (
+    SELECT date_trunc('month', extract_date)::DATE AS month FROM changed
+    UNION ALL
+    SELECT min(strptime(c.contrib_month, '%Y%m'))::DATE
+    FROM staging.rs_contributions c
+    WHERE c.load_id IN (SELECT load_id FROM changed WHERE source = 'rs' AND status = 'loaded')
+)
+SELECT
+    (SELECT count(*) FROM changed) AS changed,
+    (SELECT count(*) FROM changed WHERE source = 'rs' AND status = 'superseded') AS rs_superseded,
+    (SELECT min(month) FROM months) AS months_from
