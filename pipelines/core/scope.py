@@ -97,6 +97,8 @@ def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False
         return made(FULL, "a 人社 delivery was superseded: the months it held are unknown")
     if not changed:
         return made(UNCHANGED, "no delivery changed since the last build")
+    if months_from is None:  # a changed delivery always has an extract date; never guess
+        return made(FULL, "the changed deliveries name no month")
     return made(MONTHS, f"{changed} {'delivery' if changed == 1 else 'deliveries'} changed since the last build",
                 months_from)
 
