@@ -35,6 +35,13 @@ def test_nightly_shape(dagbag):
     assert dag.max_active_runs == 1
 
 
+def test_a_full_rebuild_is_a_param_off_by_default(dagbag):
+    """The data team can ask a run for every month of the marts (docs/operations.md)."""
+    params = dagbag.dags["dibao_nightly"].params
+    assert params["full_rebuild"] is False
+    assert params.get_param("full_rebuild").schema["type"] == "boolean"
+
+
 def test_writer_tasks_share_the_one_slot_pool(dagbag):
     from pipelines.runtime.embedded_airflow import WRITER_POOL
 
