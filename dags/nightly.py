@@ -73,8 +73,9 @@ def _params() -> dict:
                           description="folder of caseworkers' returned lists"),
         "until": Param(None, type=["null", "string"], description="load deliveries up to this extract date"),
         "full_rebuild": Param(False, type="boolean",
-                              description="rebuild every month of the month-grain marts, as `dibao rebuild`"
-                                          " (a night rebuilds them from the first month its deliveries change)"),
+                              description="rebuild every month of the contributions and month-grain marts, as"
+                                          " `dibao rebuild` (a night rebuilds them from the first month its"
+                                          " deliveries change)"),
     },
 )
 def dibao_nightly():
@@ -114,7 +115,8 @@ def dibao_nightly():
     def history(feedback_loaded: dict) -> dict:
         from pipelines.runtime.nightly import build_history
 
-        return build_history(_params()["warehouse"])
+        p = _params()
+        return build_history(p["warehouse"], full=bool(p.get("full_rebuild")))
 
     @task(outlets=[MARTS], pool=WRITER_POOL)
     def marts(core: dict) -> dict:

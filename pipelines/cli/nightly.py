@@ -139,8 +139,8 @@ def cmd_rebuild(args) -> int:
     warehouse = args.warehouse.resolve()
     if not warehouse.is_file():
         raise CliError(f"dibao rebuild: no warehouse at {warehouse}: run `dibao run` first")
-    steps = [("history", nightly.build_history), ("marts", lambda w: nightly.publish_marts(w, full=True)),
-             ("score", nightly.score)]
+    steps = [("history", lambda w: nightly.build_history(w, full=True)),
+             ("marts", lambda w: nightly.publish_marts(w, full=True)), ("score", nightly.score)]
     console, done = console_on(), {}
     with Bars(console) as bars:
         set_reporter(bars)

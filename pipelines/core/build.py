@@ -23,6 +23,7 @@ import uuid
 import duckdb
 
 from pipelines.core.parameters import load_parameters
+from pipelines.core.scope import builder, plan, recorder
 from pipelines.warehouse import build_models, record_model_run
 
 log = logging.getLogger(__name__)
@@ -50,12 +51,16 @@ def use_hash_key(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET VARIABLE hash_key = ?", [hash_key(con)])
 
 
-def build_core(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Rebuild policy parameters and every core model; return one record per object."""
+def build_core(con: duckdb.DuckDBPyConnection, full: bool = False) -> list[dict]:
+    """Rebuild policy parameters and every core model, `core.contributions` from the first
+    month tonight's deliveries can change (every month with `full`: pipelines/core/scope.py);
+    return one record per object."""
     use_hash_key(con)
     params = load_parameters(con)
     params["run_id"] = f"{CORE_LAYER}-parameters-{uuid.uuid4().hex[:12]}"
     record_model_run(con, params)
-    runs = [params, *build_models(con, CORE_LAYER)]
+    p = plan(con, CORE_LAYER, full=full)
+    log.info("core: %s (%s)%s", p.scope, p.reason, f", from {p.months_from}" if p.months_from else "")
+    runs = [params, *build_models(con, CORE_LAYER, builder=builder(p), on_commit=recorder(p))]
     log.info("core built: %d objects in %.1f s", len(runs), sum(r["seconds"] for r in runs))
     return runs

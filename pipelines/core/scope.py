@@ -1,18 +1,19 @@
-"""What a night rebuilds of the month-grain marts: every month, or those from the first
-month tonight's deliveries can change (issue #17; docs/warehouse.md, "Month-scoped marts").
+"""What a night rebuilds of the month-grain models: every month, or those from the first
+month tonight's deliveries can change (issue #17; docs/warehouse.md, "Month-scoped models").
 
 A monthly 民政 snapshot names nearly every household, so narrowing a build to the
 households a night touched saves nothing (measured on branch `h-incr`). Time is what a
 night narrows: a new month's deliveries change that month's rows of `mart.household_month`
-and its sums, not last year's. `plan` finds the first such month; the models lifecycle.toml
-lists under `[monthly]` then keep their earlier rows and rebuild the rest (DELETE + INSERT
-of the model's own SELECT, which reads the first month as `getvariable('months_from')`).
+and its sums, or of `core.contributions`, not last year's. `plan` finds the first such
+month for a layer; the models lifecycle.toml lists under `[monthly]` then keep their
+earlier rows and rebuild the rest (DELETE + INSERT of the model's own SELECT, which reads
+the first month as `getvariable('months_from')`).
 
 The plan is `full` when asked (`dibao rebuild`), on the first build, when a core or mart
 model file or `[monthly]` changed, when a migration was applied since the last build,
-when the policy parameters changed, or when a 人社 delivery was superseded (its rows, and
-so its months, are gone). With no delivery changed it is `unchanged`: the monthly marts
-keep every row, everything else is rebuilt as every night.
+when the policy parameters or the person_key hash key changed, or when a 人社 delivery
+was superseded (its rows, and so its months, are gone). With no delivery changed it is
+`unchanged`: the monthly models keep every row, everything else is rebuilt as every night.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False
         return made(FULL, "a migration was applied since the last build")
     if last[0][1] != parameters:
         return made(FULL, "the policy parameters changed")
+    if _hash_key_changed(con):
+        return made(FULL, "the person_key hash key changed")
     changed, rs_superseded, months_from = con.execute(query("mart/months_from"), {"layer": layer}).fetchall()[0]
     if rs_superseded:
         return made(FULL, "a 人社 delivery was superseded: the months it held are unknown")
@@ -101,6 +104,15 @@ def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False
         return made(FULL, "the changed deliveries name no month")
     return made(MONTHS, f"{changed} {'delivery' if changed == 1 else 'deliveries'} changed since the last build",
                 months_from)
+
+
+def _hash_key_changed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this session's hash key (set by pipelines.core.build.use_hash_key) gives the
+    persons already built other keys: then every person-keyed row of every month changes."""
+    return bool(con.execute(
+        "SELECT count(*) FROM (SELECT * FROM restricted.person_identity LIMIT 1)"
+        " WHERE getvariable('hash_key') IS NOT NULL"
+        " AND person_key <> sha256(getvariable('hash_key') || id_number)").fetchall()[0][0])
 
 
 def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model], str | None]:

@@ -124,13 +124,14 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
 
 
 @timed_task("history")
-def build_history(warehouse: str) -> dict:
-    """Rebuild the core layer (identity, history, policy parameters) from staging."""
+def build_history(warehouse: str, full: bool = False) -> dict:
+    """Rebuild the core layer (identity, history, policy parameters) from staging; the
+    contributions from the first month tonight's deliveries can change (every month with `full`)."""
     from pipelines.core.build import build_core
     from pipelines.warehouse import warehouse as open_wh
 
     with open_wh(Path(warehouse)) as con:
-        built = build_core(con)
+        built = build_core(con, full=full)
     return _build_summary("core", built)
 
 

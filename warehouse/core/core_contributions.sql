@@ -14,6 +14,8 @@ WITH months AS (
         min(extract_date) AS recorded_on,
         count(*) AS copies                                  -- deliveries that carried it
     FROM staging.rs_contributions
+    -- a month-scoped night (pipelines/core/scope.py): only the months from months_from
+    WHERE contrib_month >= coalesce(strftime(getvariable('months_from'), '%Y%m'), contrib_month)
     GROUP BY person_id, contrib_month, insurance
 )
 SELECT
