@@ -128,8 +128,8 @@ def cmd_airflow(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
-    """History, every month of the marts, and scores rebuilt from what is loaded (a night
-    rebuilds the month-grain marts from the first month its deliveries change:
+    """History, marts and scores rebuilt, every month of them, from what is loaded (a night
+    rebuilds the month-grain models from the first month its deliveries change:
     docs/warehouse.md); then the copy `dibao query` reads."""
     from pipelines.runtime import nightly
     from pipelines.runtime.progress import report, set_reporter

@@ -106,8 +106,8 @@ def _add_report(sub) -> None:
 
 
 def _add_rebuild(sub) -> None:
-    p = sub.add_parser("rebuild", help="rebuild history, every month of the marts and the scores"
-                                       " (a night rebuilds the monthly marts from the first month that changed)")
+    p = sub.add_parser("rebuild", help="rebuild history, marts and scores, every month of them"
+                                       " (a night rebuilds the monthly models from the first month that changed)")
     p.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     p.set_defaults(func=cmd_rebuild)
 

@@ -69,8 +69,7 @@ def models_checksum(root: Path = WAREHOUSE_SQL) -> str:
 
 
 def parameters_checksum(con: duckdb.DuckDBPyConnection) -> str | None:
-    return con.execute("SELECT sha256(coalesce(string_agg(p::VARCHAR, '|' ORDER BY p::VARCHAR), ''))"
-                       " FROM core.policy_parameters p").fetchall()[0][0]
+    return con.execute(query("core/scope_parameters_checksum")).fetchall()[0][0]
 
 
 def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False,
@@ -81,21 +80,20 @@ def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False
     def made(scope: str, reason: str, months_from: date | None = None) -> Plan:
         return Plan(layer, scope, reason, months_from, models, parameters, monthly)
 
-    last = con.execute(query("mart/last_build"), {"layer": layer}).fetchall()
+    last = con.execute(query("core/scope_last_build"), {"layer": layer}).fetchall()
     if full:
         return made(FULL, "a full rebuild was asked for")
     if not last:
         return made(FULL, "no earlier build is recorded")
     if last[0][0] != models:
         return made(FULL, "a model definition changed")
-    if con.execute("SELECT count(*) FROM audit.schema_migrations WHERE applied_at >= ?",
-                   [last[0][2]]).fetchall()[0][0]:
+    if con.execute(query("core/scope_migrated_since"), [last[0][2]]).fetchall()[0][0]:
         return made(FULL, "a migration was applied since the last build")
     if last[0][1] != parameters:
         return made(FULL, "the policy parameters changed")
     if _hash_key_changed(con):
         return made(FULL, "the person_key hash key changed")
-    changed, rs_superseded, months_from = con.execute(query("mart/months_from"), {"layer": layer}).fetchall()[0]
+    changed, rs_superseded, months_from = con.execute(query("core/scope_months_from"), {"layer": layer}).fetchall()[0]
     if rs_superseded:
         return made(FULL, "a 人社 delivery was superseded: the months it held are unknown")
     if not changed:
@@ -109,10 +107,7 @@ def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False
 def _hash_key_changed(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether this session's hash key (set by pipelines.core.build.use_hash_key) gives the
     persons already built other keys: then every person-keyed row of every month changes."""
-    return bool(con.execute(
-        "SELECT count(*) FROM (SELECT * FROM restricted.person_identity LIMIT 1)"
-        " WHERE getvariable('hash_key') IS NOT NULL"
-        " AND person_key <> sha256(getvariable('hash_key') || id_number)").fetchall()[0][0])
+    return bool(con.execute(query("core/scope_hash_key_changed")).fetchall()[0][0])
 
 
 def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model], str | None]:
@@ -152,9 +147,9 @@ def recorder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, str], None]:
     """For build_models: what the build saw, recorded in its transaction before it commits."""
 
     def record(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-        con.execute("INSERT INTO audit.layer_builds VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+        con.execute(query("core/scope_record_build"),
                     [p.layer, run_id, p.scope, p.reason, p.months_from, p.models, p.parameters])
-        con.execute(query("mart/forget_build"), {"layer": p.layer})
-        con.execute(query("mart/record_build"), {"layer": p.layer})
+        con.execute(query("core/scope_forget_deliveries"), {"layer": p.layer})
+        con.execute(query("core/scope_record_deliveries"), {"layer": p.layer})
 
     return record
