@@ -6,23 +6,32 @@
 -- 身份证号 upper-cased) that no clean row of the same snapshot delivered. Absence
 -- from a snapshot is an exit only when the row is truly absent: core.household_history
 -- and core.member_history carry the last known state over these snapshots instead.
--- Restricted: person_id is a raw 身份证号.
+-- Restricted: person_id is a raw 身份证号. Both parts are read from what the load recorded:
+-- raw rows are joined to the few lines audit.quarantine names (not anti-joined to every
+-- staged row) and orphans come from audit.conflicts (not from every staged member).
 CREATE OR REPLACE TABLE restricted.unread_rows AS
-WITH households AS (
+WITH quarantined AS (
+    -- a loaded delivery's row that staging lacks is a quarantined row (rows read = rows
+    -- loaded + rows quarantined): its lines, so raw is probed for them only
+    SELECT DISTINCT load_id, file_name, line_number FROM audit.quarantine WHERE source = 'mz'
+),
+households AS (
     SELECT DISTINCT r.extract_date, trim(r.household_id) AS household_id
     FROM raw.mz_households r
+    SEMI JOIN quarantined q ON q.load_id = r.load_id AND q.file_name = r.file_name AND q.line_number = r.line_number
     WHERE nullif(trim(r.household_id), '') IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM staging.mz_households s
-                      WHERE s.load_id = r.load_id AND s.line_number = r.line_number)
     UNION
-    SELECT DISTINCT extract_date, household_id FROM staging.mz_members
+    -- households named by members rows but without their own row (recorded at load)
+    SELECT c.extract_date, c.household_id
+    FROM audit.conflicts c
+    JOIN audit.deliveries d ON d.load_id = c.load_id AND d.status = 'loaded'
+    WHERE c.kind = 'orphan_member'
 ),
 members AS (
     SELECT DISTINCT r.extract_date, trim(r.household_id) AS household_id, upper(trim(r.person_id)) AS person_id
     FROM raw.mz_members r
+    SEMI JOIN quarantined q ON q.load_id = r.load_id AND q.file_name = r.file_name AND q.line_number = r.line_number
     WHERE nullif(trim(r.household_id), '') IS NOT NULL AND nullif(trim(r.person_id), '') IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM staging.mz_members s
-                      WHERE s.load_id = r.load_id AND s.line_number = r.line_number)
 )
 SELECT 'households' AS file, h.extract_date, s.seq, h.household_id, NULL::VARCHAR AS person_id
 FROM households h
