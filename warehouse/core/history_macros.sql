@@ -10,11 +10,18 @@
 -- each with its snapshot's seq. A row_key delivered twice in one snapshot keeps its
 -- first row (lowest line_number): the copy is a delivery defect, not a second row.
 -- row_key is a column, or a row of columns: (household_id, person_id).
+-- (A grouped minimum joined back, not a window: no sort of every row ever delivered;
+-- a snapshot's line number names one row, so the first line of a key is that key's row.)
 CREATE OR REPLACE MACRO core.first_delivered(rows_of, snapshot_source, row_key) AS TABLE
+WITH firsts AS (
+    SELECT extract_date, min(line_number) AS line_number
+    FROM query_table(rows_of)
+    GROUP BY extract_date, row_key
+)
 SELECT d.*, s.seq
 FROM query_table(rows_of) d
-JOIN core.snapshots s ON s.source = snapshot_source AND s.extract_date = d.extract_date
-QUALIFY d.line_number = min(d.line_number) OVER (PARTITION BY d.extract_date, row_key);
+SEMI JOIN firsts f ON f.extract_date = d.extract_date AND f.line_number = d.line_number
+JOIN core.snapshots s ON s.source = snapshot_source AND s.extract_date = d.extract_date;
 
 -- core.history_intervals(states, snapshot_source, id_number_of): validity intervals
 -- from the relation named states, one row per distinct delivered state with `seqs`,
