@@ -231,9 +231,13 @@ class Model:
         schema, _, obj = self.path.stem.partition("_")
         return f"{schema}.{obj}"
 
+    @property
+    def code(self) -> str:
+        """The SQL without its `--` comments."""
+        return _COMMENT_RE.sub("", self.sql)
+
     def reads(self) -> set[str]:
-        code = _COMMENT_RE.sub("", self.sql)
-        return {f"{s}.{o}".lower() for s, o in _REFERENCE_RE.findall(code)}
+        return {f"{s}.{o}".lower() for s, o in _REFERENCE_RE.findall(self.code)}
 
 
 _MACRO_RE = re.compile(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+([a-z_]+\.[a-z_]+)", re.IGNORECASE)

@@ -26,6 +26,7 @@ import pytest
 
 from pipelines.config import DAGS_FOLDER
 from pipelines.runtime.embedded_airflow import WRITER_POOL, WRITER_POOL_DESCRIPTION
+from tests.ci import ci_required
 
 POSTGRES_URL = "DIBAO_TEST_POSTGRES_URL"
 
@@ -38,8 +39,7 @@ class Requirement:
     flag: str
 
     def required(self) -> bool:
-        flags = (os.environ.get(self.flag, ""), os.environ.get("CI", ""))
-        return any(v.strip().lower() not in ("", "0", "false", "no") for v in flags)
+        return ci_required(self.flag)
 
     def unavailable(self, message: str) -> NoReturn:
         if self.required():

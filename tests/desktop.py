@@ -6,12 +6,13 @@ Use in a test module: `from tests.desktop import desktop  # noqa: F401` and take
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.ci import ci_required
 
 SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "desktop"
 
@@ -26,7 +27,7 @@ def desktop() -> dict[str, str]:
     done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True)
     if done.returncode != 0:
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output"
-        if os.environ.get("CI"):
+        if ci_required():
             pytest.fail(f".ci/desktop could not provide the desktop programs: {reason}")
         pytest.skip(f"desktop programs missing ({reason}); run `bash .ci/desktop` as root")
     return {tool: shutil.which(tool) for tool in ("chromium", "soffice", "pdftoppm")}

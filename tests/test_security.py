@@ -35,6 +35,7 @@ from pipelines.publish.role_paths import RoleError, analyst_copy_path, township_
 from pipelines.publish.roles import publish_role_copies, role_workers, source
 from pipelines.publish.township_copies import build_township_copy, list_townships
 from pipelines.warehouse import publish_query_copy, query_copy_path, warehouse
+from tests.ci import ci_required
 from tests.outputs_builder import ALL_IDS, JUNE, MAY, T1, T2, build_warehouse
 from tests.worlds import copy_file
 
@@ -43,7 +44,7 @@ ROLE_SCHEMAS = {"core", "mart", "audit", "main"}
 
 def _skip_outside_ci(reason: str) -> None:
     """A developer's machine may lack root or a shared interpreter; CI (root) must run these."""
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+    if ci_required():
         pytest.fail(f"{reason} (CI must run this test)", pytrace=False)
     pytest.skip(reason)
 

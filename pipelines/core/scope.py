@@ -33,7 +33,6 @@ from pipelines.sql import query
 from pipelines.warehouse import Model, WarehouseError, lifecycle, model_files, object_kind
 
 FULL, MONTHS, UNCHANGED = "full", "months", "unchanged"
-_COMMENT = re.compile(r"--[^\n]*")
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+([a-z_]+\.[a-z_]+)\s+AS\s+", re.IGNORECASE)
 
 
@@ -57,14 +56,14 @@ def monthly_models(root: Path = WAREHOUSE_SQL) -> dict[str, str]:
     return found
 
 
-def models_checksum(root: Path = WAREHOUSE_SQL) -> str:
+def models_checksum(monthly: dict[str, str], root: Path = WAREHOUSE_SQL) -> str:
     """sha256 over the core and mart model files and `[monthly]`: a change to any makes
     rows of earlier months stale, so the next build is full."""
     h = hashlib.sha256()
     for layer in ("core", "mart"):
         for f in model_files(layer, root):
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    h.update(json.dumps(monthly_models(root), sort_keys=True).encode())
+    h.update(json.dumps(monthly, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -75,7 +74,8 @@ def parameters_checksum(con: duckdb.DuckDBPyConnection) -> str | None:
 def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False,
          root: Path = WAREHOUSE_SQL) -> Plan:
     """Tonight's scope for the layer's month-grain models, and why."""
-    models, parameters, monthly = models_checksum(root), parameters_checksum(con), monthly_models(root)
+    monthly = monthly_models(root)
+    models, parameters = models_checksum(monthly, root), parameters_checksum(con)
 
     def made(scope: str, reason: str, months_from: date | None = None) -> Plan:
         return Plan(layer, scope, reason, months_from, models, parameters, monthly)
@@ -135,7 +135,7 @@ def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model], str | None]
 
 def select_of(model: Model) -> str:
     """The model's own SELECT (one definition of its rows, whole or from a month on)."""
-    code = _COMMENT.sub("", model.sql)
+    code = model.code
     m = _CREATE_TABLE.match(code)
     if m is None or m.group(1).lower() != model.name:
         raise WarehouseError(f"{model.path.name}: a [monthly] model must be one CREATE OR REPLACE TABLE"
