@@ -26,7 +26,8 @@ from pipelines.score.risk_list import (
 )
 from pipelines.score import guard
 from pipelines.score.train import (
-    EXCLUDED, NO_LIMIT, examples, labelled_dates, promote_if_not_worse, relabel, train_candidate,
+    EXCLUDED, NO_LIMIT, examples, held_out_blocks, labelled_dates, promote_if_not_worse, relabel,
+    train_candidate,
 )
 from pipelines.warehouse import warehouse
 from tests.risk_world import copy_warehouse, town_world
@@ -196,8 +197,22 @@ def test_the_registry_records_the_guard_and_no_calendar_feature(scored):
         assert set(decision["held_out"]) == {"gbm", "logistic", "sort"}
         rows = {m["rows"] for m in decision["held_out"].values()}
         assert len(rows) == 1  # the same held-out household-months for all three
+        assert rows == {sum(b["held_out_rows"] for b in decision["blocks"])}
+        labelled = [str(d) for d in labelled_dates_of(scored["wh"])]
+        held = decision["held_out_dates"]
+        assert held == labelled[-len(held):]  # the latest month-ends, none skipped
+        for block in decision["blocks"]:  # each judged by models whose labels stop at its first date
+            assert block["labels_cut_at"] == block["held_out_dates"][0]
     assert not set(EXCLUDED) & set(entry["features"])
     assert scored["first"]["model_kind"] == entry["kind"]
+
+
+def test_held_out_months_are_the_latest_half_in_consecutive_blocks():
+    dates = [date(2024, m, 28) for m in range(1, 13)] + [date(2025, m, 28) for m in range(1, 5)]
+    blocks = held_out_blocks(dates)  # 16 labelled month-ends: the last 8, in 3 blocks
+    assert [d for b in blocks for d in b] == dates[-8:]
+    assert [len(b) for b in blocks] == [3, 3, 2]
+    assert held_out_blocks(dates[:5]) == [[d] for d in dates[2:5]]  # at least 3 months, one block each
 
 
 def _decision(challenger: np.ndarray, sort: np.ndarray, y: np.ndarray) -> dict:

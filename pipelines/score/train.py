@@ -30,6 +30,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from pipelines.score import contenders
@@ -50,10 +51,14 @@ LABEL_COLUMNS = ["entered_dibao", "checked", "checked_below", "feedback", "feedb
 # Fewer measured examples of either class than this and no model is trained:
 # below it a fitted model is noise.
 MIN_CLASS_ROWS = 10
-# The latest month-end dates whose measurements judge the contenders: a third
-# of the labelled ones, at least 3, so the guard's evidence grows with history.
+# The latest month-end dates whose measurements judge the contenders: half of
+# the labelled ones, at least 3, so the guard's evidence grows with history.
 HELD_OUT_MONTHS = 3
-HELD_OUT_SHARE = 1 / 3
+HELD_OUT_SHARE = 1 / 2
+# The held-out months are scored in up to this many consecutive blocks, each by
+# contenders fitted on every month before it (expanding window): later blocks
+# are judged on models trained on more history, as nightly retraining would be.
+HELD_OUT_BLOCKS = 3
 # Features left out of every model: the calendar month encodes one city's
 # seasons and review calendar, learned from one or two instances of each month.
 EXCLUDED = ("season",)
@@ -126,32 +131,52 @@ def held_out_months(labelled: int) -> int:
     return max(HELD_OUT_MONTHS, round(labelled * HELD_OUT_SHARE))
 
 
+def held_out_blocks(dates: list[date]) -> list[list[date]]:
+    """The held-out month-ends in up to HELD_OUT_BLOCKS consecutive blocks, oldest first."""
+    held = dates[-held_out_months(len(dates)):]
+    size = -(-len(held) // min(HELD_OUT_BLOCKS, len(held)))
+    return [held[i:i + size] for i in range(0, len(held), size)]
+
+
 def held_out_decision(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, dates: list[date], features: list[str],
                       seed: int, learn_from: str = "measured") -> dict:
-    """Fit every contender on the months before the last held-out dates
-    (their labels cut at the first held-out date, so no measurement is seen
-    twice), score the held-out dates' measured household-months with each, and
-    let the guard decide. Without enough history for that, the sort is in force."""
+    """Score the held-out month-ends the way nightly retraining would have:
+    each block of them by contenders fitted on every month-end before the
+    block, their labels cut at the block's first date (no measurement is seen
+    twice); then let the guard judge all held-out measured household-months at
+    once. A block whose earlier months are too thin to train on is not judged.
+    Without enough history for any of that, the sort is in force."""
     if len(dates) < HELD_OUT_MONTHS + 2:
         return {"in_force": guard.BASELINE, "reason": f"{len(dates)} labelled months: the guard needs "
                 f"{HELD_OUT_MONTHS + 2} to compare the models, so the bureau's sort scores"}
-    cutoff = dates[-held_out_months(len(dates))]
-    earlier = relabel(con, rows.filter(pl.col("as_of_date") < cutoff), cutoff)
-    fit_rows = _learning(earlier, learn_from)
-    test = rows.filter((pl.col("as_of_date") >= cutoff) & pl.col(MEASURED))
+    tests, scores, blocks, thin = [], {kind: [] for kind in contenders.KINDS}, [], None
+    for block in held_out_blocks(dates):
+        cutoff = block[0]
+        fit_rows = _learning(relabel(con, rows.filter(pl.col("as_of_date") < cutoff), cutoff), learn_from)
+        test = rows.filter(pl.col("as_of_date").is_in(block) & pl.col(MEASURED))
+        try:
+            _check_classes(fit_rows, f"months before {cutoff}")
+        except TrainingError as exc:
+            thin = exc
+            continue
+        for kind in contenders.KINDS:
+            estimator, used, _ = contenders.fit(kind, fit_rows, features, seed, LABEL)
+            scores[kind].append(RiskModel(kind, estimator, used).predict(test))
+        tests.append(test)
+        blocks.append({"labels_cut_at": str(cutoff), "held_out_dates": [str(d) for d in block],
+                       "fit_rows": fit_rows.height, "held_out_rows": test.height})
+    test = pl.concat(tests, how="vertical_relaxed") if tests else rows.clear()
     try:
-        _check_classes(fit_rows, "months before the held-out ones")
+        if not tests:
+            raise thin or TrainingError("no held-out month could be judged")
         _check_classes(test, "held-out months", 1)
     except TrainingError as exc:
         return {"in_force": guard.BASELINE, "reason": f"{exc}: the bureau's sort scores"}
-    scores = {}
-    for kind in contenders.KINDS:
-        estimator, used, _ = contenders.fit(kind, fit_rows, features, seed, LABEL)
-        scores[kind] = RiskModel(kind, estimator, used).predict(test)
     y = test[LABEL].cast(pl.Int8).to_numpy()
-    decision = guard.decide(y, scores, test["household_id"].to_numpy(), seed)
-    return {**decision, "fit_dates": [str(d) for d in dates if d < cutoff],
-            "held_out_dates": [str(d) for d in dates if d >= cutoff], "labels_cut_at": str(cutoff)}
+    decision = guard.decide(y, {kind: np.concatenate(parts) for kind, parts in scores.items()},
+                            test["household_id"].to_numpy(), seed)
+    return {**decision, "blocks": blocks,
+            "held_out_dates": [d for b in blocks for d in b["held_out_dates"]]}
 
 
 def new_version(as_of: date, kind: str = "gbm") -> str:
