@@ -24,7 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipelines.score.model import build_pipeline, inputs, usable
+from pipelines.score.model import build_pipeline, inputs, one_thread, usable
 
 KINDS = ("gbm", "logistic", "sort")
 SORT_FEATURE = "check_income_ratio"
@@ -71,6 +71,7 @@ def fit(kind: str, rows: pl.DataFrame, features: list[str], seed: int, label: st
         pipeline = build_pipeline(used, rows.height, seed, overrides)
         folds = StratifiedKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=seed)
         estimator = CalibratedClassifierCV(pipeline, method="sigmoid", cv=folds, ensemble=False)
-        return estimator.fit(x, y), used, "sigmoid (cross-validated)"
+        with one_thread():
+            return estimator.fit(x, y), used, "sigmoid (cross-validated)"
     estimator = _linear(used, 1.0 if kind == "logistic" else 1e6, seed)
     return estimator.fit(x, y), used, "logistic link"

@@ -19,6 +19,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
+from threadpoolctl import threadpool_limits
 
 from pipelines.score.features import CATEGORICAL
 
@@ -30,6 +31,14 @@ DECREASING = ("check_income_ratio", "income_estimate_ratio", "wage_income_ratio"
 # at risk", the reverse of what a fresh measurement above the line means. A
 # staler measurement can only leave more room for income to have fallen.
 INCREASING = ("check_age_months",)
+
+
+def one_thread():
+    """Gradient boosting's OpenMP threads spin while they wait: two trainings at
+    once on the two cores (a night beside another job, two Celery workers, the
+    family evaluation) took 120 s each instead of 5.5 s; on one thread each, 5.5 s,
+    and an idle machine measured no difference (docs/benchmarks.md)."""
+    return threadpool_limits(limits=1, user_api="openmp")
 
 def hyperparameters(rows: int, seed: int, overrides: dict | None = None) -> dict:
     """Shallow (3 levels), slowly learned, regularised trees: the label is noisy.
@@ -95,7 +104,8 @@ class RiskModel:
         """Calibrated probability per row of a household_features frame."""
         if frame.height == 0:
             return np.zeros(0)
-        return self.estimator.predict_proba(inputs(frame, self.features))[:, 1]
+        with one_thread():
+            return self.estimator.predict_proba(inputs(frame, self.features))[:, 1]
 
 
 def reference_values(rows: pl.DataFrame, features: list[str]) -> dict:

@@ -10,7 +10,8 @@ measurement teaches nothing and is left out (models/README.md, Label).
 
 Every training fits three contenders (pipelines.score.contenders: gradient boosting on
 every feature, a transparent logistic regression, the bureau's own sort) on the
-earlier months and scores the last third of the month-ends with each; the
+earlier months and scores the latest half of the month-ends with each, block by
+block (an expanding window, `held_out_decision`); the
 guard (pipelines.score.guard) decides which of them is in force. The chosen kind is
 then refitted on every measured household-month and registered with all three
 contenders' held-out metrics and the decision.
