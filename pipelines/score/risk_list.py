@@ -4,10 +4,10 @@
 
 1. make sure a model is registered (train and promote one on the warehouse's
    own history the first time; pipelines.score.train). A warehouse with too little
-   history to train on (less than about half a year of snapshots) is scored
-   with the project's reference model instead, the one the model card
-   evaluates (models/registry.json), when its artifact is present; else the
-   run says why no list was written;
+   measured history to train on (its first months) is scored with the
+   project's reference model instead (models/registry.json): the bureau's own
+   sort, last checked income ÷ standard (pipelines.score.reference), when its
+   artifact is present; else the run says why no list was written;
 2. on a read-only connection: the features of every scored household on the
    scoring date (`core.scoring_date()`, the latest loaded mz snapshot), the
    calibrated probability, the reasons (rule flags, then the model's own
@@ -62,7 +62,7 @@ MIN_SCORE_PARAMETER = "risk_min_score"
 DEFAULTS = {VISITS_PARAMETER: 10, BY_NEED_PARAMETER: 1.0, MIN_SCORE_PARAMETER: 0.01}
 DEFAULT_VISITS_PER_TOWNSHIP = DEFAULTS[VISITS_PARAMETER]
 LEVELS = ("高", "中", "低")
-# The model card's model: the cold-start fallback for a warehouse that cannot train its own yet.
+# The cold-start model (the bureau's sort) for a warehouse that cannot train its own yet.
 REFERENCE_MODELS = MODELS
 
 
@@ -238,7 +238,8 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
             log.warning("risk list not written: %s (and no reference model artifact)", exc)
             return {"status": "skipped", "as_of_date": str(as_of), "reason": str(exc)}
         version = reference["version"]
-        log.warning("%s: scoring with the reference model %s until the warehouse can train its own", exc, version)
+        log.warning("%s: scoring with the reference model %s (%s) until the warehouse can train its own", exc,
+                    version, reference.get("kind", "gbm"))
     model, entry = registry.load(version), registry.entry(version)
     codes = reason_codes()
     con = open_warehouse(Path(warehouse), read_only=True)

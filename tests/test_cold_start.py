@@ -1,0 +1,54 @@
+"""A warehouse too young to train a model is ranked by the bureau's own sort (models/README.md, Limits)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.config import MODELS
+from pipelines.runtime import nightly
+from pipelines.score.features import household_features
+from pipelines.score.reference import KIND, fit_reference
+from pipelines.score.registry import COLD_START_WHY_ZH, Registry, in_force
+from pipelines.score.risk_list import score_latest
+from pipelines.score.train import TrainingError
+from tests.worlds import copy_file
+
+
+def test_the_committed_reference_model_is_the_sort():
+    entry = Registry(MODELS).current()
+    assert entry["kind"] == KIND and entry["cold_start"] and entry["features"] == ["check_income_ratio"]
+    assert Registry(MODELS).loadable(entry["version"])
+
+
+def test_a_warehouse_too_young_to_train_is_ranked_by_the_sort(small_loaded, tmp_path):
+    wh = copy_file(small_loaded, tmp_path)
+    nightly.build_history(str(wh))
+    nightly.publish_marts(str(wh))
+    models = tmp_path / "models"
+    summary = score_latest(str(wh), str(models))
+    assert summary["status"] == "scored" and summary["model_source"] == "reference"
+    assert summary["model_kind"] == KIND and summary["model_in_force_because"].startswith("cold start")
+    assert Registry(models).current() is None  # nothing trained: the next nights try again
+    assert in_force(wh, summary["model_version"])["why_zh"] == COLD_START_WHY_ZH
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        as_of = con.execute("SELECT max(as_of_date) FROM mart.risk_list").fetchall()[0][0]
+        listed = con.sql("SELECT household_id, risk_score FROM mart.risk_list WHERE as_of_date = $d",
+                         params={"d": as_of}).pl()
+        ratios = household_features(con, as_of).select("household_id", "check_income_ratio")
+    finally:
+        con.close()
+    ranked = listed.join(ratios, on="household_id").filter(pl.col("check_income_ratio").is_not_null())
+    assert ranked.height > 50
+    by_score = ranked.sort(["risk_score", "check_income_ratio"], descending=[True, False])["check_income_ratio"]
+    assert by_score.to_list() == sorted(by_score.to_list())  # the lower the last checked ratio, the higher
+
+
+def test_the_reference_needs_measured_history(small_loaded, tmp_path):
+    wh = copy_file(small_loaded, tmp_path)
+    nightly.build_history(str(wh))
+    with pytest.raises(TrainingError, match="not enough"):
+        fit_reference(wh, tmp_path / "models")
+    assert not (tmp_path / "models" / "registry.json").exists()
