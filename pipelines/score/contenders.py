@@ -35,6 +35,10 @@ TRANSPARENT = ("check_income_ratio", "income_estimate_ratio", "never_checked", "
                "stopped_contributing", "job_losses_6m", "open_unemployment", "severe_disabled",
                "dependants_per_worker", "members")
 CALIBRATION_FOLDS = 3
+# The trees' binning fails on a feature a calibration fold sees once or never (a young
+# city knew `check_trend_ratio` for 1 of 101 measured households); with fewer known
+# values than a leaf's minimum (20) the trees could not learn from it anyway.
+MIN_KNOWN_FOR_TREES = 20
 
 
 def features_of(kind: str, features: list[str]) -> list[str]:
@@ -60,7 +64,7 @@ def fit(kind: str, rows: pl.DataFrame, features: list[str], seed: int, label: st
     """Fit `kind` on `rows`; return (estimator, features used, calibration method)."""
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}: one of {', '.join(KINDS)}")
-    used = usable(rows, features_of(kind, features))
+    used = usable(rows, features_of(kind, features), MIN_KNOWN_FOR_TREES if kind == "gbm" else 1)
     if not used:
         raise ValueError(f"no known values of the {kind} model's features in the training rows")
     y = rows[label].cast(pl.Int8).to_numpy()

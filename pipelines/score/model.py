@@ -85,10 +85,10 @@ def inputs(frame: pl.DataFrame, features: list[str]) -> pd.DataFrame:
     return df
 
 
-def usable(rows: pl.DataFrame, features: list[str]) -> list[str]:
-    """The features with at least one known value in `rows` (a feature never
-    observed there cannot be learned, and the trees' binning rejects it)."""
-    return [f for f in features if rows[f].null_count() < rows.height]
+def usable(rows: pl.DataFrame, features: list[str], minimum: int = 1) -> list[str]:
+    """The features with at least `minimum` known values in `rows` (a feature never
+    observed there cannot be learned)."""
+    return [f for f in features if rows.height - rows[f].null_count() >= minimum]
 
 
 @dataclass

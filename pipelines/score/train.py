@@ -296,14 +296,36 @@ def _decide(registry: Registry, candidate: dict) -> dict:
 
 
 def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -> str:
-    """The current model's version; trains and promotes one when none is registered."""
+    """The current model's version; trains and promotes one when none is registered,
+    or when the current one is provisional (the guard had too little history to judge
+    any challenger, so the sort was put in force) and a month-end has been labelled
+    since it was trained: a young city's model then grows with its history night by
+    night instead of waiting for the monthly retraining DAG."""
     registry = Registry(models_dir or default_models_dir(warehouse))
     current = registry.current()
-    if current is not None:
+    if current is not None and not _outgrown(warehouse, current):
         return current["version"]
-    trained = train_candidate(warehouse, str(registry.folder), seed)
-    promote_if_not_worse(warehouse, str(registry.folder), trained["version"])  # no current one: promoted
-    return trained["version"]
+    try:
+        trained = train_candidate(warehouse, str(registry.folder), seed)
+    except TrainingError:
+        if current is None:
+            raise
+        log.warning("provisional model %s kept: training on the new month failed", current["version"])
+        return current["version"]
+    promote_if_not_worse(warehouse, str(registry.folder), trained["version"])
+    return (registry.current() or trained)["version"]
+
+
+def _outgrown(warehouse: str, current: dict) -> bool:
+    """A provisional model (no held-out judgment) with a newer labelled month-end than it saw."""
+    if "held_out" in current.get("guard", {"held_out": None}):
+        return False
+    con = _open(warehouse)
+    try:
+        dates = labelled_dates(con)
+    finally:
+        con.close()
+    return bool(dates) and str(dates[-1]) > current.get("data_window", {}).get("last_as_of", "9999")
 
 
 def main(argv: list[str] | None = None) -> int:
