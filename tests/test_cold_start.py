@@ -10,7 +10,7 @@ from pipelines.config import MODELS
 from pipelines.runtime import nightly
 from pipelines.score.features import household_features
 from pipelines.score.reference import KIND, fit_reference
-from pipelines.score.registry import COLD_START_WHY_ZH, Registry, in_force
+from pipelines.score.registry import COLD_START_WHY_ZH, PROVISIONAL_WHY_ZH, Registry, in_force
 from pipelines.score.risk_list import score_latest
 from pipelines.score.train import TrainingError
 from tests.worlds import copy_file
@@ -81,3 +81,5 @@ def test_a_young_city_goes_from_the_sort_to_a_judged_model_night_by_night(tmp_pa
     provisional = [v for source, v, held_out in nights[:judged[0]] if source == "warehouse"]
     assert len(provisional) == len(set(provisional))  # a new provisional model each month
     assert nights[-1][1] == nights[judged[0]][1]  # a judged model is kept night to night
+    assert in_force(wh, provisional[0])["why_zh"] == PROVISIONAL_WHY_ZH
+    assert in_force(wh, nights[-1][1])["why_zh"] not in (PROVISIONAL_WHY_ZH, COLD_START_WHY_ZH, "")

@@ -150,6 +150,7 @@ KIND_WHY_ZH = {"gbm": "在最近留出的月份中，排序效果显著优于按
                "logistic": "在最近留出的月份中，排序效果显著优于按上次核对收入排序",
                "sort": "学习模型未能在最近留出的月份中显著优于按上次核对收入排序，故沿用该排序"}
 COLD_START_WHY_ZH = "本市已入库的核对历史尚不足以训练和检验模型，暂按上次核对收入排序"
+PROVISIONAL_WHY_ZH = "已入库的月份尚少，尚不能在留出月份中检验学习模型，暂按上次核对收入排序；每有新月份即重新训练"
 KIND_NAMES = {"gbm": "梯度提升模型 gradient boosting", "logistic": "逻辑回归模型 logistic regression",
               "sort": "按上次核对收入排序 the bureau's sort (last checked income ÷ standard)"}
 
@@ -167,8 +168,15 @@ def in_force(warehouse: str | Path, version: str) -> dict | None:
             continue
         kind = entry.get("kind", "gbm")
         return {"version": version, "kind": kind, "name": KIND_NAMES.get(kind, kind),
-                "why_zh": COLD_START_WHY_ZH if entry.get("cold_start")
-                else KIND_WHY_ZH.get(kind, "") if "guard" in entry else "",
+                "why_zh": _why_zh(entry, kind),
                 "reason": entry.get("guard", {}).get("reason", "")}
     return None
 
+
+def _why_zh(entry: dict, kind: str) -> str:
+    guard = entry.get("guard")
+    if entry.get("cold_start"):
+        return COLD_START_WHY_ZH
+    if guard is None:
+        return ""
+    return KIND_WHY_ZH.get(kind, "") if "held_out" in guard else PROVISIONAL_WHY_ZH
