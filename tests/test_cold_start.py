@@ -10,7 +10,7 @@ from pipelines.config import MODELS
 from pipelines.runtime import nightly
 from pipelines.score.features import household_features
 from pipelines.score.reference import KIND, fit_reference
-from pipelines.score.registry import COLD_START_WHY_ZH, PROVISIONAL_WHY_ZH, Registry, in_force
+from pipelines.score.registry import COLD_START_WHY_ZH, PROVISIONAL_WHY_ZH, Registry, default_models_dir, in_force
 from pipelines.score.risk_list import score_latest
 from pipelines.score.train import TrainingError
 from tests.worlds import copy_file
@@ -65,7 +65,8 @@ def test_a_young_city_goes_from_the_sort_to_a_judged_model_night_by_night(tmp_pa
     from tests.pipeline_run import run_all
 
     generate(tmp_path / "landing", tmp_path / "truth", scale="town", months=8, seed=1)
-    wh, models = tmp_path / "w.duckdb", tmp_path / "models"
+    wh = tmp_path / "w.duckdb"
+    models = default_models_dir(wh)  # where nightly scoring and the run report look
     nights = []
     for until in ("2024-03-31", "2024-04-30", "2024-05-31", "2024-06-30", "2024-07-31", "2024-08-31"):
         run_all(tmp_path / "landing", wh, until)
