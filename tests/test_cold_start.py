@@ -12,7 +12,7 @@ from pipelines.score.features import household_features
 from pipelines.score.reference import KIND, fit_reference
 from pipelines.score.registry import COLD_START_WHY_ZH, PROVISIONAL_WHY_ZH, Registry, default_models_dir, in_force
 from pipelines.score.risk_list import score_latest
-from pipelines.score.train import TrainingError
+from pipelines.score.train import TrainingError, provisional
 from tests.worlds import copy_file
 
 
@@ -55,12 +55,18 @@ def test_the_reference_needs_measured_history(small_loaded, tmp_path):
 
 
 @pytest.mark.slow  # six nights of a generated town, each trained and scored
-def test_a_young_city_goes_from_the_sort_to_a_judged_model_night_by_night(tmp_path):
+def test_a_young_city_goes_from_the_sort_to_a_judged_model_night_by_night(tmp_path, monkeypatch):
     """Month by month from a city's first delivery: the reference sort while nothing
     can be trained, then a provisional model (the guard too short of history to judge)
     retrained as each month-end is labelled, until the guard judges one; that one stays
     (the monthly retraining DAG replaces it). The trees never fail on a feature a
-    young city barely knows (it did: `check_trend_ratio`, 1 of 101 households)."""
+    young city barely knows (it did: `check_trend_ratio`, 1 of 101 households).
+    A town this small never reaches the guard's 30 held-out positives in 8 months,
+    so the threshold is lowered here to see the hand-over (the threshold itself:
+    test_score.py)."""
+    from pipelines.score import guard
+
+    monkeypatch.setattr(guard, "MIN_POSITIVES", 5)
     from pipelines.generate import generate
     from tests.pipeline_run import run_all
 
@@ -74,13 +80,13 @@ def test_a_young_city_goes_from_the_sort_to_a_judged_model_night_by_night(tmp_pa
         assert summary["status"] == "scored"
         current = Registry(models).current()
         nights.append((summary["model_source"], summary["model_version"],
-                       current and "held_out" in current["guard"]))
+                       current is not None and not provisional(current)))
     sources = [source for source, _, _ in nights]
     assert sources[0] == "reference" and sources[-1] == "warehouse"
-    judged = [i for i, (_, _, held_out) in enumerate(nights) if held_out]
+    judged = [i for i, (_, _, was_judged) in enumerate(nights) if was_judged]
     assert judged, nights  # eight months are enough for the guard to judge
-    provisional = [v for source, v, held_out in nights[:judged[0]] if source == "warehouse"]
-    assert len(provisional) == len(set(provisional))  # a new provisional model each month
+    young = [v for source, v, _ in nights[:judged[0]] if source == "warehouse"]
+    assert len(young) == len(set(young))  # a new provisional model each month
     assert nights[-1][1] == nights[judged[0]][1]  # a judged model is kept night to night
-    assert in_force(wh, provisional[0])["why_zh"] == PROVISIONAL_WHY_ZH
+    assert in_force(wh, young[0])["why_zh"] == PROVISIONAL_WHY_ZH
     assert in_force(wh, nights[-1][1])["why_zh"] not in (PROVISIONAL_WHY_ZH, COLD_START_WHY_ZH, "")

@@ -248,6 +248,19 @@ def test_a_challenger_that_beats_the_sort_beyond_the_noise_is_promoted():
     assert held["gbm"]["precision_at_capacity"] >= held["sort"]["precision_at_capacity"]
 
 
+def test_too_few_held_out_positives_keep_the_sort_however_good_the_challenger():
+    rng = np.random.default_rng(7)
+    y = np.zeros(400, dtype=np.int8)
+    y[rng.choice(400, guard.MIN_POSITIVES - 1, replace=False)] = 1
+    sort = y + rng.normal(0, 2.0, len(y))
+    decision = _decision(y + rng.normal(0, 0.3, len(y)), sort, y)  # far better, on too few positives
+    assert decision["in_force"] == "sort" and decision["judged"] is False and "too few" in decision["reason"]
+    assert decision["held_out"]["gbm"]["roc_auc"] > decision["held_out"]["sort"]["roc_auc"] + 0.2  # recorded
+    y[np.flatnonzero(y == 0)[0]] = 1  # one positive more: judged, and the challenger wins
+    decision = _decision(y + rng.normal(0, 0.3, len(y)), y + rng.normal(0, 2.0, len(y)), y)
+    assert decision["judged"] is True and decision["in_force"] == "gbm"
+
+
 def test_the_simpler_challenger_stays_unless_the_flexible_one_is_better_beyond_the_noise():
     rng = np.random.default_rng(6)
     y = (rng.random(3000) < 0.15).astype(np.int8)

@@ -150,7 +150,7 @@ KIND_WHY_ZH = {"gbm": "在最近留出的月份中，排序效果显著优于按
                "logistic": "在最近留出的月份中，排序效果显著优于按上次核对收入排序",
                "sort": "学习模型未能在最近留出的月份中显著优于按上次核对收入排序，故沿用该排序"}
 COLD_START_WHY_ZH = "本市已入库的核对历史尚不足以训练和检验模型，暂按上次核对收入排序"
-PROVISIONAL_WHY_ZH = "已入库的月份尚少，尚不能在留出月份中检验学习模型，暂按上次核对收入排序；每有新月份即重新训练"
+PROVISIONAL_WHY_ZH = "已入库的核对结果尚少，尚不能检验学习模型是否优于按上次核对收入排序，故暂按该排序；每有新月份即重新训练"
 KIND_NAMES = {"gbm": "梯度提升模型 gradient boosting", "logistic": "逻辑回归模型 logistic regression",
               "sort": "按上次核对收入排序 the bureau's sort (last checked income ÷ standard)"}
 
@@ -179,4 +179,5 @@ def _why_zh(entry: dict, kind: str) -> str:
         return COLD_START_WHY_ZH
     if guard is None:
         return ""
-    return KIND_WHY_ZH.get(kind, "") if "held_out" in guard else PROVISIONAL_WHY_ZH
+    judged = "held_out" in guard and guard.get("judged", True)
+    return KIND_WHY_ZH.get(kind, "") if judged else PROVISIONAL_WHY_ZH

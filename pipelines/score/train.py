@@ -316,9 +316,16 @@ def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -
     return (registry.current() or trained)["version"]
 
 
+def provisional(entry: dict) -> bool:
+    """The guard could not judge the challengers (too little history or too few held-out
+    positives), so the sort was put in force until there is more to judge on."""
+    decision = entry.get("guard")
+    return decision is not None and ("held_out" not in decision or decision.get("judged") is False)
+
+
 def _outgrown(warehouse: str, current: dict) -> bool:
-    """A provisional model (no held-out judgment) with a newer labelled month-end than it saw."""
-    if "held_out" in current.get("guard", {"held_out": None}):
+    """A provisional model with a newer labelled month-end than it saw."""
+    if not provisional(current):
         return False
     con = _open(warehouse)
     try:
