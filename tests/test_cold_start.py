@@ -90,3 +90,27 @@ def test_a_young_city_goes_from_the_sort_to_a_judged_model_night_by_night(tmp_pa
     assert nights[-1][1] == nights[judged[0]][1]  # a judged model is kept night to night
     assert in_force(wh, young[0])["why_zh"] == PROVISIONAL_WHY_ZH
     assert in_force(wh, nights[-1][1])["why_zh"] not in (PROVISIONAL_WHY_ZH, COLD_START_WHY_ZH, "")
+
+
+def test_a_judged_model_is_retrained_only_once_two_month_ends_behind(risk_world):
+    """The monthly DAG keeps a judged model within one labelled month-end; the nightly
+    step retrains one two behind (a warehouse run without the DAG), and a provisional
+    one as soon as one month-end is newer. A model from before the guard is left alone."""
+    from pipelines.score.train import STALE_MONTHS, _outgrown, labelled_dates
+
+    con = duckdb.connect(str(risk_world["warehouse"]), read_only=True)
+    try:
+        dates = [str(d) for d in labelled_dates(con)]
+    finally:
+        con.close()
+    judged = {"guard": {"in_force": "logistic", "judged": True, "held_out": {}}}
+    young = {"guard": {"in_force": "sort", "reason": "3 labelled months"}}
+
+    def behind(entry, months):
+        return _outgrown(str(risk_world["warehouse"]),
+                         {**entry, "data_window": {"last_as_of": dates[-1 - months]}})
+
+    assert STALE_MONTHS == 2
+    assert [behind(judged, m) for m in (0, 1, 2, 3)] == [False, False, True, True]
+    assert [behind(young, m) for m in (0, 1, 2)] == [False, True, True]
+    assert not _outgrown(str(risk_world["warehouse"]), {"data_window": {"last_as_of": dates[0]}})

@@ -68,6 +68,10 @@ EXCLUDED = ("season",)
 # choice, kept for the model card's comparison.
 LEARN_FROM = ("measured", "all")
 NO_LIMIT = date(9999, 12, 31)
+# A judged model this many labelled month-ends behind the warehouse is retrained by the
+# nightly step: a safety net for a warehouse run without the monthly retraining DAG
+# (`dibao run` alone); with the DAG a model is never more than one behind.
+STALE_MONTHS = 2
 
 
 class TrainingError(Exception):
@@ -297,10 +301,11 @@ def _decide(registry: Registry, candidate: dict) -> dict:
 
 def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -> str:
     """The current model's version; trains and promotes one when none is registered,
-    or when the current one is provisional (the guard had too little history to judge
-    any challenger, so the sort was put in force) and a month-end has been labelled
-    since it was trained: a young city's model then grows with its history night by
-    night instead of waiting for the monthly retraining DAG."""
+    when the current one is provisional (the guard had too little to judge any
+    challenger, so the sort was put in force) and a month-end has been labelled
+    since it was trained (a young city's model grows with its history night by
+    night instead of waiting for the monthly retraining DAG), or when it is
+    STALE_MONTHS labelled month-ends behind (no monthly DAG ran)."""
     registry = Registry(models_dir or default_models_dir(warehouse))
     current = registry.current()
     if current is not None and not _outgrown(warehouse, current):
@@ -310,7 +315,7 @@ def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -
     except TrainingError:
         if current is None:
             raise
-        log.warning("provisional model %s kept: training on the new month failed", current["version"])
+        log.warning("model %s kept: training on the newer months failed", current["version"])
         return current["version"]
     promote_if_not_worse(warehouse, str(registry.folder), trained["version"])
     return (registry.current() or trained)["version"]
@@ -324,15 +329,17 @@ def provisional(entry: dict) -> bool:
 
 
 def _outgrown(warehouse: str, current: dict) -> bool:
-    """A provisional model with a newer labelled month-end than it saw."""
-    if not provisional(current):
+    """A provisional model with a newer labelled month-end than it saw, or any model
+    STALE_MONTHS or more month-ends behind (the monthly DAG keeps it within one)."""
+    if "guard" not in current:  # registered before the guard existed: left to the monthly DAG
         return False
     con = _open(warehouse)
     try:
         dates = labelled_dates(con)
     finally:
         con.close()
-    return bool(dates) and str(dates[-1]) > current.get("data_window", {}).get("last_as_of", "9999")
+    newer = [d for d in dates if str(d) > current.get("data_window", {}).get("last_as_of", "9999")]
+    return len(newer) >= (1 if provisional(current) else STALE_MONTHS)
 
 
 def main(argv: list[str] | None = None) -> int:
