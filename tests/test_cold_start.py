@@ -10,9 +10,11 @@ from pipelines.config import MODELS
 from pipelines.runtime import nightly
 from pipelines.score.features import household_features
 from pipelines.score.reference import KIND, fit_reference
-from pipelines.score.registry import COLD_START_WHY_ZH, PROVISIONAL_WHY_ZH, Registry, default_models_dir, in_force
+from pipelines.score.registry import (
+    COLD_START_WHY_ZH, PROVISIONAL_WHY_ZH, Registry, default_models_dir, in_force, provisional,
+)
 from pipelines.score.risk_list import score_latest
-from pipelines.score.train import TrainingError, provisional
+from pipelines.score.train import TrainingError
 from tests.worlds import copy_file
 
 

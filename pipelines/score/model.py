@@ -40,6 +40,7 @@ def one_thread():
     and an idle machine measured no difference (docs/benchmarks.md)."""
     return threadpool_limits(limits=1, user_api="openmp")
 
+
 def hyperparameters(rows: int, seed: int, overrides: dict | None = None) -> dict:
     """Shallow (3 levels), slowly learned, regularised trees: the label is noisy.
     Leaves need more rows as the data grows (about 0.25% of the rows, at least 20).

@@ -22,17 +22,13 @@ import time
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from pipelines.config import MODELS
 from pipelines.score import contenders
 from pipelines.score.command import run_command
 from pipelines.score.model import RiskModel, reference_values
 from pipelines.score.registry import Registry, RegistryError
-from pipelines.score.train import (
-    EXCLUDED, LABEL, LABEL_COLUMNS, MEASURED, TrainingError, _check_classes, examples, labelled_dates, new_version,
-)
-from pipelines.score.features import feature_names
+from pipelines.score.train import LABEL, TrainingError, history, new_version
 
 KIND = "sort"
 REASON = ("cold start: the warehouse has too little measured history to train or judge a model, so the "
@@ -48,15 +44,9 @@ def fit_reference(warehouse: str | Path, models_dir: str | Path = MODELS, seed: 
     started = time.perf_counter()
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
-        dates = labelled_dates(con)
-        if not dates:
-            raise TrainingError("not enough history: fewer than three month-end mz snapshots are loaded")
-        rows = examples(con, dates)
+        dates, rows, measured, features = history(con)
     finally:
         con.close()
-    measured = rows.filter(pl.col(MEASURED))
-    _check_classes(measured, "measured household-months")
-    features = [f for f in feature_names(rows.drop(LABEL_COLUMNS)) if f not in EXCLUDED]
     estimator, used, method = contenders.fit(KIND, measured, features, seed, LABEL)
     model = RiskModel(new_version(dates[-1], KIND), estimator, used, reference_values(measured, used))
     registry = Registry(models_dir)

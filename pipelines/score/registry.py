@@ -173,11 +173,16 @@ def in_force(warehouse: str | Path, version: str) -> dict | None:
     return None
 
 
+def provisional(entry: dict) -> bool:
+    """The guard could not judge the challengers (too little history or too few held-out
+    positives), so the sort was put in force until there is more to judge on."""
+    decision = entry.get("guard")
+    return decision is not None and ("held_out" not in decision or decision.get("judged") is False)
+
+
 def _why_zh(entry: dict, kind: str) -> str:
-    guard = entry.get("guard")
     if entry.get("cold_start"):
         return COLD_START_WHY_ZH
-    if guard is None:
+    if "guard" not in entry:
         return ""
-    judged = "held_out" in guard and guard.get("judged", True)
-    return KIND_WHY_ZH.get(kind, "") if judged else PROVISIONAL_WHY_ZH
+    return PROVISIONAL_WHY_ZH if provisional(entry) else KIND_WHY_ZH.get(kind, "")

@@ -40,7 +40,7 @@ from pipelines.score import guard
 from pipelines.score.features import feature_names, household_features, population_query
 from pipelines.score.reasons import ReasonCodeError, model_groups, reason_codes
 from pipelines.score.command import run_command
-from pipelines.score.registry import Registry, RegistryError, default_models_dir
+from pipelines.score.registry import Registry, RegistryError, default_models_dir, provisional
 from pipelines.score.model import RiskModel, hyperparameters, reference_values
 
 log = logging.getLogger(__name__)
@@ -170,10 +170,11 @@ def held_out_decision(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, dates:
         tests.append(test)
         blocks.append({"labels_cut_at": str(cutoff), "held_out_dates": [str(d) for d in block],
                        "fit_rows": fit_rows.height, "held_out_rows": test.height})
-    test = pl.concat(tests, how="vertical_relaxed") if tests else rows.clear()
+    if not tests:
+        return {"in_force": guard.BASELINE, "reason": f"{thin or 'no held-out month could be judged'}: "
+                "the bureau's sort scores"}
+    test = pl.concat(tests, how="vertical_relaxed")
     try:
-        if not tests:
-            raise thin or TrainingError("no held-out month could be judged")
         _check_classes(test, "held-out months", 1)
     except TrainingError as exc:
         return {"in_force": guard.BASELINE, "reason": f"{exc}: the bureau's sort scores"}
@@ -182,6 +183,19 @@ def held_out_decision(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, dates:
                             test["household_id"].to_numpy(), seed)
     return {**decision, "blocks": blocks,
             "held_out_dates": [d for b in blocks for d in b["held_out_dates"]]}
+
+
+def history(con: duckdb.DuckDBPyConnection, learn_from: str = "measured"
+            ) -> tuple[list[date], pl.DataFrame, pl.DataFrame, list[str]]:
+    """The labelled month-ends, every example on them, those a model learns from, and
+    the features offered to it; a TrainingError when there are too few to train on."""
+    dates = labelled_dates(con)
+    if not dates:
+        raise TrainingError("not enough history to train: fewer than three month-end mz snapshots are loaded")
+    rows = examples(con, dates)
+    learning = _learning(rows, learn_from)
+    _check_classes(learning, "measured household-months" if learn_from == "measured" else "examples")
+    return dates, rows, learning, [f for f in feature_names(rows.drop(LABEL_COLUMNS)) if f not in EXCLUDED]
 
 
 def new_version(as_of: date, kind: str = "gbm") -> str:
@@ -200,13 +214,7 @@ def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "meas
     if kind is not None and kind not in contenders.KINDS:
         raise TrainingError(f"kind must be one of {', '.join(contenders.KINDS)}, got {kind!r}")
     started = time.perf_counter()
-    dates = labelled_dates(con)
-    if not dates:
-        raise TrainingError("not enough history to train: fewer than three month-end mz snapshots are loaded")
-    rows = examples(con, dates)
-    learning = _learning(rows, learn_from)
-    _check_classes(learning, "measured household-months" if learn_from == "measured" else "examples")
-    features = [f for f in feature_names(rows.drop(LABEL_COLUMNS)) if f not in EXCLUDED]
+    dates, rows, learning, features = history(con, learn_from)
     model_groups(reason_codes(), features)  # every feature must have a reason code
     decision = held_out_decision(con, rows, dates, features, seed, learn_from)
     chosen = kind or decision["in_force"]
@@ -319,13 +327,6 @@ def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -
         return current["version"]
     promote_if_not_worse(warehouse, str(registry.folder), trained["version"])
     return (registry.current() or trained)["version"]
-
-
-def provisional(entry: dict) -> bool:
-    """The guard could not judge the challengers (too little history or too few held-out
-    positives), so the sort was put in force until there is more to judge on."""
-    decision = entry.get("guard")
-    return decision is not None and ("held_out" not in decision or decision.get("judged") is False)
 
 
 def _outgrown(warehouse: str, current: dict) -> bool:
