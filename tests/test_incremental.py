@@ -176,10 +176,35 @@ def test_the_nights_take_the_scopes_the_plan_says(nights):
     assert nights["core_builds"] == builds  # core.contributions: the same deliveries, the same months
     assert runs["april"]["core"]["scoped"] == {"core.contributions": "months from 2024-04-01"}
     assert runs["rebuild"]["core"]["scoped"] == {}
-    assert runs["nothing new"]["marts"]["scoped"] == dict.fromkeys(MONTHLY, "unchanged")
+    for layer in ("core", "marts"):  # a quiet night keeps every model of both layers
+        kept = runs["nothing new"][layer]
+        assert kept["scoped"] == dict.fromkeys(kept["scoped"], "unchanged")
+        models = set(runs["march"][layer]["rows"]) - {"core.policy_parameters"}  # loaded, not a model
+        assert models and set(kept["scoped"]) >= models, layer
     assert runs["april"]["marts"]["scoped"] == dict.fromkeys(MONTHLY, "months from 2024-04-01")
     assert runs["rebuild"]["marts"]["scoped"] == {}
     assert runs["rs reaching back"]["score"]["status"] == "scored"
+    assert runs["cl corrected"]["score"]["status"] == "scored"  # the same date, other features
+    quiet = runs["nothing new"]["score"]  # the same date, nothing changed: the list is kept
+    assert (quiet["status"], quiet["households"]) == ("unchanged", runs["cl corrected"]["score"]["households"])
+    assert quiet["levels"] == runs["cl corrected"]["score"]["levels"]
+
+
+def test_a_kept_list_is_scored_again_when_its_settings_change(nights, tmp_path):
+    """The quiet night's list stays only while what decides it stays: other visits per
+    township rescore it, and the same visits again keep it."""
+    from pipelines.score.risk_list import score_latest
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copyfile(nights["before_back"], wh)
+    again = score_latest(str(wh))
+    other = score_latest(str(wh), visits=3)
+    same = score_latest(str(wh), visits=3)
+    assert [r["status"] for r in (again, other, same)] == ["unchanged", "scored", "unchanged"]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        runs = con.execute("SELECT status, households FROM audit.score_runs ORDER BY run_at DESC LIMIT 3").fetchall()
+    assert runs == [("unchanged", other["households"]), ("scored", other["households"]),
+                    ("unchanged", again["households"])]
 
 
 def test_month_scoped_nights_equal_a_full_rebuild(nights):

@@ -43,8 +43,8 @@ def test_the_first_build_is_full_and_a_night_without_deliveries_keeps_the_months
     assert built[1]["scoped"] == {}
     again = nightly.publish_marts(str(wh))
     assert _last(wh) == (UNCHANGED, "no delivery changed since the last build", None)
-    assert again["scoped"] == {"mart.household_month": "unchanged", "mart.township_month": "unchanged",
-                               "mart.county_month": "unchanged"}
+    assert again["scoped"] == dict.fromkeys(built[1]["rows"] | again["scoped"], "unchanged")  # every model kept
+    assert {"mart.household_month", "mart.discovery_candidates"} <= set(again["scoped"])
     assert again["rows"] == built[1]["rows"]
 
 
@@ -96,3 +96,49 @@ def test_a_monthly_model_must_be_one_create_table(tmp_path):
         "SELECT 1 AS month"
     with pytest.raises(WarehouseError, match="mart_x.sql: a \\[monthly\\] model must be one CREATE OR REPLACE"):
         select_of(Model(path, "CREATE OR REPLACE VIEW mart.x AS SELECT 1 AS month"))
+
+
+def test_a_rejected_delivery_is_a_change(built, tmp_path):
+    """A night whose only delivery was rejected keeps nothing whole: the rejection wrote
+    quarantine and ledger rows; only a night with no delivery at all keeps the layers."""
+    wh = _copy(built, tmp_path)
+    with duckdb.connect(str(wh)) as con:
+        latest = con.execute("SELECT max(extract_date) FROM audit.deliveries WHERE source = 'cl'").fetchall()[0][0]
+        con.execute("INSERT INTO audit.deliveries VALUES ('cl-rejected', 'cl', ?, 'cl/x', 'a', 'b', 'rejected',"
+                    " 'rows read do not match _READY', NULL, current_timestamp::TIMESTAMP)", [latest])
+        p = plan(con)
+    assert (p.scope, p.reason, p.months_from) == (MONTHS, "1 delivery changed since the last build",
+                                                  latest.replace(day=1))
+
+
+def test_the_marts_are_not_kept_after_core_changed(built, tmp_path):
+    """With no delivery, the marts are kept only while core was kept too: a core build that
+    changed anything (a new person_key hash key, a rebuild asked for) rebuilds them whole."""
+    wh = _copy(built, tmp_path)
+    with duckdb.connect(str(wh)) as con:
+        con.execute("INSERT INTO audit.layer_builds VALUES ('core', 'core-x', 'full', 'a full rebuild was asked for',"
+                    " NULL, 'm', 'p', current_timestamp::TIMESTAMP + INTERVAL 1 MINUTE)")
+        rebuilt = plan(con)
+        con.execute("UPDATE audit.layer_builds SET scope = 'unchanged' WHERE run_id = 'core-x'")
+        kept = plan(con)
+    assert (rebuilt.scope, rebuilt.reason) == (FULL, "the core layer was rebuilt since the last build")
+    assert (kept.scope, kept.reason) == (UNCHANGED, "no delivery changed since the last build")
+
+
+def test_a_quiet_night_keeps_every_model_as_it_is(built, tmp_path):
+    """Nothing new: both layers keep every object (not rebuilt: the tables are the same
+    ones, so their rows are too)."""
+    wh = _copy(built, tmp_path)
+    with duckdb.connect(str(wh)) as con:
+        before = con.execute("SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables()"
+                             " WHERE schema_name IN ('core', 'mart') ORDER BY 1").fetchall()
+    core = nightly.build_history(str(wh))
+    marts = nightly.publish_marts(str(wh))
+    for layer in (core, marts):
+        assert layer["scoped"] and set(layer["scoped"].values()) == {"unchanged"}
+    with duckdb.connect(str(wh), read_only=True) as con:
+        after = con.execute("SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables()"
+                            " WHERE schema_name IN ('core', 'mart') ORDER BY 1").fetchall()
+        builds = con.execute("SELECT layer, scope FROM audit.layer_builds ORDER BY built_at DESC LIMIT 2").fetchall()
+    assert after == before
+    assert builds == [("mart", UNCHANGED), ("core", UNCHANGED)]

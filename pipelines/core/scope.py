@@ -12,8 +12,10 @@ the first month as `getvariable('months_from')`).
 The plan is `full` when asked (`dibao rebuild`), on the first build, when a core or mart
 model file or `[monthly]` changed, when a migration was applied since the last build,
 when the policy parameters or the person_key hash key changed, or when a 人社 delivery
-was superseded (its rows, and so its months, are gone). With no delivery changed it is
-`unchanged`: the monthly models keep every row, everything else is rebuilt as every night.
+was superseded (its rows, and so its months, are gone). With no delivery changed (a
+delivery of any status: a rejected one wrote quarantine rows), and for the marts no core
+build since that changed anything, it is `unchanged`: every model of the layer is kept as
+it is, since nothing it reads changed (a quiet night between monthly deliveries).
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False
     if rs_superseded:
         return made(FULL, "a 人社 delivery was superseded: the months it held are unknown")
     if not changed:
+        if layer != "core" and con.execute(query("core/scope_core_rebuilt_since"), [last[0][2]]).fetchall()[0][0]:
+            return made(FULL, "the core layer was rebuilt since the last build")
         return made(UNCHANGED, "no delivery changed since the last build")
     if months_from is None:  # a changed delivery always has an extract date; never guess
         return made(FULL, "the changed deliveries name no month")
@@ -111,16 +115,18 @@ def _hash_key_changed(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model], str | None]:
-    """For build_models: build a `[monthly]` model the plan's way and say how; None lets
-    the runner build the model whole (with `months_from` unset: every month)."""
+    """For build_models: build a model the plan's way and say how; None lets the runner
+    build the model whole (with `months_from` unset: every month). On an `unchanged`
+    plan every model is kept; otherwise a `[monthly]` model is rebuilt from the month
+    the plan says and the others whole."""
 
     def build(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
+        if p.scope == UNCHANGED and object_kind(con, model.name) is not None:
+            return UNCHANGED  # nothing it reads changed since it was built: kept as it is
         column = p.monthly.get(model.name)
         if p.scope == FULL or column is None or object_kind(con, model.name) != "table":
             con.execute("RESET VARIABLE months_from")
             return None
-        if p.scope == UNCHANGED:
-            return UNCHANGED
         con.execute(f"SET VARIABLE months_from = DATE '{p.months_from.isoformat()}'")
         try:
             con.execute(f"DELETE FROM {model.name} WHERE {column} >= getvariable('months_from')")

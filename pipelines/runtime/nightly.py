@@ -191,7 +191,9 @@ def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
 
 def _build_summary(layer: str, built: list[dict]) -> dict:
     seconds = sum(b.get("seconds") or 0 for b in built)
-    log.info("%s: %d objects rebuilt in %.1fs", layer, len(built), seconds)
+    kept = sum(b.get("built") == "unchanged" for b in built)
+    log.info("%s: %d objects rebuilt, %d kept (nothing they read changed) in %.1fs", layer,
+             len(built) - kept, kept, seconds)
     return {"layer": layer, "objects": len(built), "seconds": round(seconds, 3),
             "rows": {b["name"]: b["rows"] for b in built if b.get("rows") is not None},
             "scoped": {b["name"]: b["built"] for b in built if b.get("built", "whole") != "whole"}}

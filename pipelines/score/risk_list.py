@@ -16,6 +16,10 @@
    of `mart.risk_list` and `mart.risk_list_detail` (model version, feature
    values, contributions) and refresh `mart.reason_codes`.
 
+A night that changed nothing the list is computed from (no delivery: both layers
+kept; the same model, settings and code: pipelines/score/inputs.py) keeps the
+list already written for the date instead of step 2 and 3 (`audit.score_runs`).
+
 Levels follow caseworker capacity, not a probability threshold. The city's
 visit budget is `risk_visits_per_township` x the number of townships; a share
 `risk_visits_by_need` of it is divided among townships in proportion to their
@@ -47,6 +51,7 @@ from pipelines.score.reasons import (
     ReasonCode, ReasonCodeError, contributions, model_groups, ranked_reasons, reason_codes, rule_flags,
 )
 from pipelines.score.command import run_command
+from pipelines.score.inputs import SCORED, UNCHANGED, inputs_digest, kept, record
 from pipelines.score.registry import Registry, RegistryError, default_models_dir
 from pipelines.score.model import RiskModel
 from pipelines.runtime.timing import timed
@@ -166,10 +171,16 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
     ).drop("strongest_reason")
 
 
+def settings_summary(settings: dict) -> dict:
+    return {"visits_per_township": settings["visits"], "visits_by_need": settings["by_need"],
+            "min_score": settings["min_score"]}
+
+
 def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of: date, model_version: str,
-                    codes: list[ReasonCode]) -> int:
+                    codes: list[ReasonCode], inputs: str | None = None) -> int:
     """Replace `as_of`'s rows of mart.risk_list and mart.risk_list_detail, and
-    the reason code table, in one transaction; return the rows written."""
+    the reason code table, in one transaction; return the rows written. With
+    `inputs` (pipelines/score/inputs.py) the scoring is recorded in audit.score_runs."""
     rows = scored.select(
         "as_of_date", "household_id", "county_code", "township_code", "risk_score", "risk_level", "reasons",
         "rank_in_township", "township_visits", "features", "contributions", "rule_flags",
@@ -190,6 +201,8 @@ def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of:
         con.execute(query("score/insert_risk_list_detail"), [model_version, now])
         con.execute("DELETE FROM mart.reason_codes")
         con.execute("INSERT INTO mart.reason_codes SELECT * FROM reason_code_rows")
+        if inputs is not None:
+            record(con, as_of, model_version, inputs, scored.height, SCORED)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
@@ -240,31 +253,49 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         version = reference["version"]
         log.warning("%s: scoring with the reference model %s (%s) until the warehouse can train its own", exc,
                     version, reference.get("kind", "gbm"))
-    model, entry = registry.load(version), registry.entry(version)
-    codes = reason_codes()
+    model, entry = registry.load(version), registry.entry(version)  # a broken artifact fails any night
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
         settings = level_settings(con, as_of)
         if visits is not None:
             settings["visits"] = visits
-        with timed("features"):
-            features = household_features(con, as_of)
+        digest = inputs_digest(con, as_of, version, settings)
+        same = kept(con, as_of, digest)
+        if same is not None:
+            levels = dict(con.execute("SELECT risk_level, count(*) FROM mart.risk_list WHERE as_of_date = ?"
+                                      " GROUP BY ALL ORDER BY 1", [as_of]).fetchall())
+            mean = con.execute("SELECT avg(risk_score) FROM mart.risk_list WHERE as_of_date = ?",
+                               [as_of]).fetchall()[0][0]
+        else:
+            with timed("features"):
+                features = household_features(con, as_of)
     finally:
         con.close()
+    if same is not None:  # a quiet night: the list written from the same inputs stays
+        with open_wh(Path(warehouse)) as con:
+            record(con, as_of, version, digest, same, UNCHANGED)
+        log.info("risk list %s kept: %d households, scored before with %s from the same features, settings and"
+                 " code", as_of, same, version)
+        return {"status": UNCHANGED, "as_of_date": str(as_of), "model_version": version, "model_source": source,
+                "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
+                "households": same, "reason": "nothing that decides the list changed since it was scored",
+                **settings_summary(settings), "levels": levels,
+                "mean_risk_score": round(float(mean), 4) if same else None,
+                "seconds": round(time.perf_counter() - started, 1)}
+    codes = reason_codes()
     missing = sorted(set(model.features) - set(features.columns))
     if missing:
         raise RegistryError(f"model {version} needs features the warehouse no longer computes: {missing}")
     scored = score_households(model, features, settings["visits"], codes, settings["by_need"],
                               settings["min_score"])
     with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
-        written = write_risk_list(con, scored, as_of, version, codes)
+        written = write_risk_list(con, scored, as_of, version, codes, digest)
     levels = scored.group_by("risk_level").len().sort("risk_level")
     summary = {
-        "status": "scored", "as_of_date": str(as_of), "model_version": version, "model_source": source,
+        "status": SCORED, "as_of_date": str(as_of), "model_version": version, "model_source": source,
         "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
-        "households": written,
-        "visits_per_township": settings["visits"], "visits_by_need": settings["by_need"],
-        "min_score": settings["min_score"], "levels": dict(zip(levels["risk_level"], levels["len"])),
+        "households": written, **settings_summary(settings),
+        "levels": dict(zip(levels["risk_level"], levels["len"])),
         "mean_risk_score": round(float(scored["risk_score"].mean()), 4) if written else None,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -1,5 +1,7 @@
--- The deliveries loaded or superseded since the layer's latest successful build
--- ($layer), and the first month whose month-grain mart rows they can change:
+-- The deliveries attempted, loaded or superseded since the layer's latest successful
+-- build ($layer), of any status (a rejected or skipped one changes no staged row, but
+-- wrote its ledger and quarantine rows: counted, so that only a night with no delivery
+-- at all keeps the layer whole), and the first month whose rows they can change:
 -- a 民政 or 残联 snapshot changes its own month and the later ones (history
 -- intervals, change events, the certificates in force); a 人社 delivery its
 -- extract month and every month it brings contributions for (they may arrive
@@ -9,8 +11,7 @@
 WITH changed AS (
     SELECT d.source, d.extract_date, d.load_id, d.status
     FROM audit.deliveries d
-    WHERE d.status IN ('loaded', 'superseded')
-      AND NOT EXISTS (SELECT 1 FROM audit.built_deliveries b
+    WHERE NOT EXISTS (SELECT 1 FROM audit.built_deliveries b
                       WHERE b.layer = $layer AND b.load_id = d.load_id AND b.status = d.status)
 ),
 months AS (

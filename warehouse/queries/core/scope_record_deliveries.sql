@@ -1,4 +1,5 @@
 -- After a successful layer build, in its transaction: the deliveries it saw ($layer),
--- for the next night's months_from (after core/scope_forget_deliveries).
+-- of every status (a rejected delivery wrote quarantine rows the models read), for the
+-- next night's plan (after core/scope_forget_deliveries).
 INSERT INTO audit.built_deliveries
-SELECT $layer, load_id, status FROM audit.deliveries WHERE status IN ('loaded', 'superseded')
+SELECT $layer, load_id, status FROM audit.deliveries

@@ -1,0 +1,60 @@
+"""What decides a night's risk list, as one digest: a quiet night keeps the list it has.
+
+A list for the scoring date D is a function of the features of D (the core and mart
+layers, and the 人社 rows staged by D), the model in force, the level settings, and
+the code and SQL that compute features, scores, reasons and levels. The layers are
+summed up by the run ids of their latest builds that changed anything (a night
+with no delivery keeps both layers: pipelines/core/scope.py); the code by its text.
+When tonight's digest equals the one recorded with D's list, and that list is still
+there, rescoring would write the same rows: it is kept (`audit.score_runs`, status
+`unchanged`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import WAREHOUSE_SQL
+from pipelines.publish.published import digest, layout_version
+from pipelines.sql import query
+from pipelines.warehouse import table_exists
+
+SCORED, UNCHANGED = "scored", "unchanged"
+
+
+def _code() -> str:
+    """The code and SQL that turn features into a list (any change rescores)."""
+    from pipelines.score import features, model, reasons, risk_list
+
+    files = sorted((WAREHOUSE_SQL / "queries" / "features").glob("*.sql")) + \
+        sorted((WAREHOUSE_SQL / "queries" / "score").glob("*.sql")) + [Path(reasons.REASON_CODES)]
+    return layout_version(features, model, reasons, risk_list, sys.modules[__name__], *files)
+
+
+def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: date, version: str, settings: dict) -> str:
+    layers = con.execute(query("score/latest_layer_changes")).fetchall()
+    return digest(str(as_of), version, json.dumps(settings, sort_keys=True, default=str), layers, _code())
+
+
+def kept(con: duckdb.DuckDBPyConnection, as_of: date, inputs: str) -> int | None:
+    """The households of D's list when it was written from the same inputs and is still
+    whole; None when it must be scored."""
+    if not table_exists(con, "audit.score_runs"):
+        return None
+    last = con.execute("SELECT inputs, households FROM audit.score_runs WHERE as_of_date = ?"
+                       " ORDER BY run_at DESC LIMIT 1", [as_of]).fetchall()
+    if not last or last[0][0] != inputs:
+        return None
+    listed = con.execute("SELECT count(*) FROM mart.risk_list WHERE as_of_date = ?", [as_of]).fetchall()[0][0]
+    return listed if listed == last[0][1] else None
+
+
+def record(con: duckdb.DuckDBPyConnection, as_of: date, version: str, inputs: str, households: int,
+           status: str) -> None:
+    con.execute("INSERT INTO audit.score_runs VALUES (?, ?, ?, ?, ?, ?)",
+                [as_of, version, inputs, households, status, datetime.now(timezone.utc).replace(tzinfo=None)])
