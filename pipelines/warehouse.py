@@ -299,7 +299,8 @@ def record_model_run(con: duckdb.DuckDBPyConnection, run: dict) -> None:
 def object_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     """'table', 'view' or 'macro' for a schema-qualified name; None when it does not exist."""
     schema, obj = name.split(".", 1)
-    found = con.execute(query("warehouse/object_kind"), {"s": schema, "o": obj}).fetchall()
+    found = con.execute(query("warehouse/object_kind"), {"s": schema, "o": obj}).fetchall() or \
+        con.execute(query("warehouse/macro_kind"), {"s": schema, "o": obj}).fetchall()
     return found[0][0] if found else None
 
 

@@ -69,16 +69,23 @@ def published(outputs_warehouse, tmp_path):
     return wh, out
 
 
-def test_a_second_night_with_no_new_data_rewrites_nothing(published):
+def test_a_second_night_with_no_new_data_rewrites_nothing(published, monkeypatch):
+    """Nothing new: no file is rewritten, and the township files' stage is not even built
+    (the hash of everything they are selected from is the one recorded with them)."""
     wh, out = published
     before = state(wh, out)
+
+    def no_stage(con):
+        raise AssertionError("staged although nothing the township files read changed")
+
+    monkeypatch.setattr(roles_module, "stage_townships", no_stage)
     assert night(wh, out) == {"lists": {"rewritten": 0, "kept": 2}, "analyst": {"rewritten": 0, "kept": 1},
                               "township": {"rewritten": 0, "kept": 2}, "query_copy": {"rewritten": 1, "kept": 0},
                               "report": {"rewritten": 1, "kept": 0}}
     assert state(wh, out) == before
     with warehouse(wh, read_only=True) as con:  # every file is recorded, with the bytes it holds
         rows = con.execute("SELECT kind, count(*) FROM audit.published_files GROUP BY 1 ORDER BY 1").fetchall()
-    assert rows == [("analyst", 1), ("list_csv", 2), ("list_xlsx", 2), ("township", 2)]
+    assert rows == [("analyst", 1), ("list_csv", 2), ("list_xlsx", 2), ("township", 2), ("township_inputs", 1)]
 
 
 def test_a_change_in_one_township_rewrites_its_files_and_the_analyst_copy_only(published):
@@ -162,3 +169,61 @@ def test_a_crash_after_the_rename_leaves_a_state_the_next_night_repairs(outputs_
     assert after[f"{T1}.duckdb"][0] != before[f"{T1}.duckdb"][0] and after[f"{T2}.duckdb"] == before[f"{T2}.duckdb"]
     intact(wh, out)
     assert night(wh, out)["township"] == {"rewritten": 0, "kept": 2}
+
+
+def _tables_of(path: Path) -> dict[str, list]:
+    """Every table of a DuckDB file, its rows sorted (the file's own contents record aside)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()"
+                            " WHERE table_name <> 'copy_contents' ORDER BY 1").fetchall()
+        macros = con.execute("SELECT schema_name, function_name FROM duckdb_functions()"
+                             " WHERE function_type LIKE '%macro%' AND NOT internal ORDER BY 1, 2").fetchall()
+        found = {n: sorted(con.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for (n,) in names}
+    return {**found, "macros": macros}
+
+
+def test_a_small_change_patches_the_analyst_copy_to_what_a_whole_build_holds(published, tmp_path):
+    """Tonight's alerts changed, nothing else: the analyst file is yesterday's with that one
+    table written again (a new file swapped in all the same), identities scrubbed in it
+    as in a whole build, and it holds what a file built whole holds."""
+    from pipelines.publish.analyst_copy import PATCHED, WHOLE, build_analyst_copy
+
+    wh, out = published
+    planted = "110101199003071234"  # an ID written where none belongs
+    with warehouse(wh) as con:
+        con.execute("INSERT INTO audit.alerts VALUES (current_timestamp::TIMESTAMP, 'warning', 'test', 'mz', NULL, ?)",
+                    [f"checked {planted} by hand"])
+    before = state(wh, out)["analyst"]
+    publish_query_copy(wh)
+    roles = publish_role_copies(wh)
+    assert roles["analyst_written"] == PATCHED and roles["files"]["analyst"] == {"rewritten": 1, "kept": 0}
+    path = analyst_copy_path(wh)
+    assert path.stat().st_ino != before[0]  # swapped in, never written in place
+    patched = _tables_of(path)
+    assert [r[-1] for r in patched["audit.alerts"] if "110101" in r[-1]] == ["checked 110101********1234 by hand"]
+    with roles_module.source(publish_query_copy(wh)) as con:
+        assert build_analyst_copy(con, tmp_path / "whole.duckdb") == WHOLE
+    assert patched == _tables_of(tmp_path / "whole.duckdb")
+
+
+def test_the_analyst_copy_is_built_whole_when_yesterdays_cannot_be_patched(published, monkeypatch):
+    """Most rows changed, or yesterday's file is not the one written: built whole."""
+    from pipelines.publish import analyst_copy
+    from pipelines.publish.analyst_copy import WHOLE
+
+    wh, out = published
+    with warehouse(wh) as con:
+        con.execute("INSERT INTO audit.alerts VALUES (current_timestamp::TIMESTAMP, 'warning', 'test', 'mz', NULL, 'a')")
+    publish_query_copy(wh)
+    monkeypatch.setattr(analyst_copy, "PATCH_SHARE", 0.0)  # any change is "most rows"
+    assert publish_role_copies(wh)["analyst_written"] == WHOLE
+    monkeypatch.undo()
+    with warehouse(wh) as con:
+        con.execute("INSERT INTO audit.alerts VALUES (current_timestamp::TIMESTAMP, 'warning', 'test', 'mz', NULL, 'b')")
+    publish_query_copy(wh)
+    path = analyst_copy_path(wh)
+    with open(path, "r+b") as f:  # yesterday's bytes are not those recorded
+        f.seek(path.stat().st_size - 1)
+        f.write(b"\x01")
+    assert publish_role_copies(wh)["analyst_written"] == WHOLE
+    intact(wh, out)

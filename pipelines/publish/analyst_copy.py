@@ -1,9 +1,11 @@
-"""The analyst's file: core, mart and audit without restricted schemas, names or raw 身份证号."""
+"""The analyst's file: core, mart and audit without restricted schemas, names or raw 身份证号;
+rebuilt whole, or patched: only the tables whose content changed written again."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -12,7 +14,7 @@ from pipelines.ingest.feedback import CHECK_DATE, RESULT
 from pipelines.publish.identity_scan import identity_leaks, scrub_identities
 from pipelines.publish.published import digest, layout_version, rows_hash
 from pipelines.publish.role_files import build_file, columns, copy_macros, macro_texts, tables, views
-from pipelines.publish.role_paths import ANALYST_GROUP_ENV, RoleError
+from pipelines.publish.role_paths import ANALYST_GROUP_ENV, RoleError, sql_string
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,13 @@ RESTRICTED_SCHEMAS = ("raw", "staging", "restricted")
 # bookkeeping is written after this file: holding it would change the file the night after
 # any other file was rewritten.
 ANALYST_EXCLUDED_TABLES = {"audit.query_log", "audit.published_files"}
+# In the file itself: what it was built from (layout, names, each table's content hash),
+# so that the next night writes again only the tables that changed.
+CONTENTS = "audit.copy_contents"
+WHOLE, PATCHED = "whole", "patched"
+# More of the rows changed than this and the file is built whole: about as fast, and
+# the space the old tables held is given back (a patched file keeps its size).
+PATCH_SHARE = 0.5
 # Columns outside the restricted schemas that hold a person's name (mart.discovery_candidates.name).
 PERSON_NAME_COLUMNS = {"name", "head_name"}
 # Every name any source gave a person (two characters or more): what the analyst file must not hold.
@@ -30,17 +39,33 @@ _NAME_SOURCES = [("restricted.person_identity", "name"), ("staging.mz_members", 
                  ("staging.rs_registrations", "name")]
 
 
-def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
-    """core, mart and audit of `src`, without restricted schemas, names or raw 身份证号."""
+def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path, contents: Contents | None = None,
+                       previous: Path | None = None) -> str:
+    """core, mart and audit of `src`, without restricted schemas, names or raw 身份证号.
+
+    With the `contents` of tonight's file and `previous`, yesterday's file as written (its
+    bytes checked by the caller), only the tables whose content changed are written again,
+    into a copy of yesterday's file (`patch`), when yesterday's was built by the same code
+    from the same names and the changed tables hold at most PATCH_SHARE of the rows; else
+    the file is built whole (which also compacts it). Returns how: whole or patched."""
+    contents = contents or analyst_contents(con)
+    selections = {f"{s}.{t}": (s, t, select) for s, t, select in _selections(con)}
+    changed = _changed_tables(con, contents, previous) if previous is not None else None
+    how = WHOLE if changed is None else PATCHED
+    written = list(selections) if changed is None else changed
 
     def build() -> None:
-        for schema, table, select in _selections(con):  # views become tables: they may read restricted schemas
+        for name in (_written_names(con) if changed is not None else []):
+            if name not in selections:  # gone from the warehouse since yesterday
+                con.execute(f"DROP TABLE {_quoted(name)}")
+        for name in written:
+            schema, table, select = selections[name]
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            con.execute(f'CREATE TABLE "{schema}"."{table}" AS {select}')
+            con.execute(f'CREATE OR REPLACE TABLE "{schema}"."{table}" AS {select}')
         copy_macros(con)
         con.execute("CREATE OR REPLACE TEMP TABLE known_names AS " + _names_sql(con))
         try:
-            scrubbed = scrub_identities(con, names="known_names")
+            scrubbed = scrub_identities(con, names="known_names", tables=written)
             if scrubbed:
                 log.warning("analyst copy: identity-looking values removed from %s", scrubbed)
                 leaks = identity_leaks(con, names="known_names", only=scrubbed)
@@ -48,8 +73,11 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
                     raise RoleError(f"analyst copy still holds identities in {leaks}")
         finally:
             con.execute("DROP TABLE IF EXISTS temp.known_names")
+        _write_contents(con, contents)
 
-    return build_file(con, target, build, ANALYST_GROUP_ENV, None)
+    build_file(con, target, build, ANALYST_GROUP_ENV, None, start_from=previous if changed is not None else None)
+    log.info("analyst copy %s: %d of %d tables written", how, len(written), len(selections))
+    return how
 
 
 def _selections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
@@ -60,20 +88,81 @@ def _selections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
                    f' FROM src."{s}"."{t}"') for s, t in objects]
 
 
-def analyst_content_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """The analyst file's content hash: per object its columns, types and rows (as the file
-    selects them), the names the scrub looks for, and the layout version."""
+@dataclass(frozen=True)
+class Contents:
+    """What goes into the analyst file: the layout version (the code shaping it), each
+    table's content hash and rows, and the hash of the names the scrub looks for."""
+    layout: str
+    tables: dict[str, tuple[str, int]]
+    names: str
+
+    @property
+    def digest(self) -> str:
+        return digest(self.layout, sorted(self.tables.items()), self.names)
+
+
+def analyst_contents(con: duckdb.DuckDBPyConnection) -> Contents:
+    """Per object its columns, types and rows (as the file selects them), the names the
+    scrub looks for, and the layout version."""
     from pipelines.publish import identity_scan, role_files
     from pipelines.sources import contract
 
     layout = layout_version(sys.modules[__name__], role_files, identity_scan, contract, *macro_texts())
-    parts = []
+    found = {}
     for schema, table, select in _selections(con):
         types = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'src'"
                             " AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
-        parts.append((schema, table, types, rows_hash(con, f"({select})", [c for c, _ in types])))
-    names = rows_hash(con, f"({_names_sql(con)})", ["name"])
-    return digest(layout, parts, names)
+        sums = rows_hash(con, f"({select})", [c for c, _ in types]).get(None, (0,))
+        found[f"{schema}.{table}"] = (digest(types, sums), int(sums[0]))
+    return Contents(layout, found, digest(rows_hash(con, f"({_names_sql(con)})", ["name"])))
+
+
+def analyst_content_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """The analyst file's content hash (published.py: the file is rewritten only when it changes)."""
+    return analyst_contents(con).digest
+
+
+def _write_contents(con: duckdb.DuckDBPyConnection, contents: Contents) -> None:
+    """What the file was built from, in the file itself (CONTENTS), for tomorrow's patch."""
+    rows = [("layout", "", contents.layout), ("names", "", contents.names)] + [
+        ("table", name, h) for name, (h, _) in sorted(contents.tables.items())]
+    con.execute(f"CREATE OR REPLACE TABLE {CONTENTS} (kind VARCHAR, name VARCHAR, content_hash VARCHAR)")
+    con.executemany(f"INSERT INTO {CONTENTS} VALUES (?, ?, ?)", rows)
+
+
+def _changed_tables(con: duckdb.DuckDBPyConnection, contents: Contents, previous: Path) -> list[str] | None:
+    """The tables to write again into a copy of `previous`; None to build the file whole
+    (no record of what it was built from, other code or other names, or most rows changed)."""
+    try:
+        con.execute(f"ATTACH '{sql_string(previous)}' AS analyst_before (READ_ONLY)")
+    except duckdb.Error:
+        return None
+    try:
+        before = con.execute(f"SELECT kind, name, content_hash FROM analyst_before.{CONTENTS}").fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.execute("DETACH analyst_before")
+    kept = {n: h for k, n, h in before if k == "table"}
+    if {k: h for k, n, h in before if k != "table"} != {"layout": contents.layout, "names": contents.names}:
+        return None
+    changed = [n for n, (h, _) in contents.tables.items() if kept.get(n) != h]
+    rows = sum(r for _, r in contents.tables.values())
+    if sum(contents.tables[n][1] for n in changed) > PATCH_SHARE * max(rows, 1):
+        return None
+    return changed
+
+
+def _written_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables of the file being patched (its own record excepted)."""
+    return [f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND NOT internal").fetchall() if f"{s}.{t}" != CONTENTS]
+
+
+def _quoted(name: str) -> str:
+    schema, table = name.split(".", 1)
+    return f'"{schema}"."{table}"'
 
 
 def _names_sql(con: duckdb.DuckDBPyConnection) -> str:

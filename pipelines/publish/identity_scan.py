@@ -63,18 +63,23 @@ def _name_hit(column: str, names: str) -> str:
 
 
 def identity_leaks(con: duckdb.DuckDBPyConnection, names: str | None = None,
-                   catalog: str | None = None, only: Iterable[str] | None = None) -> dict[str, int]:
+                   catalog: str | None = None, only: Iterable[str] | None = None,
+                   tables: Iterable[str] | None = None) -> dict[str, int]:
     """`table.column` -> cells holding an 18-character 身份证号 (or, with `names`, a
     person's name as the whole cell), over every text column of every table of
     `catalog` (default: the current database). One statement, one scan per table.
 
     `only` (labels as returned) limits the look to those columns: after
     `scrub_identities` only the columns it changed can hold anything, every other
-    column being as it was when nothing was found in it."""
+    column being as it was when nothing was found in it. `tables` (schema.table) limits
+    it to those tables: in a file patched from a scanned one, only those were written."""
     parts, labels = [], []
     prefix = f'"{catalog}".' if catalog else ""
     wanted = None if only is None else set(only)
+    among = None if tables is None else set(tables)
     for table, columns in _text_columns(con, catalog).items():
+        if among is not None and table.replace(chr(34), "") not in among:
+            continue
         if wanted is not None:
             columns = [c for c in columns if f"{table.replace(chr(34), '')}.{c}" in wanted]
             if not columns:
@@ -93,12 +98,13 @@ def identity_leaks(con: duckdb.DuckDBPyConnection, names: str | None = None,
     return leaks
 
 
-def scrub_identities(con: duckdb.DuckDBPyConnection, names: str | None = None) -> dict[str, int]:
+def scrub_identities(con: duckdb.DuckDBPyConnection, names: str | None = None,
+                     tables: Iterable[str] | None = None) -> dict[str, int]:
     """The safety net under the column rules: mask every 身份证号 found in text
     (first 6 + last 4), and with `names` empty every cell that is a person's name.
     Text that is not a plain string (lists, JSON) is emptied when it hits.
-    Returns what was found (`identity_leaks` before the scrub)."""
-    found = identity_leaks(con, names)
+    Returns what was found (`identity_leaks` before the scrub; `tables` as there)."""
+    found = identity_leaks(con, names, tables=tables)
     if not found:
         return found
     types = {f"{s}.{t}.{c}": d for s, t, c, d in con.execute(

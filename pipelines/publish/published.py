@@ -20,6 +20,9 @@ import duckdb
 from pipelines.warehouse import insert_rows, rollback, table_exists, warehouse as open_warehouse
 
 LIST_XLSX, LIST_CSV, ANALYST, TOWNSHIP = "list_xlsx", "list_csv", "analyst", "township"
+# The township files' folder: the hash of everything all of them were selected from
+# (township_copies.township_inputs); while it holds, no file needs its own hash computed.
+TOWNSHIP_INPUTS = "township_inputs"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,13 @@ def is_current(path: Path, content_hash: str, records: dict[str, Record]) -> boo
     """The file holds this content: same hash recorded, and the file still the bytes written
     then (a deleted, truncated or otherwise changed file is rebuilt)."""
     record = records.get(str(Path(path).resolve()))
-    if record is None or record.content_hash != content_hash:
+    return record is not None and record.content_hash == content_hash and intact(path, records)
+
+
+def intact(path: Path, records: dict[str, Record]) -> bool:
+    """The file is still the bytes recorded when it was written, whatever it holds."""
+    record = records.get(str(Path(path).resolve()))
+    if record is None:
         return False
     try:
         if Path(path).stat().st_size != record.file_bytes:
@@ -90,6 +99,11 @@ def entry(kind: str, path: Path, content_hash: str) -> list:
     path = Path(path).resolve()
     return [kind, str(path), content_hash, file_sha256(path), path.stat().st_size,
             datetime.now(timezone.utc).replace(tzinfo=None)]
+
+
+def folder_entry(kind: str, folder: Path, content_hash: str) -> list:
+    """A row of audit.published_files for a folder of files (no bytes of its own)."""
+    return [kind, str(Path(folder).resolve()), content_hash, "", 0, datetime.now(timezone.utc).replace(tzinfo=None)]
 
 
 def record(con: duckdb.DuckDBPyConnection, entries: list[list]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import re
 import tempfile
 from pathlib import Path
@@ -19,15 +20,19 @@ WAREHOUSE_SCHEMAS = ("raw", "staging", "restricted", "core", "mart", "audit")
 
 
 def build_file(con: duckdb.DuckDBPyConnection, target: Path, build, group_env: str, township: str | None,
-               block_size: int | None = None) -> Path:
+               block_size: int | None = None, start_from: Path | None = None) -> Path:
     """Run `build` on a new file attached and current beside `target`; protect it, then swap it in.
-    A small `block_size` keeps small files small (a township's file: ~0.1 MB instead of ~1 MB empty)."""
+    A small `block_size` keeps small files small (a township's file: ~0.1 MB instead of ~1 MB empty).
+    With `start_from`, the new file starts as a copy of that one (a patch of yesterday's file:
+    readers of the file in place keep it until the swap, as with a new one)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     tmp.unlink()  # DuckDB creates its own file; mkstemp only reserved a unique name
     try:
+        if start_from is not None:
+            shutil.copyfile(start_from, tmp)
         options = f" (BLOCK_SIZE {int(block_size)})" if block_size else ""
         alias = f"role_copy_{township or 'all'}"  # unique: township files are built side by side
         con.execute(f"ATTACH '{sql_string(tmp)}' AS {alias}{options}")

@@ -18,14 +18,16 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import duckdb_memory_limit
-from pipelines.publish.analyst_copy import analyst_content_hash, build_analyst_copy
-from pipelines.publish.published import ANALYST, TOWNSHIP, entry, is_current, record_in, recorded_in, tally
+from pipelines.publish.analyst_copy import analyst_contents, build_analyst_copy
+from pipelines.publish.published import (
+    ANALYST, TOWNSHIP, TOWNSHIP_INPUTS, entry, folder_entry, intact, is_current, record_in, recorded_in, tally,
+)
 from pipelines.publish.role_paths import (
     ADMIN_MODE, ANALYST_GROUP_ENV, CASEWORKER_GROUP_ENV, ROLE_MODE, TOWNSHIP_DIR_MODE, RoleError, analyst_copy_path,
     protect, sql_string, township_copy_path, township_dir,
 )
 from pipelines.publish.township_copies import (
-    build_township_copy, list_townships, stage, stage_townships, township_hashes,
+    build_township_copy, list_townships, stage, stage_townships, township_hashes, township_inputs,
 )
 from pipelines.runtime.progress import report
 from pipelines.runtime.workers import workers_from_env
@@ -54,30 +56,50 @@ def publish_role_copies(warehouse: Path) -> dict:
     folder = township_dir(warehouse)
     folder.mkdir(exist_ok=True)
     os.chmod(folder, TOWNSHIP_DIR_MODE)  # caseworkers may open their own file by name, not list the others
-    records = recorded_in(warehouse, (ANALYST, TOWNSHIP))
+    records = recorded_in(warehouse, (ANALYST, TOWNSHIP, TOWNSHIP_INPUTS))
     written: list[list] = []  # recorded even when a later file fails: those are in place
     try:
         with source(admin) as con:
             analyst = _publish_analyst(con, analyst_copy_path(warehouse), records, written)
             townships = list_townships(con)
-            with stage(con, warehouse):  # one pass over the warehouse, not one per township
-                staged = stage_townships(con)
-                hashes = township_hashes(con, staged, townships)
-                todo = [t for t in townships if not _current(township_copy_path(warehouse, t), hashes[t], records, t)]
-                _build_townships(con, warehouse, todo, staged, hashes, written)
+            inputs = township_inputs(con)
+            todo = [] if _all_current(warehouse, folder, townships, inputs, records) else None
+            if todo is None:
+                with stage(con, warehouse):  # one pass over the warehouse, not one per township
+                    staged = stage_townships(con)
+                    hashes = township_hashes(con, staged, townships)
+                    todo = [t for t in townships
+                            if not _current(township_copy_path(warehouse, t), hashes[t], records, t)]
+                    _build_townships(con, warehouse, todo, staged, hashes, written)
+            written.append(folder_entry(TOWNSHIP_INPUTS, folder, inputs))  # every file now holds them
     finally:
         record_in(warehouse, written)
     stale = [p for p in folder.glob("*.duckdb") if p.stem not in set(townships)]
     for path in stale:  # a township no longer in the data keeps no old copy of its people
         path.unlink(missing_ok=True)
-    summary = {"analyst": str(analyst_copy_path(warehouse)), "township_dir": str(folder),
+    summary = {"analyst": str(analyst_copy_path(warehouse)), "analyst_written": analyst or "unchanged",
+               "township_dir": str(folder),
                "townships": len(townships), "removed": len(stale),
-               "files": {ANALYST: tally(int(analyst), int(not analyst)),
+               "files": {ANALYST: tally(int(bool(analyst)), int(not analyst)),
                          TOWNSHIP: tally(len(todo), len(townships) - len(todo))},
                "seconds": round(time.perf_counter() - started, 2)}
     log.info("role copies published in %.1fs: analyst %s, township files %d rewritten, %d unchanged",
-             summary["seconds"], "rewritten" if analyst else "unchanged", len(todo), len(townships) - len(todo))
+             summary["seconds"], f"rewritten ({analyst})" if analyst else "unchanged", len(todo),
+             len(townships) - len(todo))
     return summary
+
+
+def _all_current(warehouse: Path, folder: Path, townships: list[str], inputs: str, records: dict) -> bool:
+    """Every township file was built from these very inputs and is still the bytes written
+    then: nothing to stage or hash (a night with nothing new). They get tonight's group
+    and mode all the same."""
+    last = records.get(str(folder.resolve()))
+    paths = {t: township_copy_path(warehouse, t) for t in townships}
+    if last is None or last.content_hash != inputs or not all(intact(p, records) for p in paths.values()):
+        return False
+    for township, path in paths.items():
+        protect(path, ROLE_MODE, CASEWORKER_GROUP_ENV, township)
+    return True
 
 
 def _current(path: Path, content_hash: str, records: dict, township: str | None = None) -> bool:
@@ -88,14 +110,15 @@ def _current(path: Path, content_hash: str, records: dict, township: str | None 
     return True
 
 
-def _publish_analyst(con: duckdb.DuckDBPyConnection, target: Path, records: dict, written: list[list]) -> bool:
-    """Rebuild the analyst file if its content changed; True when it was rewritten."""
-    content = analyst_content_hash(con)
-    if _current(target, content, records):
-        return False
-    build_analyst_copy(con, target)
-    written.append(entry(ANALYST, target, content))
-    return True
+def _publish_analyst(con: duckdb.DuckDBPyConnection, target: Path, records: dict, written: list[list]) -> str | None:
+    """Rebuild the analyst file if its content changed, or patch yesterday's where that is
+    still the file written then; how it was rewritten (whole, patched), None if it was not."""
+    contents = analyst_contents(con)
+    if _current(target, contents.digest, records):
+        return None
+    how = build_analyst_copy(con, target, contents, previous=target if intact(target, records) else None)
+    written.append(entry(ANALYST, target, contents.digest))
+    return how
 
 
 def role_workers() -> int:

@@ -185,13 +185,31 @@ def stage_townships(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]
     return staged
 
 
+def _layout() -> str:
+    queries = sorted(p for p in (QUERIES / "publish").glob("township_*.sql"))
+    return layout_version(sys.modules[__name__], role_files, identity_scan, *queries, *macro_texts())
+
+
+def township_inputs(con: duckdb.DuckDBPyConnection) -> str:
+    """One hash over everything the township files are selected from: every `src` object
+    their selections read, whole (names and all), and the layout. While it holds, so do
+    all the files (no stage needed to see it); the view of follow-ups is hashed as it
+    reads today, since its `overdue` changes with the date."""
+    objects = sorted({f"{s}.{o}" for _, _, sql in township_tables(con, _reads(lambda n: f"src.{n}"))
+                      for s, o in re.findall(r"src\.([a-z_]+)\.([a-z_]+)", sql)})
+    parts = []
+    for name in objects:
+        schema, obj = name.split(".")
+        hashed = [c for c in role_files.columns(con, "src", schema, obj) if c not in UNHASHED.get(name, set())]
+        parts.append((name, hashed, rows_hash(con, f"src.{name}", hashed)))
+    return digest(_layout(), parts)
+
+
 def township_hashes(con: duckdb.DuckDBPyConnection, staged: list[tuple[str, str, str]],
                     townships: list[str]) -> dict[str, str]:
     """Each township file's content hash, from the stage (already scrubbed): per object its
     columns and types, and its rows' count and hash sums for that township."""
-    queries = sorted(p for p in (QUERIES / "publish").glob("township_*.sql"))
-    layout = layout_version(sys.modules[__name__], role_files, identity_scan, *queries,
-                            *macro_texts())
+    layout = _layout()
     parts: list[tuple[str, list, dict]] = []
     for name, how, table in staged:
         schema = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ?"

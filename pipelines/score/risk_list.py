@@ -171,9 +171,23 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
     ).drop("strongest_reason")
 
 
-def settings_summary(settings: dict) -> dict:
-    return {"visits_per_township": settings["visits"], "visits_by_need": settings["by_need"],
-            "min_score": settings["min_score"]}
+def _listed(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[dict, float | None]:
+    """A written list's households per level, and its mean score."""
+    levels = dict(con.execute("SELECT risk_level, count(*) FROM mart.risk_list WHERE as_of_date = ?"
+                              " GROUP BY ALL ORDER BY 1", [as_of]).fetchall())
+    return levels, con.execute("SELECT avg(risk_score) FROM mart.risk_list WHERE as_of_date = ?",
+                               [as_of]).fetchall()[0][0]
+
+
+def _summary(status: str, as_of: date, version: str, source: str, entry: dict, settings: dict, households: int,
+             levels: dict, mean: float | None, started: float) -> dict:
+    """The score step's summary (run-summary.json), for a list written or kept."""
+    return {"status": status, "as_of_date": str(as_of), "model_version": version, "model_source": source,
+            "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
+            "households": households, "visits_per_township": settings["visits"],
+            "visits_by_need": settings["by_need"], "min_score": settings["min_score"], "levels": levels,
+            "mean_risk_score": round(float(mean), 4) if households else None,
+            "seconds": round(time.perf_counter() - started, 1)}
 
 
 def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of: date, model_version: str,
@@ -262,26 +276,20 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         digest = inputs_digest(con, as_of, version, settings)
         same = kept(con, as_of, digest)
         if same is not None:
-            levels = dict(con.execute("SELECT risk_level, count(*) FROM mart.risk_list WHERE as_of_date = ?"
-                                      " GROUP BY ALL ORDER BY 1", [as_of]).fetchall())
-            mean = con.execute("SELECT avg(risk_score) FROM mart.risk_list WHERE as_of_date = ?",
-                               [as_of]).fetchall()[0][0]
+            listed = _listed(con, as_of)
         else:
             with timed("features"):
                 features = household_features(con, as_of)
     finally:
         con.close()
+    said = dict(as_of=as_of, version=version, source=source, entry=entry, settings=settings, started=started)
     if same is not None:  # a quiet night: the list written from the same inputs stays
         with open_wh(Path(warehouse)) as con:
             record(con, as_of, version, digest, same, UNCHANGED)
         log.info("risk list %s kept: %d households, scored before with %s from the same features, settings and"
                  " code", as_of, same, version)
-        return {"status": UNCHANGED, "as_of_date": str(as_of), "model_version": version, "model_source": source,
-                "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
-                "households": same, "reason": "nothing that decides the list changed since it was scored",
-                **settings_summary(settings), "levels": levels,
-                "mean_risk_score": round(float(mean), 4) if same else None,
-                "seconds": round(time.perf_counter() - started, 1)}
+        return {**_summary(UNCHANGED, households=same, levels=listed[0], mean=listed[1], **said),
+                "reason": "nothing that decides the list changed since it was scored"}
     codes = reason_codes()
     missing = sorted(set(model.features) - set(features.columns))
     if missing:
@@ -291,14 +299,8 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
     with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
         written = write_risk_list(con, scored, as_of, version, codes, digest)
     levels = scored.group_by("risk_level").len().sort("risk_level")
-    summary = {
-        "status": SCORED, "as_of_date": str(as_of), "model_version": version, "model_source": source,
-        "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
-        "households": written, **settings_summary(settings),
-        "levels": dict(zip(levels["risk_level"], levels["len"])),
-        "mean_risk_score": round(float(scored["risk_score"].mean()), 4) if written else None,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    summary = _summary(SCORED, households=written, levels=dict(zip(levels["risk_level"], levels["len"])),
+                       mean=scored["risk_score"].mean(), **said)
     log.info("risk list %s: %d households scored with %s in %.1f s", as_of, written, version, summary["seconds"])
     return summary
 
