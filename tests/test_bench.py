@@ -143,8 +143,9 @@ def test_the_command(result):
     assert sum(r["stages"].values()) <= r["backfill_s"]
     assert r["train_s"] <= r["backfill_s"]
     assert r["startup_s"] < r["nightly_s"]
-    for run in ("backfill", "direct", "nightly"):
+    for run in ("backfill", "direct", "nightly", "quiet"):
         assert sum(r["runs"][run]["stages"].values()) <= r["runs"][run]["wall_s"]
+    assert r["quiet_s"] > 0 and {"history", "score", "publish"} <= set(r["runs"]["quiet"]["tasks"])
     assert r["nightly_new_deliveries"] >= 1
     assert r["data"]["rows"] > 0 and r["data"]["files"] > 0
     assert {t["target"] for t in r["targets"]} >= {"backfill without training ≤ 3× read floor",

@@ -30,7 +30,7 @@ __all__ = ["BENCH_ROOT", "PHASES", "SKIPPABLE", "BenchError", "assemble", "bench
 
 BENCH_ROOT = config.VAR / "bench"
 GENERATOR = Path(__file__).resolve().parent.parent / "generate"
-PHASES = ("generate", "floor", "backfill", "direct", "nightly prep", "nightly")
+PHASES = ("generate", "floor", "backfill", "direct", "nightly prep", "nightly", "quiet")
 # Phases `--skip` may leave out: a province run's backfill alone takes most of an hour here.
 SKIPPABLE = ("direct", "nightly")
 
@@ -143,7 +143,7 @@ def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BEN
     backfill_dir.mkdir()
     backfill = summarise_run(_airflow_run(backfill_dir, landing, env), read_timings(backfill_dir / "timings.jsonl"))
 
-    direct = prep = nightly = None
+    direct = prep = nightly = quiet = None
     cut, new_deliveries = nightly_cut(landing)
     if "direct" not in skip:
         tick("direct", 3, len(PHASES))
@@ -162,21 +162,26 @@ def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BEN
         tick("nightly", 5, len(PHASES))
         env = phase_env(nightly_dir / "timings.jsonl", airflow_home)
         nightly = summarise_run(_airflow_run(nightly_dir, landing, env), read_timings(nightly_dir / "timings.jsonl"))
+
+        tick("quiet", 6, len(PHASES))  # the night after: nothing new delivered (most nights)
+        env = phase_env(nightly_dir / "quiet-timings.jsonl", airflow_home)
+        quiet = summarise_run(_airflow_run(nightly_dir, landing, env),
+                              read_timings(nightly_dir / "quiet-timings.jsonl"))
     nights = None
     if night_months is not None:
         # One month more than the long history: a world's last month is never complete (its 人社
         # folder has no _READY, docs/generator.md), so the others of that month are held.
         long_folder = Path(root).resolve() / data_key(scale, night_months + 1, seed)
-        tick(f"generate {night_months + 1} months", 5, len(PHASES))
+        tick(f"generate {night_months + 1} months", 6, len(PHASES))
         ensure_data(long_folder, scale, night_months + 1, seed)  # its first `months` months: the short history
         nights = measure_nights(long_folder / "landing", runs / "nights", airflow_home, (months, night_months),
-                                _direct_run, _airflow_run, lambda label: tick(label, 5, len(PHASES)))
-    tick("done", 6, len(PHASES))
+                                _direct_run, _airflow_run, lambda label: tick(label, 6, len(PHASES)))
+    tick("done", 7, len(PHASES))
 
     if not keep:
         shutil.rmtree(runs, ignore_errors=True)
     result = assemble(scale, months, seed, data, floor, init, backfill, direct, prep, nightly, cut,
-                      new_deliveries, load_before, skip)
+                      new_deliveries, load_before, skip, quiet=quiet)
     if nights is not None:
         result["command"] += f" --night-months {night_months}"
         result["nights"] = nights

@@ -20,8 +20,9 @@ PROVINCE_PEAK_MB_MAX = 8 * 1024
 
 
 def assemble(scale, months, seed, data, floor, init, backfill, direct, prep, nightly, cut, new_deliveries,
-             load_before, skip=frozenset()) -> dict:
-    """The result; a skipped phase's figures are null."""
+             load_before, skip=frozenset(), quiet=None) -> dict:
+    """The result; a skipped phase's figures are null. `quiet`: the run after the nightly
+    one, with nothing new delivered."""
     train_s = backfill["stages"].get("train", 0.0)
     rows = floor["rows"]
     skipped = sorted(skip)
@@ -41,6 +42,7 @@ def assemble(scale, months, seed, data, floor, init, backfill, direct, prep, nig
         "nightly_s": nightly["wall_s"] if nightly else None,
         "nightly_new_deliveries": new_deliveries,
         "nightly_after": cut.isoformat(),
+        "quiet_s": quiet["wall_s"] if quiet else None,
         # the fixed cost of one run: measured on the nightly run, else on the backfill
         "startup_s": (nightly or backfill)["startup_s"],
         "direct_s": direct["wall_s"] if direct else None,
@@ -48,7 +50,7 @@ def assemble(scale, months, seed, data, floor, init, backfill, direct, prep, nig
         "stages": backfill["stages"],
         "stage_peak_mb": backfill["stage_peak_mb"],
         "airflow_db_init_s": init["wall_s"],
-        "runs": {"backfill": backfill, "direct": direct, "nightly": nightly,
+        "runs": {"backfill": backfill, "direct": direct, "nightly": nightly, "quiet": quiet,
                  "nightly_prep": prep and {"wall_s": prep["wall_s"], "cpu_s": prep["cpu_s"],
                                            "peak_rss_mb": prep["peak_rss_mb"]}},
         "per_million_rows_s": {
@@ -107,8 +109,8 @@ def print_result(console, result: dict) -> None:
     table.add_row("floor (read every file once)", f"{result['floor_s']:.1f}", "", "", "",
                   ", ".join(f"{k} {v:.1f}s" for k, v in result["floor_parts_s"].items()))
     for key, label in (("backfill", "backfill (dibao run)"), ("direct", "backfill, direct calls"),
-                       ("nightly", "nightly (last month)")):
-        run = runs[key]
+                       ("nightly", "nightly (last month)"), ("quiet", "quiet night (nothing new)")):
+        run = runs.get(key)
         if run is None:
             table.add_row(label, "", "", "", "", "skipped (--skip)")
             continue
@@ -121,11 +123,11 @@ def print_result(console, result: dict) -> None:
     console.print(table)
 
     stages = Table(title="backfill stages (self time)")
-    for name in ("stage", "seconds", "share", "peak MB", "direct s", "nightly s"):
+    for name in ("stage", "seconds", "share", "peak MB", "direct s", "nightly s", "quiet s"):
         stages.add_column(name, justify="left" if name == "stage" else "right")
     total = result["backfill_s"] or 1
     for name, seconds in result["stages"].items():
-        other = [f"{runs[k]['stages'].get(name, 0):.1f}" if runs[k] else "" for k in ("direct", "nightly")]
+        other = [f"{runs[k]['stages'].get(name, 0):.1f}" if runs.get(k) else "" for k in ("direct", "nightly", "quiet")]
         stages.add_row(name, f"{seconds:.1f}", f"{seconds / total:.0%}", f"{result['stage_peak_mb'][name]:,.0f}",
                        *other)
     console.print(stages)
