@@ -227,3 +227,23 @@ def test_the_analyst_copy_is_built_whole_when_yesterdays_cannot_be_patched(publi
         f.write(b"\x01")
     assert publish_role_copies(wh)["analyst_written"] == WHOLE
     intact(wh, out)
+
+
+@pytest.mark.parametrize("change", [
+    # a table cut by a named query over another table (township_change_events.sql)
+    "UPDATE core.change_events SET detail = coalesce(detail, '') || ' (re-dated)' WHERE household_id IN"
+    " (SELECT household_id FROM core.household_history WHERE township_code = '{t}')",
+    # a column no analyst sees: a person's name, in the restricted identities the township files show
+    "UPDATE restricted.person_identity SET name = name || '之' WHERE person_key IN (SELECT head_key"
+    " FROM core.household_history WHERE township_code = '{t}')",
+])
+def test_any_change_township_files_read_is_seen_without_a_stage(published, change):
+    """The folder's hash covers every object the township files are cut from: a change
+    in one of them stages, hashes and rewrites the files it shows in (T1's, and T2's
+    where a household of T1 lived there too)."""
+    wh, out = published
+    before = state(wh, out)[f"{T1}.duckdb"]
+    with warehouse(wh) as con:
+        assert con.execute(change.format(t=T1)).fetchall()[0][0] > 0
+    again = night(wh, out)
+    assert again["township"]["rewritten"] >= 1 and state(wh, out)[f"{T1}.duckdb"][2] != before[2]

@@ -127,7 +127,8 @@ def print_result(console, result: dict) -> None:
         stages.add_column(name, justify="left" if name == "stage" else "right")
     total = result["backfill_s"] or 1
     for name, seconds in result["stages"].items():
-        other = [f"{runs[k]['stages'].get(name, 0):.1f}" if runs.get(k) else "" for k in ("direct", "nightly", "quiet")]
+        other = [f"{runs[k]['stages'].get(name, 0):.1f}" if runs.get(k) else ""
+                 for k in ("direct", "nightly", "quiet")]
         stages.add_row(name, f"{seconds:.1f}", f"{seconds / total:.0%}", f"{result['stage_peak_mb'][name]:,.0f}",
                        *other)
     console.print(stages)

@@ -117,11 +117,6 @@ def analyst_contents(con: duckdb.DuckDBPyConnection) -> Contents:
     return Contents(layout, found, digest(rows_hash(con, f"({_names_sql(con)})", ["name"])))
 
 
-def analyst_content_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """The analyst file's content hash (published.py: the file is rewritten only when it changes)."""
-    return analyst_contents(con).digest
-
-
 def _write_contents(con: duckdb.DuckDBPyConnection, contents: Contents) -> None:
     """What the file was built from, in the file itself (CONTENTS), for tomorrow's patch."""
     rows = [("layout", "", contents.layout), ("names", "", contents.names)] + [

@@ -195,8 +195,10 @@ def township_inputs(con: duckdb.DuckDBPyConnection) -> str:
     their selections read, whole (names and all), and the layout. While it holds, so do
     all the files (no stage needed to see it); the view of follow-ups is hashed as it
     reads today, since its `overdue` changes with the date."""
-    objects = sorted({f"{s}.{o}" for _, _, sql in township_tables(con, _reads(lambda n: f"src.{n}"))
-                      for s, o in re.findall(r"src\.([a-z_]+)\.([a-z_]+)", sql)})
+    present = {f"{s}.{t}" for s, t in tables(con, "src")} | {f"{s}.{v}" for s, v in views(con, "src")}
+    read = _reads(lambda name: f"src.{name}")  # a named object read by another: its own sources count
+    objects = sorted(present & {f"{s}.{o}" for name, how in TOWNSHIP_TABLES
+                                for s, o in re.findall(r"src\.([a-z_]+)\.([a-z_]+)", _selection(name, how, read))})
     parts = []
     for name in objects:
         schema, obj = name.split(".")
