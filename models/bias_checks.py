@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diagnostics_cli import ranking_line, run_diagnostic  # noqa: E402
-from pipelines.score import contenders, train  # noqa: E402
+from pipelines.score import contenders, train, upkeep  # noqa: E402
 from pipelines.score.features import feature_names, household_features  # noqa: E402
 from pipelines.score.guard import _auc, precision_at  # noqa: E402
 from pipelines.score.model import RiskModel, inputs  # noqa: E402
@@ -70,7 +70,7 @@ def check(warehouse: Path, truth: Path) -> dict:
         rows = train.examples(con, dates).join(
             pl.from_arrow(con.sql(query("score/lowest_check_ratio"), params={"dates": dates}).to_arrow_table()),
             on=["as_of_date", "household_id"], how="left")
-        latest = household_features(con, train.month_end_dates(con)[-1])
+        latest = household_features(con, upkeep.month_end_dates(con)[-1])
     finally:
         con.close()
     outcome = pl.read_csv(truth / "households.csv", schema_overrides={"household_id": pl.String,

@@ -98,7 +98,7 @@ def test_a_judged_model_is_retrained_only_once_two_month_ends_behind(risk_world)
     """The monthly DAG keeps a judged model within one labelled month-end; the nightly
     step retrains one two behind (a warehouse run without the DAG), and a provisional
     one as soon as one month-end is newer. A model from before the guard is left alone."""
-    from pipelines.score.train import STALE_MONTHS, _outgrown, labelled_dates
+    from pipelines.score.upkeep import STALE_MONTHS, labelled_dates, outgrown as _outgrown
 
     con = duckdb.connect(str(risk_world["warehouse"]), read_only=True)
     try:

@@ -109,6 +109,21 @@ def _direct_run(run_dir: Path, landing: Path, env: dict, until: date | None = No
                    "direct run")
 
 
+def _nightly_and_quiet(nightly_dir: Path, landing: Path, airflow_home: Path, cut: date, tick) -> tuple:
+    """All but the last month loaded by direct calls (prep), then the last month through
+    Airflow (the nightly run), then one more run with nothing new (the quiet night)."""
+    tick("nightly prep", 4, len(PHASES))
+    nightly_dir.mkdir()
+    prep = _direct_run(nightly_dir, landing, phase_env(nightly_dir / "prep-timings.jsonl", airflow_home), until=cut)
+    tick("nightly", 5, len(PHASES))
+    env = phase_env(nightly_dir / "timings.jsonl", airflow_home)
+    nightly = summarise_run(_airflow_run(nightly_dir, landing, env), read_timings(nightly_dir / "timings.jsonl"))
+    tick("quiet", 6, len(PHASES))  # the night after: nothing new delivered (most nights)
+    env = phase_env(nightly_dir / "quiet-timings.jsonl", airflow_home)
+    quiet = summarise_run(_airflow_run(nightly_dir, landing, env), read_timings(nightly_dir / "quiet-timings.jsonl"))
+    return prep, nightly, quiet
+
+
 def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BENCH_ROOT,
           json_path: Path | None = None, keep: bool = False, progress=None,
           skip: frozenset[str] = frozenset(), night_months: int | None = None) -> dict:
@@ -153,20 +168,7 @@ def bench(scale: str = "city", months: int = 12, seed: int = 0, root: Path = BEN
         direct = summarise_run(_direct_run(direct_dir, landing, env), read_timings(direct_dir / "timings.jsonl"))
 
     if "nightly" not in skip:
-        tick("nightly prep", 4, len(PHASES))
-        nightly_dir = runs / "nightly"
-        nightly_dir.mkdir()
-        env = phase_env(nightly_dir / "prep-timings.jsonl", airflow_home)
-        prep = _direct_run(nightly_dir, landing, env, until=cut)
-
-        tick("nightly", 5, len(PHASES))
-        env = phase_env(nightly_dir / "timings.jsonl", airflow_home)
-        nightly = summarise_run(_airflow_run(nightly_dir, landing, env), read_timings(nightly_dir / "timings.jsonl"))
-
-        tick("quiet", 6, len(PHASES))  # the night after: nothing new delivered (most nights)
-        env = phase_env(nightly_dir / "quiet-timings.jsonl", airflow_home)
-        quiet = summarise_run(_airflow_run(nightly_dir, landing, env),
-                              read_timings(nightly_dir / "quiet-timings.jsonl"))
+        prep, nightly, quiet = _nightly_and_quiet(runs / "nightly", landing, airflow_home, cut, tick)
     nights = None
     if night_months is not None:
         # One month more than the long history: a world's last month is never complete (its 人社

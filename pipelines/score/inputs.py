@@ -13,13 +13,12 @@ there, rescoring would write the same rows: it is kept (`audit.score_runs`, stat
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 
-from pipelines.config import WAREHOUSE_SQL
+from pipelines.config import MODELS, WAREHOUSE_SQL
 from pipelines.publish.published import digest, layout_version
 from pipelines.sql import query
 from pipelines.warehouse import table_exists
@@ -28,12 +27,13 @@ SCORED, UNCHANGED = "scored", "unchanged"
 
 
 def _code() -> str:
-    """The code and SQL that turn features into a list (any change rescores)."""
-    from pipelines.score import features, model, reasons, risk_list
-
-    files = sorted((WAREHOUSE_SQL / "queries" / "features").glob("*.sql")) + \
-        sorted((WAREHOUSE_SQL / "queries" / "score").glob("*.sql")) + [Path(reasons.REASON_CODES)]
-    return layout_version(features, model, reasons, risk_list, sys.modules[__name__], *files)
+    """The code and SQL that turn features into a list (any change rescores); read as
+    files: importing the modules would bring scikit-learn into a night that keeps its list."""
+    here = Path(__file__).resolve().parent
+    files = [here / f"{m}.py" for m in ("features", "model", "reasons", "risk_list", "inputs")] + \
+        sorted((WAREHOUSE_SQL / "queries" / "features").glob("*.sql")) + \
+        sorted((WAREHOUSE_SQL / "queries" / "score").glob("*.sql")) + [MODELS / "reason_codes.yaml"]
+    return layout_version(*files)
 
 
 def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: date, version: str, settings: dict) -> str:

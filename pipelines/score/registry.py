@@ -127,13 +127,18 @@ class Registry:
                 return e
         raise RegistryError(f"no model {version!r} in {self.file}")
 
-    def load(self, version: str) -> RiskModel:
+    def verify(self, version: str) -> Path:
+        """The entry's artifact, present and the bytes registered (without loading it)."""
         entry = self.entry(version)
         path = self.folder / entry["artifact"]
         if not path.exists():
             raise RegistryError(f"model {version}: artifact {path} is missing")
         if _sha256(path) != entry["sha256"]:
             raise RegistryError(f"model {version}: {path} does not match its registered sha256")
+        return path
+
+    def load(self, version: str) -> RiskModel:
+        entry, path = self.entry(version), self.verify(version)
         import skops.io as sio
 
         from pipelines.score.model import RiskModel

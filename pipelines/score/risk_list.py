@@ -40,6 +40,7 @@ import sys
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -47,14 +48,17 @@ import polars as pl
 
 from pipelines.config import MODELS
 from pipelines.score.features import household_features
-from pipelines.score.reasons import (
-    ReasonCode, ReasonCodeError, contributions, model_groups, ranked_reasons, reason_codes, rule_flags,
-)
 from pipelines.score.command import run_command
 from pipelines.score.inputs import SCORED, UNCHANGED, inputs_digest, kept, record
 from pipelines.score.registry import Registry, RegistryError, default_models_dir
-from pipelines.score.model import RiskModel
 from pipelines.runtime.timing import timed
+
+if TYPE_CHECKING:
+    from pipelines.score.model import RiskModel
+    from pipelines.score.reasons import ReasonCode
+
+# pipelines.score.reasons and .model bring scikit-learn (about 1.5 s to import): they are
+# imported where a list is scored, not by a night that keeps the list it has.
 from pipelines.sql import query
 from pipelines.warehouse import rollback
 
@@ -143,6 +147,8 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
                      min_score: float = 0.0) -> pl.DataFrame:
     """Score a household_features frame: risk_score, risk_level, reasons, and the
     detail (rule flags, contributions) each row was decided on."""
+    from pipelines.score.reasons import contributions, model_groups, ranked_reasons, reason_codes, rule_flags
+
     codes = codes if codes is not None else reason_codes()
     groups = model_groups(codes, model.features)
     p = np.clip(model.predict(features), 0.0, 1.0)
@@ -236,7 +242,7 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
     nothing to score, or too little history to train a first model, it says so
     (status `skipped`) instead of failing the run.
     """
-    from pipelines.score.train import TrainingError, ensure_model
+    from pipelines.score.upkeep import TrainingError, ensure_model
     from pipelines.warehouse import open_warehouse, warehouse as open_wh
 
     started = time.perf_counter()
@@ -267,7 +273,8 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         version = reference["version"]
         log.warning("%s: scoring with the reference model %s (%s) until the warehouse can train its own", exc,
                     version, reference.get("kind", "gbm"))
-    model, entry = registry.load(version), registry.entry(version)  # a broken artifact fails any night
+    registry.verify(version)  # a missing or altered artifact fails any night, a kept list's too
+    entry = registry.entry(version)
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
         settings = level_settings(con, as_of)
@@ -290,7 +297,9 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
                  " code", as_of, same, version)
         return {**_summary(UNCHANGED, households=same, levels=listed[0], mean=listed[1], **said),
                 "reason": "nothing that decides the list changed since it was scored"}
-    codes = reason_codes()
+    from pipelines.score.reasons import reason_codes
+
+    model, codes = registry.load(version), reason_codes()
     missing = sorted(set(model.features) - set(features.columns))
     if missing:
         raise RegistryError(f"model {version} needs features the warehouse no longer computes: {missing}")
@@ -327,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, help="visits per township per month (default: the parameter)")
     args = parser.parse_args(argv)
     models_dir = str(args.models_dir) if args.models_dir else None
+    from pipelines.score.reasons import ReasonCodeError
+
     return run_command(lambda: score_latest(str(args.warehouse), models_dir, args.visits),
                        (RegistryError, ReasonCodeError, duckdb.Error, ValueError))
 

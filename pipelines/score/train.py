@@ -17,8 +17,9 @@ then refitted on every measured household-month and registered with all three
 contenders' held-out metrics and the decision.
 
 Entry points: `train_candidate` and `promote_if_not_worse` (the monthly
-retraining DAG), `ensure_model` (nightly scoring when nothing is registered
-yet), and `python -m pipelines.score.train` by hand.
+retraining DAG, and `ensure_model` in pipelines/score/upkeep.py when the nightly
+scoring finds no model or an outgrown one), and `python -m pipelines.score.train`
+by hand.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from pipelines.score import guard
 from pipelines.score.features import feature_names, household_features, population_query
 from pipelines.score.reasons import ReasonCodeError, model_groups, reason_codes
 from pipelines.score.command import run_command
-from pipelines.score.registry import Registry, RegistryError, default_models_dir, provisional
+from pipelines.score.registry import Registry, RegistryError, default_models_dir
+# The nightly upkeep (ensure_model) lives apart: it must not import this module's scikit-learn.
+from pipelines.score.upkeep import TrainingError, labelled_dates, open_read_only
 from pipelines.score.model import RiskModel, hyperparameters, reference_values
 
 log = logging.getLogger(__name__)
@@ -68,37 +71,12 @@ EXCLUDED = ("season",)
 # choice, kept for the model card's comparison.
 LEARN_FROM = ("measured", "all")
 NO_LIMIT = date(9999, 12, 31)
-# A judged model this many labelled month-ends behind the warehouse is retrained by the
-# nightly step: a safety net for a warehouse run without the monthly retraining DAG
-# (`dibao run` alone); with the DAG a model is never more than one behind.
-STALE_MONTHS = 2
-
-
-class TrainingError(Exception):
-    """Not enough history to train, or training failed; one line."""
-
-
 def add_months(d: date, months: int) -> date:
     """d moved by whole months, clamped to the month's end (2024-11-30 + 3 = 2025-02-28)."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
     last = (date(year + month // 12, month % 12 + 1, 1) - date(year, month, 1)).days
     return date(year, month, min(d.day, last))
-
-
-def month_end_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """The last loaded mz snapshot date of each month, oldest first."""
-    rows = con.execute("SELECT extract_date FROM core.snapshots WHERE source = 'mz' AND is_month_latest"
-                       " ORDER BY extract_date").fetchall()
-    return [r[0] for r in rows]
-
-
-def labelled_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Month-end dates after the baseline (the first snapshot shows states, not the
-    changes half the features count) with a later snapshot that may report a
-    measurement."""
-    dates = month_end_dates(con)
-    return dates[1:-1]
 
 
 def examples(con: duckdb.DuckDBPyConnection, dates: list[date], until: date = NO_LIMIT) -> pl.DataFrame:
@@ -245,12 +223,6 @@ def train(con: duckdb.DuckDBPyConnection, seed: int = 0, learn_from: str = "meas
     return model, entry
 
 
-def _open(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
-    from pipelines.warehouse import open_warehouse
-
-    return open_warehouse(Path(warehouse), read_only=True)
-
-
 def _summary(entry: dict) -> dict:
     keep = ("version", "status", "created_at", "promoted_at", "artifact", "kind", "data_window", "rows", "metrics",
             "learn_from", "calibration", "hyperparameters", "guard", "training_seconds")
@@ -262,7 +234,7 @@ def train_candidate(warehouse: str, models_dir: str | None = None, seed: int = 0
     """Train a model on the warehouse and register it as a candidate; return its entry.
     `learn_from` and `kind` are for comparisons (see train); leave them for production."""
     registry = Registry(models_dir or default_models_dir(warehouse))
-    con = _open(warehouse)
+    con = open_read_only(warehouse)
     try:
         model, entry = train(con, seed, learn_from, kind)
     finally:
@@ -305,42 +277,6 @@ def _decide(registry: Registry, candidate: dict) -> dict:
         return {"promoted": False, "reason": f"the guard put {chosen} in force, not this {candidate.get('kind')} "
                 f"model: {candidate['guard']['reason']}", **previous}
     return {"promoted": True, "reason": candidate["guard"]["reason"], **previous}
-
-
-def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -> str:
-    """The current model's version; trains and promotes one when none is registered,
-    when the current one is provisional (the guard had too little to judge any
-    challenger, so the sort was put in force) and a month-end has been labelled
-    since it was trained (a young city's model grows with its history night by
-    night instead of waiting for the monthly retraining DAG), or when it is
-    STALE_MONTHS labelled month-ends behind (no monthly DAG ran)."""
-    registry = Registry(models_dir or default_models_dir(warehouse))
-    current = registry.current()
-    if current is not None and not _outgrown(warehouse, current):
-        return current["version"]
-    try:
-        trained = train_candidate(warehouse, str(registry.folder), seed)
-    except TrainingError:
-        if current is None:
-            raise
-        log.warning("model %s kept: training on the newer months failed", current["version"])
-        return current["version"]
-    promote_if_not_worse(warehouse, str(registry.folder), trained["version"])
-    return (registry.current() or trained)["version"]
-
-
-def _outgrown(warehouse: str, current: dict) -> bool:
-    """A provisional model with a newer labelled month-end than it saw, or any model
-    STALE_MONTHS or more month-ends behind (the monthly DAG keeps it within one)."""
-    if "guard" not in current:  # registered before the guard existed: left to the monthly DAG
-        return False
-    con = _open(warehouse)
-    try:
-        dates = labelled_dates(con)
-    finally:
-        con.close()
-    newer = [d for d in dates if str(d) > current.get("data_window", {}).get("last_as_of", "9999")]
-    return len(newer) >= (1 if provisional(current) else STALE_MONTHS)
 
 
 def main(argv: list[str] | None = None) -> int:
