@@ -60,6 +60,10 @@ WORLDS: tuple[World, ...] = (
     World("strict-conversion-24", "strict-conversion", 24, 108),
     World("irregular-12", "irregular", 12, 109),
     World("default-24", "default", 24, 110),
+    # A year of history is where a young city's model starts; the kept-back worlds have it too.
+    World("default-12", "default", 12, 111),
+    World("twice-yearly-12", "twice-yearly", 12, 112),
+    World("high-job-loss-12", "high-job-loss", 12, 113),
 )
 NAMES = tuple(w.name for w in WORLDS) + (EXTERNAL,)
 
