@@ -221,6 +221,9 @@ def _stable(con, db: str, schema: str, table: str) -> str:
     elif (schema, table) == ("audit", "layer_builds"):  # likewise: the latest build per layer
         where = (f" WHERE (layer, built_at) IN (SELECT (layer, max(built_at)) FROM {db}.{schema}.{table}"
                  " GROUP BY layer)")
+    elif (schema, table) == ("audit", "score_runs"):  # every scoring is logged: the latest per date
+        where = (f" WHERE (as_of_date, run_at) IN (SELECT (as_of_date, max(run_at)) FROM {db}.{schema}.{table}"
+                 " GROUP BY as_of_date)")
     return f"SELECT {', '.join(exprs) or 'NULL'} FROM {db}.{schema}.{table}{where}"
 
 

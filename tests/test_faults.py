@@ -61,6 +61,9 @@ VOLATILE = {
     # marts committed leaves the next one nothing to rebuild): compared are the latest
     # build's model and parameter checksums, not its scope
     "audit.layer_builds": {"run_id", "scope", "reason", "months_from", "built_at"},
+    # a scoring's inputs digest names the layer builds (random run ids); whether a list was
+    # scored or kept depends on the runs before (a rerun after a kill keeps what it finds)
+    "audit.score_runs": {"inputs", "status", "run_at"},
     # a fresh random id per list export; the files' paths (under each run's --out) and the
     # workbook's hash (XLSX embeds its creation time); the day the list was issued and the
     # deadlines counted from it (a run across midnight issues on the next day)
@@ -73,7 +76,7 @@ VOLATILE = {
     "audit.published_files": {"path", "content_hash", "file_sha256", "file_bytes", "written_at"},
 }
 # audit.model_runs and audit.layer_builds log every build: only the latest successful
-# build of each layer is compared. audit.alerts' `source_stale` rows are raised once per run while a source is
+# build of each layer is compared; audit.score_runs every scoring: the latest of each date. audit.alerts' `source_stale` rows are raised once per run while a source is
 # stale: how many there are depends on how many runs happened, not on the deliveries.
 LOAD_TABLES = ("raw.mz_households", "raw.mz_members", "raw.cl_disability", "raw.rs_registrations",
                "raw.rs_contributions", "staging.mz_households", "staging.mz_members", "staging.cl_disability",
@@ -147,6 +150,9 @@ def _select(con, schema: str, table: str, prefix: str = "") -> str:
                  f" WHERE status = 'built' GROUP BY layer)")
     elif name == "audit.layer_builds":
         where = f" WHERE (layer, built_at) IN (SELECT (layer, max(built_at)) FROM {prefix}{name} GROUP BY layer)"
+    elif name == "audit.score_runs":
+        where = (f" WHERE (as_of_date, run_at) IN (SELECT (as_of_date, max(run_at)) FROM {prefix}{name}"
+                 " GROUP BY as_of_date)")
     elif name == "audit.alerts":
         where = " WHERE kind <> 'source_stale'"
     return f"SELECT {', '.join(exprs) or 'NULL'} FROM {prefix}{name}{where}"
