@@ -2,7 +2,7 @@
 month tonight's deliveries can change (issue #17; docs/warehouse.md, "Month-scoped models").
 
 A monthly 民政 snapshot names nearly every household, so narrowing a build to the
-households a night touched saves nothing (measured on branch `h-incr`). Time is what a
+households a night touched saves nothing (measured on an unmerged branch). Time is what a
 night narrows: a new month's deliveries change that month's rows of `mart.household_month`
 and its sums, or of `core.contributions`, not last year's. `plan` finds the first such
 month for a layer; the models lifecycle.toml lists under `[monthly]` then keep their
