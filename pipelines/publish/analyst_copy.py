@@ -55,9 +55,10 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path, contents: C
     written = list(selections) if changed is None else changed
 
     def build() -> None:
-        for name in (_written_names(con) if changed is not None else []):
-            if name not in selections:  # gone from the warehouse since yesterday
-                con.execute(f"DROP TABLE {_quoted(name)}")
+        here = con.execute("SELECT current_database()").fetchall()[0][0]
+        for schema, table in (tables(con, here) if changed is not None else []):
+            if f"{schema}.{table}" not in selections and f"{schema}.{table}" != CONTENTS:
+                con.execute(f'DROP TABLE "{schema}"."{table}"')  # gone from the warehouse since yesterday
         for name in written:
             schema, table, select = selections[name]
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
@@ -146,18 +147,6 @@ def _changed_tables(con: duckdb.DuckDBPyConnection, contents: Contents, previous
     if sum(contents.tables[n][1] for n in changed) > PATCH_SHARE * max(rows, 1):
         return None
     return changed
-
-
-def _written_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The tables of the file being patched (its own record excepted)."""
-    return [f"{s}.{t}" for s, t in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
-        " AND NOT internal").fetchall() if f"{s}.{t}" != CONTENTS]
-
-
-def _quoted(name: str) -> str:
-    schema, table = name.split(".", 1)
-    return f'"{schema}"."{table}"'
 
 
 def _names_sql(con: duckdb.DuckDBPyConnection) -> str:

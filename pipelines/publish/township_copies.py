@@ -86,9 +86,14 @@ def _reads(table) -> dict[str, str]:
     return {short: table(names[short]) for short in _READ}
 
 
+def _in_src(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every table and view of `src`, as schema.name."""
+    return {f"{s}.{t}" for s, t in tables(con, "src")} | {f"{s}.{v}" for s, v in views(con, "src")}
+
+
 def township_tables(con: duckdb.DuckDBPyConnection, read: dict[str, str]) -> list[tuple[str, str, str]]:
     """(object, how, selection) of the township file whose sources exist in this warehouse."""
-    present = {f"{s}.{t}" for s, t in tables(con, "src")} | {f"{s}.{v}" for s, v in views(con, "src")}
+    present = _in_src(con)
     chosen = []
     for name, how in TOWNSHIP_TABLES:
         sql = _selection(name, how, read)
@@ -195,9 +200,8 @@ def township_inputs(con: duckdb.DuckDBPyConnection) -> str:
     their selections read, whole (names and all), and the layout. While it holds, so do
     all the files (no stage needed to see it); the view of follow-ups is hashed as it
     reads today, since its `overdue` changes with the date."""
-    present = {f"{s}.{t}" for s, t in tables(con, "src")} | {f"{s}.{v}" for s, v in views(con, "src")}
     read = _reads(lambda name: f"src.{name}")  # a named object read by another: its own sources count
-    objects = sorted(present & {f"{s}.{o}" for name, how in TOWNSHIP_TABLES
+    objects = sorted(_in_src(con) & {f"{s}.{o}" for name, how in TOWNSHIP_TABLES
                                 for s, o in re.findall(r"src\.([a-z_]+)\.([a-z_]+)", _selection(name, how, read))})
     parts = []
     for name in objects:

@@ -273,7 +273,6 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         version = reference["version"]
         log.warning("%s: scoring with the reference model %s (%s) until the warehouse can train its own", exc,
                     version, reference.get("kind", "gbm"))
-    registry.verify(version)  # a missing or altered artifact fails any night, a kept list's too
     entry = registry.entry(version)
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
@@ -291,6 +290,7 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         con.close()
     said = dict(as_of=as_of, version=version, source=source, entry=entry, settings=settings, started=started)
     if same is not None:  # a quiet night: the list written from the same inputs stays
+        registry.verify(version)  # a missing or altered artifact fails a kept list's night too (load checks it)
         with open_wh(Path(warehouse)) as con:
             record(con, as_of, version, digest, same, UNCHANGED)
         log.info("risk list %s kept: %d households, scored before with %s from the same features, settings and"
