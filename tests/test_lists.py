@@ -160,6 +160,10 @@ def test_working_days_follow_the_official_calendar():
     assert calendar.add_working_days(date(2024, 9, 13), 1) == date(2024, 9, 14)  # a 调休 Saturday
     assert calendar.add_working_days(date(2024, 9, 14), 1) == date(2024, 9, 18)  # 中秋 15-17
     assert calendar.add_working_days(date(2024, 9, 27), 3) == date(2024, 10, 8)  # 29 Sep works, 国庆 1-7
+    # asked again, from cache: the same day for the same count, the start itself for none
+    assert calendar.add_working_days(date(2024, 9, 27), 3) == date(2024, 10, 8)
+    assert calendar.add_working_days(date(2024, 9, 27), 0) == date(2024, 9, 27)
+    assert calendar._added[date(2024, 9, 27), 3] == date(2024, 10, 8)
     with pytest.raises(Exception, match="no rule version"):
         load_rules(date(2023, 6, 1))
 

@@ -47,10 +47,10 @@ class WorkCalendar:
         """The n-th working day after `start` (`start` itself does not count)."""
         if (start, n) in self._added:
             return self._added[start, n]
-        day = start
-        while n > 0:
+        day, left = start, n
+        while left > 0:
             day += timedelta(days=1)
-            n -= self.is_working_day(day)
+            left -= self.is_working_day(day)
         if day.year not in self.years and day.year not in self._warned:
             self._warned.add(day.year)
             log.warning("no holiday calendar for %d in %s: counted Monday-Friday", day.year, RULES_FILE.name)
