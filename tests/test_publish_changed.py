@@ -206,8 +206,35 @@ def test_a_small_change_patches_the_analyst_copy_to_what_a_whole_build_holds(pub
     assert patched == _tables_of(tmp_path / "whole.duckdb")
 
 
+def test_changed_and_deleted_rows_patch_the_analyst_copy_to_what_a_whole_build_holds(published, tmp_path, caplog):
+    """A history table with one row changed (an ID planted in it) and one row deleted is
+    patched by those rows alone; the file holds what a whole build holds."""
+    from pipelines.publish.analyst_copy import PATCHED, WHOLE, build_analyst_copy
+
+    wh, _ = published
+    planted = "110101199003071234"
+    with warehouse(wh) as con:
+        (events,), = con.execute("SELECT count(*) FROM core.change_events").fetchall()
+        assert events >= 4  # one changed and one deleted row stay under the table's half
+        con.execute("UPDATE core.change_events SET detail = ? WHERE rowid = (SELECT min(rowid) FROM"
+                    " core.change_events)", [f"see {planted}"])
+        con.execute("DELETE FROM core.change_events WHERE rowid = (SELECT max(rowid) FROM core.change_events)")
+    publish_query_copy(wh)
+    with caplog.at_level("INFO", logger="pipelines.publish.analyst_copy"):
+        roles = publish_role_copies(wh)
+    assert roles["analyst_written"] == PATCHED
+    assert "tables written (1 of them by their changed rows only)" in caplog.text  # not the table whole
+    patched = _tables_of(analyst_copy_path(wh))
+    assert len(patched["core.change_events"]) == events - 1
+    assert [r for r in patched["core.change_events"] if any("110101" in str(v) for v in r)] != []
+    assert not [r for r in patched["core.change_events"] if any(planted in str(v) for v in r)]
+    with roles_module.source(publish_query_copy(wh)) as con:
+        assert build_analyst_copy(con, tmp_path / "whole.duckdb") == WHOLE
+    assert patched == _tables_of(tmp_path / "whole.duckdb")
+
+
 def test_the_analyst_copy_is_built_whole_when_yesterdays_cannot_be_patched(published, monkeypatch):
-    """Most rows changed, or yesterday's file is not the one written: built whole."""
+    """Yesterday's file is mostly free space, or not the one written: built whole."""
     from pipelines.publish import analyst_copy
     from pipelines.publish.analyst_copy import WHOLE
 
@@ -215,7 +242,7 @@ def test_the_analyst_copy_is_built_whole_when_yesterdays_cannot_be_patched(publi
     with warehouse(wh) as con:
         con.execute("INSERT INTO audit.alerts VALUES (current_timestamp::TIMESTAMP, 'warning', 'test', 'mz', NULL, 'a')")
     publish_query_copy(wh)
-    monkeypatch.setattr(analyst_copy, "PATCH_SHARE", 0.0)  # any change is "most rows"
+    monkeypatch.setattr(analyst_copy, "FREE_SHARE", 0.0)  # any file is "mostly free"
     assert publish_role_copies(wh)["analyst_written"] == WHOLE
     monkeypatch.undo()
     with warehouse(wh) as con:

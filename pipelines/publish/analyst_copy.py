@@ -15,6 +15,7 @@ from pipelines.publish.identity_scan import identity_leaks, scrub_identities
 from pipelines.publish.published import digest, layout_version, rows_hash
 from pipelines.publish.role_files import build_file, columns, copy_macros, macro_texts, tables, views
 from pipelines.publish.role_paths import ANALYST_GROUP_ENV, RoleError, sql_string
+from pipelines.publish.row_patch import finish, patch_table
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,9 @@ ANALYST_EXCLUDED_TABLES = {"audit.query_log", "audit.published_files"}
 # so that the next night writes again only the tables that changed.
 CONTENTS = "audit.copy_contents"
 WHOLE, PATCHED = "whole", "patched"
-# More of the rows changed than this and the file is built whole: about as fast, and
-# the space the old tables held is given back (a patched file keeps its size).
-PATCH_SHARE = 0.5
+# At least this share of yesterday's file free (blocks its deleted rows and replaced
+# tables held, which later writes reuse) and it is built whole, which gives the space back.
+FREE_SHARE = 0.25
 # Columns outside the restricted schemas that hold a person's name (mart.discovery_candidates.name).
 PERSON_NAME_COLUMNS = {"name", "head_name"}
 # Every name any source gave a person (two characters or more): what the analyst file must not hold.
@@ -45,28 +46,37 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path, contents: C
 
     With the `contents` of tonight's file and `previous`, yesterday's file as written (its
     bytes checked by the caller), only the tables whose content changed are written again,
-    into a copy of yesterday's file (`patch`), when yesterday's was built by the same code
-    from the same names and the changed tables hold at most PATCH_SHARE of the rows; else
-    the file is built whole (which also compacts it). Returns how: whole or patched."""
+    into a copy of yesterday's file, when yesterday's was built by the same code from the
+    same names and less than FREE_SHARE of it is free space; else the file is built whole
+    (which compacts it). A changed table is patched by its changed rows (row_patch.py) unless
+    most of them changed. Returns how: whole or patched."""
     contents = contents or analyst_contents(con)
     selections = {f"{s}.{t}": (s, t, select) for s, t, select in _selections(con)}
     changed = _changed_tables(con, contents, previous) if previous is not None else None
     how = WHOLE if changed is None else PATCHED
     written = list(selections) if changed is None else changed
+    patched_rows: dict[str, str] = {}
 
     def build() -> None:
         here = con.execute("SELECT current_database()").fetchall()[0][0]
-        for schema, table in (tables(con, here) if changed is not None else []):
-            if f"{schema}.{table}" not in selections and f"{schema}.{table}" != CONTENTS:
-                con.execute(f'DROP TABLE "{schema}"."{table}"')  # gone from the warehouse since yesterday
+        present = {f"{s}.{t}" for s, t in tables(con, here)} if changed is not None else set()
+        for name in present - set(selections) - {CONTENTS}:
+            schema, table = name.split(".")
+            con.execute(f'DROP TABLE "{schema}"."{table}"')  # gone from the warehouse since yesterday
+        staged: dict[str, str] = {}  # table -> its rows to insert, staged to be scanned first
         for name in written:
             schema, table, select = selections[name]
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            con.execute(f'CREATE OR REPLACE TABLE "{schema}"."{table}" AS {select}')
+            rows = patch_table(con, schema, table, select) if name in present else None
+            if rows is None:
+                con.execute(f'CREATE OR REPLACE TABLE "{schema}"."{table}" AS {select}')
+            else:
+                staged[name] = rows
         copy_macros(con)
         con.execute("CREATE OR REPLACE TEMP TABLE known_names AS " + _names_sql(con))
         try:
-            scrubbed = scrub_identities(con, names="known_names", tables=written)
+            scanned = [n for n in written if n not in staged] + list(staged.values())
+            scrubbed = scrub_identities(con, names="known_names", tables=scanned)
             if scrubbed:
                 log.warning("analyst copy: identity-looking values removed from %s", scrubbed)
                 leaks = identity_leaks(con, names="known_names", only=scrubbed)
@@ -74,10 +84,13 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path, contents: C
                     raise RoleError(f"analyst copy still holds identities in {leaks}")
         finally:
             con.execute("DROP TABLE IF EXISTS temp.known_names")
+        finish(con, staged)
+        patched_rows.update(staged)
         _write_contents(con, contents)
 
     build_file(con, target, build, ANALYST_GROUP_ENV, None, start_from=previous if changed is not None else None)
-    log.info("analyst copy %s: %d of %d tables written", how, len(written), len(selections))
+    log.info("analyst copy %s: %d of %d tables written (%d of them by their changed rows only)",
+             how, len(written), len(selections), len(patched_rows))
     return how
 
 
@@ -105,10 +118,10 @@ class Contents:
 def analyst_contents(con: duckdb.DuckDBPyConnection) -> Contents:
     """Per object its columns, types and rows (as the file selects them), the names the
     scrub looks for, and the layout version."""
-    from pipelines.publish import identity_scan, role_files
+    from pipelines.publish import identity_scan, role_files, row_patch
     from pipelines.sources import contract
 
-    layout = layout_version(sys.modules[__name__], role_files, identity_scan, contract, *macro_texts())
+    layout = layout_version(sys.modules[__name__], role_files, row_patch, identity_scan, contract, *macro_texts())
     found = {}
     for schema, table, select in _selections(con):
         types = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'src'"
@@ -128,13 +141,15 @@ def _write_contents(con: duckdb.DuckDBPyConnection, contents: Contents) -> None:
 
 def _changed_tables(con: duckdb.DuckDBPyConnection, contents: Contents, previous: Path) -> list[str] | None:
     """The tables to write again into a copy of `previous`; None to build the file whole
-    (no record of what it was built from, other code or other names, or most rows changed)."""
+    (no record of what it was built from, other code or other names, or much of it free space)."""
     try:
         con.execute(f"ATTACH '{sql_string(previous)}' AS analyst_before (READ_ONLY)")
     except duckdb.Error:
         return None
     try:
         before = con.execute(f"SELECT kind, name, content_hash FROM analyst_before.{CONTENTS}").fetchall()
+        (free, total), = con.execute("SELECT free_blocks, total_blocks FROM pragma_database_size()"
+                                     " WHERE database_name = 'analyst_before'").fetchall()
     except duckdb.Error:
         return None
     finally:
@@ -142,11 +157,9 @@ def _changed_tables(con: duckdb.DuckDBPyConnection, contents: Contents, previous
     kept = {n: h for k, n, h in before if k == "table"}
     if {k: h for k, n, h in before if k != "table"} != {"layout": contents.layout, "names": contents.names}:
         return None
-    changed = [n for n, (h, _) in contents.tables.items() if kept.get(n) != h]
-    rows = sum(r for _, r in contents.tables.values())
-    if sum(contents.tables[n][1] for n in changed) > PATCH_SHARE * max(rows, 1):
+    if free >= FREE_SHARE * max(total, 1):
         return None
-    return changed
+    return [n for n, (h, _) in contents.tables.items() if kept.get(n) != h]
 
 
 def _names_sql(con: duckdb.DuckDBPyConnection) -> str:
