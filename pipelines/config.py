@@ -101,7 +101,8 @@ def today():
 
 
 # A delivery dated more than this many days before its source's history (the earliest
-# loaded delivery; on a source's first night, the median date delivered) is held:
+# loaded delivery; on a source's first night, the start of the run of dates back from the
+# latest with no gap over this many days: pipelines/sources/hold.py) is held:
 # a mistyped year, not a late month.
 HOLD_BEFORE_HISTORY_DAYS = env_int("DIBAO_HOLD_BEFORE_HISTORY_DAYS", 366)
 

@@ -73,6 +73,32 @@ def test_folder_far_before_the_history_is_held(landing, tmp_path, monkeypatch):
                 " AND source = 'cl'") == [("2024-01-31",)]
 
 
+def test_years_of_backlog_on_a_first_night_are_one_history_not_held(landing, tmp_path, monkeypatch):
+    """A bureau starting with two years of folders: none is held as "far before the history"
+    (the first night's history is the run of dates back from the latest with no gap over a year)."""
+    for old in ("2022-03-31", "2022-09-30", "2023-03-31", "2023-09-30"):
+        shutil.copytree(landing / "cl" / "2024-01-31", landing / "cl" / old)
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    load_all(landing, wh)
+    assert rows(wh, "SELECT count(*) FROM audit.deliveries WHERE status = 'held'") == [(0,)]
+    assert rows(wh, "SELECT min(extract_date)::VARCHAR FROM audit.deliveries WHERE status = 'loaded'"
+                " AND source = 'cl'") == [("2022-03-31",)]
+
+
+def test_the_first_nights_history_is_the_run_of_dates_without_a_years_gap():
+    from datetime import date
+
+    from pipelines.sources.hold import first_night_start
+
+    months = [date(2021 + m // 12, m % 12 + 1, 28) for m in range(36)]
+    assert first_night_start(months, date(2024, 1, 1), 366) == date(2021, 1, 28)
+    stray = [date(2014, 1, 31), date(2014, 2, 28)]
+    assert first_night_start(stray + months, date(2024, 1, 1), 366) == date(2021, 1, 28)
+    assert first_night_start([date(2030, 1, 31), *months], date(2024, 1, 1), 366) == date(2021, 1, 28)  # future: not the run
+    assert first_night_start([date(2030, 1, 31)], date(2024, 1, 1), 366) is None
+
+
 def save_like_libreoffice(csv_path: Path, share: float = 0.9) -> Path:
     """The CSV as an XLSX that LibreOffice saved with default settings: the 身份证号 of
     `share` of the rows became numbers (3.71522197909271E+017), their last digits lost."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta, timezone
-from statistics import median_low
 
 import duckdb
 
@@ -35,16 +34,28 @@ def hold_reason(d: Delivery, today: date, history_start: date | None) -> str | N
     return None
 
 
+def first_night_start(dates: list[date], today: date, limit: int) -> date | None:
+    """The start of the run of dates, back from the latest on or before `today`, with no gap
+    longer than `limit` days: a stray old folder stands apart and cannot become the start of
+    the history it is judged by, while years of backlog delivered at once are one run."""
+    start = None
+    for d in sorted((d for d in dates if d <= today), reverse=True):
+        if start is not None and (start - d).days > limit:
+            break
+        start = d
+    return start
+
+
 def history_starts(con: duckdb.DuckDBPyConnection, found: list[Delivery], today: date) -> dict[str, date]:
-    """Per source, the earliest loaded delivery; on a first night, the median date found
-    (so one stray old folder cannot become the start of the history it is judged by)."""
+    """Per source, the earliest loaded delivery; on its first night, `first_night_start`."""
     starts = dict(con.execute(
         "SELECT source, min(extract_date) FROM audit.deliveries WHERE status = 'loaded' GROUP BY source"
     ).fetchall())
     for source in {d.source for d in found} - set(starts):
-        dates = [d.extract_date for d in found if d.source == source and d.extract_date <= today]
-        if dates:
-            starts[source] = median_low(dates)
+        start = first_night_start([d.extract_date for d in found if d.source == source], today,
+                                  config.HOLD_BEFORE_HISTORY_DAYS)
+        if start is not None:
+            starts[source] = start
     return starts
 
 
