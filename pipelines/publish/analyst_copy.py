@@ -12,7 +12,8 @@ import duckdb
 
 from pipelines.ingest.feedback import CHECK_DATE, RESULT
 from pipelines.publish.identity_scan import identity_leaks, scrub_identities
-from pipelines.publish.published import digest, layout_version, rows_hash
+from pipelines.fingerprint import digest, layout_version
+from pipelines.publish.published import rows_hash
 from pipelines.publish.role_files import build_file, columns, copy_macros, macro_texts, tables, views
 from pipelines.publish.role_paths import ANALYST_GROUP_ENV, RoleError, sql_string
 from pipelines.publish.row_patch import finish, patch_table

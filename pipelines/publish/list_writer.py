@@ -13,7 +13,8 @@ from pathlib import Path
 from pipelines.ingest.feedback import CANDIDATE_ID, CHECK_DATE, HOUSEHOLD_ID, NOTE, RESULT, RESULTS
 from pipelines.publish.list_notes import notes_sheet
 from pipelines.publish.list_regions import Regions
-from pipelines.publish.published import Record, digest, is_current, layout_version
+from pipelines.fingerprint import digest, layout_version
+from pipelines.publish.published import Record, is_current
 from pipelines.publish.list_workers import write_all
 from pipelines.publish.sheets import DATE, INT, MONEY, SCORE, Column, Sheet
 

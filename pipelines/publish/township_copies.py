@@ -21,7 +21,8 @@ import duckdb
 
 from pipelines.publish import identity_scan, role_files
 from pipelines.publish.identity_scan import scrub_or_fail
-from pipelines.publish.published import digest, layout_version, rows_hash
+from pipelines.fingerprint import digest, layout_version
+from pipelines.publish.published import rows_hash
 from pipelines.publish.role_files import build_file, copy_macros, macro_texts, tables, views
 from pipelines.publish.role_paths import CASEWORKER_GROUP_ENV, TOWNSHIP, RoleError, sql_string
 from pipelines.sql import QUERIES, query

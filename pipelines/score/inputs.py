@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import MODELS, WAREHOUSE_SQL
-from pipelines.publish.published import digest, layout_version
+from pipelines.fingerprint import digest, layout_version
 from pipelines.sql import query
 from pipelines.warehouse import table_exists
 
