@@ -8,7 +8,7 @@ import pytest
 from pipelines.publish.row_patch import PATCH_SCHEMA, finish, patch_table
 
 OLD = [(1, "a", None), (1, "a", None), (2, "b", 2.5), (3, None, 1.0), (4, "d", 4.0), (5, "e", 5.0),
-       (6, "f", 6.0), (7, "g", 7.0), (8, "h", 8.0), (9, "i", 9.0)]
+       (6, "f", 6.0), (7, "g", 7.0), (8, "h", 8.0), (9, "i", 9.0)] + [(n, "z", float(n)) for n in range(10, 30)]
 
 
 def _rows(con, table):
@@ -46,7 +46,7 @@ def test_only_the_changed_rows_are_staged_for_the_scan(con):
     con.execute("UPDATE src_t SET name = 'B' WHERE id = 2")
     staged = patch_table(con, "core", "t", "SELECT * FROM src_t")
     assert con.execute(f"SELECT * FROM {staged}").fetchall() == [(2, "B", 2.5)]
-    assert con.execute("SELECT count(*) FROM core.t").fetchall() == [(9,)]  # the old row deleted already
+    assert con.execute("SELECT count(*) FROM core.t").fetchall() == [(len(OLD) - 1,)]  # the old row deleted already
 
 
 @pytest.mark.parametrize("change", [

@@ -3,7 +3,8 @@
 A table the night changed in part (a new month of history, a few intervals closed) is patched:
 the rows it holds that the selection does not are deleted, the rows the selection holds that
 it does not are inserted. The result is the same multiset of rows as the table built whole
-(duplicates counted; NULLs equal, as in EXCEPT ALL). Inserted rows are staged in PATCH_SCHEMA
+(duplicates counted; NULLs equal), rows being told apart by a 128-bit hash of the whole row
+(two 64-bit ones), the same trust publishing already puts in its table hashes. Inserted rows are staged in PATCH_SCHEMA
 first, so the identity scan reads only them before they join the table (`finish`).
 """
 
@@ -29,30 +30,34 @@ def patch_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, select:
     old_cols = [(c, t) for c, t, *_ in con.execute(f"DESCRIBE {target}").fetchall()]
     if new_cols != old_cols:
         return None
-    match = " AND ".join(f"g.{_q(c)} IS NOT DISTINCT FROM x.{_q(c)}" for c, _ in new_cols)
-    in_gone = f"EXISTS (SELECT 1 FROM temp.patch_gone g WHERE {match})"
+    # Rows compared by two independent 64-bit hashes of the whole row, as publishing compares
+    # tables (published.rows_hash): one pass over each side, no join on every column.
+    cols = ", ".join(_q(c) for c, _ in new_cols)
+    key = f"hash({cols}) AS __h1, hash({cols}, 1) AS __h2"
+    counted = "SELECT __h1, __h2, count(*) AS n FROM (SELECT {key} FROM {rel}) GROUP BY ALL"
     try:
-        # Distinct values of the rows to delete: every row with such a value goes, and the
-        # selection's rows with it come back, so duplicates end up counted as the selection has them.
-        con.execute(f"CREATE TEMP TABLE patch_gone AS SELECT DISTINCT * FROM"
-                    f" (SELECT * FROM {target} EXCEPT ALL SELECT * FROM ({select}))")
-        con.execute(f"CREATE TEMP TABLE patch_added AS SELECT * FROM ({select}) EXCEPT ALL SELECT * FROM {target}")
-        (gone, added, rows), = con.execute(f"SELECT (SELECT count(*) FROM temp.patch_gone),"
-                                           f" (SELECT count(*) FROM temp.patch_added),"
-                                           f" (SELECT count(*) FROM {target})").fetchall()
+        # Every value whose count differs: all its old rows go and all its new rows come in,
+        # so duplicates end up counted as the selection has them.
+        con.execute(f"CREATE TEMP TABLE patch_keys AS SELECT __h1, __h2, coalesce(o.n, 0) AS old_n,"
+                    f" coalesce(w.n, 0) AS new_n FROM ({counted.format(key=key, rel=target)}) o"
+                    f" FULL JOIN ({counted.format(key=key, rel=f'({select})')}) w USING (__h1, __h2)"
+                    f" WHERE o.n IS DISTINCT FROM w.n")
+        (gone, added), = con.execute("SELECT coalesce(sum(old_n), 0), coalesce(sum(new_n), 0)"
+                                     " FROM temp.patch_keys").fetchall()
+        (rows,), = con.execute(f"SELECT count(*) FROM {target}").fetchall()
         if gone + added > TABLE_SHARE * max(rows, 1):
             return None
         staged = f"{PATCH_SCHEMA}.{schema}__{table}"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {PATCH_SCHEMA}")
         con.execute(f"CREATE TABLE {_q(PATCH_SCHEMA)}.{_q(f'{schema}__{table}')} AS"
-                    f" SELECT * FROM temp.patch_added x WHERE NOT ({in_gone})"
-                    f" UNION ALL SELECT * FROM ({select}) x WHERE {in_gone}")
+                    f" SELECT * EXCLUDE (__h1, __h2) FROM (SELECT *, {key} FROM ({select}))"
+                    f" SEMI JOIN (SELECT * FROM temp.patch_keys WHERE new_n > 0) USING (__h1, __h2)")
         if gone:
-            con.execute(f"DELETE FROM {target} x WHERE {in_gone}")
+            con.execute(f"DELETE FROM {target} USING temp.patch_keys k WHERE k.old_n > 0"
+                        f" AND hash({cols}) = k.__h1 AND hash({cols}, 1) = k.__h2")
         return staged
     finally:
-        con.execute("DROP TABLE IF EXISTS temp.patch_gone")
-        con.execute("DROP TABLE IF EXISTS temp.patch_added")
+        con.execute("DROP TABLE IF EXISTS temp.patch_keys")
 
 
 def finish(con: duckdb.DuckDBPyConnection, staged: dict[str, str]) -> None:
