@@ -3,9 +3,10 @@
 A table the night changed in part (a new month of history, a few intervals closed) is patched:
 the rows it holds that the selection does not are deleted, the rows the selection holds that
 it does not are inserted. The result is the same multiset of rows as the table built whole
-(duplicates counted; NULLs equal), rows being told apart by a 128-bit hash of the whole row
-(two 64-bit ones), the same trust publishing already puts in its table hashes. Inserted rows are staged in PATCH_SCHEMA
-first, so the identity scan reads only them before they join the table (`finish`).
+(duplicates counted; NULLs equal). Rows are told apart by two 64-bit hashes of the whole row,
+the trust publishing already puts in its table hashes (published.rows_hash). Inserted rows
+are staged in PATCH_SCHEMA first, so the identity scan reads only them before they join the
+table (`finish`).
 """
 
 from __future__ import annotations
