@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.sql import query
+
 PATCH_SCHEMA = "role_patch"  # no warehouse schema has this name
 # More of a table's rows differ than this and it is written whole: about as fast, and simpler.
 TABLE_SHARE = 0.5
@@ -35,14 +37,8 @@ def patch_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, select:
     # tables (published.rows_hash): one pass over each side, no join on every column.
     cols = ", ".join(_q(c) for c, _ in new_cols)
     key = f"hash({cols}) AS __h1, hash({cols}, 1) AS __h2"
-    counted = "SELECT __h1, __h2, count(*) AS n FROM (SELECT {key} FROM {rel}) GROUP BY ALL"
     try:
-        # Every value whose count differs: all its old rows go and all its new rows come in,
-        # so duplicates end up counted as the selection has them.
-        con.execute(f"CREATE TEMP TABLE patch_keys AS SELECT __h1, __h2, coalesce(o.n, 0) AS old_n,"
-                    f" coalesce(w.n, 0) AS new_n FROM ({counted.format(key=key, rel=target)}) o"
-                    f" FULL JOIN ({counted.format(key=key, rel=f'({select})')}) w USING (__h1, __h2)"
-                    f" WHERE o.n IS DISTINCT FROM w.n")
+        con.execute(query("publish/row_patch_keys", key=key, target=target, selection=select))
         (gone, added), = con.execute("SELECT coalesce(sum(old_n), 0), coalesce(sum(new_n), 0)"
                                      " FROM temp.patch_keys").fetchall()
         (rows,), = con.execute(f"SELECT count(*) FROM {target}").fetchall()
@@ -50,9 +46,8 @@ def patch_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, select:
             return None
         staged = f"{PATCH_SCHEMA}.{schema}__{table}"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {PATCH_SCHEMA}")
-        con.execute(f"CREATE TABLE {_q(PATCH_SCHEMA)}.{_q(f'{schema}__{table}')} AS"
-                    f" SELECT * EXCLUDE (__h1, __h2) FROM (SELECT *, {key} FROM ({select}))"
-                    f" SEMI JOIN (SELECT * FROM temp.patch_keys WHERE new_n > 0) USING (__h1, __h2)")
+        con.execute(query("publish/row_patch_added", staged=f"{_q(PATCH_SCHEMA)}.{_q(f'{schema}__{table}')}",
+                          key=key, selection=select))
         if gone:
             con.execute(f"DELETE FROM {target} USING temp.patch_keys k WHERE k.old_n > 0"
                         f" AND hash({cols}) = k.__h1 AND hash({cols}, 1) = k.__h2")
