@@ -32,7 +32,9 @@ CONTENTS = "audit.copy_contents"
 WHOLE, PATCHED = "whole", "patched"
 # At least this share of yesterday's file free (blocks its deleted rows and replaced
 # tables held, which later writes reuse) and it is built whole, which gives the space back.
-FREE_SHARE = 0.25
+# A monthly night's patch leaves about a third of a 12-month city's file free (the tables
+# rewritten whole): a quarter would rebuild the file whole on the quiet night after it.
+FREE_SHARE = 0.5
 # Columns outside the restricted schemas that hold a person's name (mart.discovery_candidates.name).
 PERSON_NAME_COLUMNS = {"name", "head_name"}
 # Every name any source gave a person (two characters or more): what the analyst file must not hold.
