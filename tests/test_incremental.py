@@ -174,7 +174,9 @@ def test_the_nights_take_the_scopes_the_plan_says(nights):
     ]
     assert builds[0][1] == "no earlier build is recorded"
     assert nights["core_builds"] == builds  # core.contributions: the same deliveries, the same months
-    assert runs["april"]["core"]["scoped"] == {"core.contributions": "months from 2024-04-01"}
+    assert runs["april"]["core"]["scoped"] == {"core.contributions": "months from 2024-04-01",
+                                               "restricted.certificate_states": "months from 2024-04-01"}
+    assert runs["cl corrected"]["core"]["scoped"]["restricted.certificate_states"] == "months from 2024-03-01"
     assert runs["rebuild"]["core"]["scoped"] == {}
     for layer in ("core", "marts"):  # a quiet night keeps every model of both layers
         kept = runs["nothing new"][layer]

@@ -7,10 +7,12 @@ night narrows: a new month's deliveries change that month's rows of `mart.househ
 and its sums, or of `core.contributions`, not last year's. `plan` finds the first such
 month for a layer; the models lifecycle.toml lists under `[monthly]` then keep their
 earlier rows and rebuild the rest (DELETE + INSERT of the model's own SELECT, which reads
-the first month as `getvariable('months_from')`).
+the first month as `getvariable('months_from')`); those under `[since]` (state tables that
+gather every snapshot ever delivered) run their own named query, which takes again only
+the snapshots from that month.
 
 The plan is `full` when asked (`dibao rebuild`), on the first build, when a core or mart
-model file or `[monthly]` changed, when a migration was applied since the last build,
+model file, `[monthly]`, `[since]` or a `[since]` query changed, when a migration was applied since the last build,
 when the policy parameters or the person_key hash key changed, or when a 人社 delivery
 was superseded (its rows, and so its months, are gone). With no delivery changed (a
 delivery of any status: a rejected one wrote quarantine rows), and for the marts no core
@@ -47,6 +49,7 @@ class Plan:
     models: str
     parameters: str | None
     monthly: dict[str, str]  # model -> month column
+    since: dict[str, str]  # model -> its named query from months_from
 
 
 def monthly_models(root: Path = WAREHOUSE_SQL) -> dict[str, str]:
@@ -58,14 +61,26 @@ def monthly_models(root: Path = WAREHOUSE_SQL) -> dict[str, str]:
     return found
 
 
-def models_checksum(monthly: dict[str, str], root: Path = WAREHOUSE_SQL) -> str:
-    """sha256 over the core and mart model files and `[monthly]`: a change to any makes
-    rows of earlier months stale, so the next build is full."""
+def since_models(root: Path = WAREHOUSE_SQL) -> dict[str, str]:
+    """lifecycle.toml's `[since]`: model name -> the named query that updates it from months_from."""
+    found = lifecycle(root).get("since", {})
+    for name, sql in found.items():
+        if not isinstance(sql, str) or not (root / "queries" / f"{sql}.sql").is_file():
+            raise WarehouseError(f"lifecycle.toml [since] {name!r}: no query warehouse/queries/{sql}.sql")
+    return found
+
+
+def models_checksum(monthly: dict[str, str], since: dict[str, str] | None = None,
+                    root: Path = WAREHOUSE_SQL) -> str:
+    """sha256 over the core and mart model files, `[monthly]`, `[since]` and its queries: a
+    change to any makes rows of earlier months stale, so the next build is full."""
     h = hashlib.sha256()
     for layer in ("core", "mart"):
         for f in model_files(layer, root):
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     h.update(json.dumps(monthly, sort_keys=True).encode())
+    for name, sql in sorted((since or {}).items()):
+        h.update(f"{name}\0{sql}\0".encode() + (root / "queries" / f"{sql}.sql").read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -76,11 +91,11 @@ def parameters_checksum(con: duckdb.DuckDBPyConnection) -> str | None:
 def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False,
          root: Path = WAREHOUSE_SQL) -> Plan:
     """Tonight's scope for the layer's month-grain models, and why."""
-    monthly = monthly_models(root)
-    models, parameters = models_checksum(monthly, root), parameters_checksum(con)
+    monthly, since = monthly_models(root), since_models(root)
+    models, parameters = models_checksum(monthly, since, root), parameters_checksum(con)
 
     def made(scope: str, reason: str, months_from: date | None = None) -> Plan:
-        return Plan(layer, scope, reason, months_from, models, parameters, monthly)
+        return Plan(layer, scope, reason, months_from, models, parameters, monthly, since)
 
     last = con.execute(query("core/scope_last_build"), {"layer": layer}).fetchall()
     if full:
@@ -118,20 +133,23 @@ def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model], str | None]
     """For build_models: build a model the plan's way and say how; None lets the runner
     build the model whole (with `months_from` unset: every month). On an `unchanged`
     plan every model is kept; otherwise a `[monthly]` model is rebuilt from the month
-    the plan says and the others whole."""
+    the plan says, a `[since]` model updated by its query, and the others whole."""
 
     def build(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
         if p.scope == UNCHANGED and object_kind(con, model.name) is not None:
             return UNCHANGED  # nothing it reads changed since it was built: kept as it is
-        column = p.monthly.get(model.name)
-        if p.scope == FULL or column is None or object_kind(con, model.name) != "table":
+        column, since = p.monthly.get(model.name), p.since.get(model.name)
+        if p.scope == FULL or (column is None and since is None) or object_kind(con, model.name) != "table":
             con.execute("RESET VARIABLE months_from")
             return None
         con.execute(f"SET VARIABLE months_from = DATE '{p.months_from.isoformat()}'")
         try:
-            con.execute(f"DELETE FROM {model.name} WHERE {column} >= getvariable('months_from')")
-            con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM ({select_of(model)})"
-                        f" WHERE {column} >= getvariable('months_from')")
+            if since is not None:
+                con.execute(query(since))
+            else:
+                con.execute(f"DELETE FROM {model.name} WHERE {column} >= getvariable('months_from')")
+                con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM ({select_of(model)})"
+                            f" WHERE {column} >= getvariable('months_from')")
         finally:
             con.execute("RESET VARIABLE months_from")
         return f"{MONTHS} from {p.months_from.isoformat()}"

@@ -9,19 +9,6 @@
 -- valid_to (exclusive) = the first later cl snapshot that showed it otherwise or
 -- not at all; NULL = still so in the latest cl snapshot. See core.certificates_asof(D).
 CREATE OR REPLACE TABLE core.certificate_history AS
-WITH delivered AS (
-    -- a certificate delivered twice in one snapshot keeps its first row
-    -- (first_delivered and history_intervals: warehouse/core/history_macros.sql)
-    SELECT * FROM core.first_delivered(staging.cl_disability, 'cl', cert_no)
-),
-states AS (
-    -- every distinct state of each certificate, with the snapshots that showed it
-    SELECT
-        cert_no, disability_type, grade, cert_status, living_subsidy, nursing_subsidy, issue_date, division_code,
-        list_sort(list(seq)) AS seqs
-    FROM delivered
-    GROUP BY ALL
-)
 SELECT
     r.person_key,
     r.masked_id,
@@ -39,5 +26,6 @@ SELECT
     r.division_code,
     left(r.division_code, 6) AS county_code,
     left(r.division_code, 9) AS township_code
-FROM core.history_intervals(states, 'cl', left(cert_no, 18)) r
+-- restricted.certificate_states: each state with the snapshots that showed it
+FROM core.history_intervals(restricted.certificate_states, 'cl', left(cert_no, 18)) r
 ORDER BY r.person_key, cert_suffix, valid_from;
