@@ -12,8 +12,8 @@ gather every snapshot ever delivered) run their own named query, which takes aga
 the snapshots from that month.
 
 The plan is `full` when asked (`dibao rebuild`), on the first build, when a core or mart
-model file, `[monthly]`, `[since]` or a `[since]` query changed, when a migration was applied since the last build,
-when the policy parameters or the person_key hash key changed, or when a 人社 delivery
+model file, `[monthly]`, `[since]` or a `[since]` query changed, when a migration was
+applied since the last build, when the policy parameters or the person_key hash key changed, or when a 人社 delivery
 was superseded (its rows, and so its months, are gone). With no delivery changed (a
 delivery of any status: a rejected one wrote quarantine rows), and for the marts no core
 build since that changed anything, it is `unchanged`: every model of the layer is kept as
