@@ -175,7 +175,8 @@ def test_the_nights_take_the_scopes_the_plan_says(nights):
     assert builds[0][1] == "no earlier build is recorded"
     assert nights["core_builds"] == builds  # core.contributions: the same deliveries, the same months
     assert runs["april"]["core"]["scoped"] == {"core.contributions": "months from 2024-04-01",
-                                               "restricted.certificate_states": "months from 2024-04-01"}
+                                               "restricted.certificate_states": "months from 2024-04-01",
+                                               "restricted.unread_rows": "months from 2024-04-01"}
     assert runs["cl corrected"]["core"]["scoped"]["restricted.certificate_states"] == "months from 2024-03-01"
     assert runs["rebuild"]["core"]["scoped"] == {}
     for layer in ("core", "marts"):  # a quiet night keeps every model of both layers
@@ -210,6 +211,9 @@ def test_a_kept_list_is_scored_again_when_its_settings_change(nights, tmp_path):
 
 
 def test_month_scoped_nights_equal_a_full_rebuild(nights):
+    with duckdb.connect(str(nights["incremental"]), read_only=True) as con:  # what the month scopes kept
+        for table, month in (("restricted.unread_rows", "extract_date"), ("core.contributions", "month")):
+            assert con.execute(f"SELECT count(DISTINCT {month}) FROM {table}").fetchall()[0][0] >= 3, table
     problems = differences(nights["incremental"], nights["full"])
     assert not problems, "month-scoped and full builds differ:\n" + "\n".join(problems)
 
