@@ -58,7 +58,7 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path, contents: C
     changed = _changed_tables(con, contents, previous) if previous is not None else None
     how = WHOLE if changed is None else PATCHED
     written = list(selections) if changed is None else changed
-    patched_rows: dict[str, str] = {}
+    staged: dict[str, str] = {}  # table -> its rows to insert, staged to be scanned first
 
     def build() -> None:
         here = con.execute("SELECT current_database()").fetchall()[0][0]
@@ -66,7 +66,6 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path, contents: C
         for name in present - set(selections) - {CONTENTS}:
             schema, table = name.split(".")
             con.execute(f'DROP TABLE "{schema}"."{table}"')  # gone from the warehouse since yesterday
-        staged: dict[str, str] = {}  # table -> its rows to insert, staged to be scanned first
         for name in written:
             schema, table, select = selections[name]
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
@@ -88,12 +87,11 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path, contents: C
         finally:
             con.execute("DROP TABLE IF EXISTS temp.known_names")
         finish(con, staged)
-        patched_rows.update(staged)
         _write_contents(con, contents)
 
     build_file(con, target, build, ANALYST_GROUP_ENV, None, start_from=previous if changed is not None else None)
     log.info("analyst copy %s: %d of %d tables written (%d of them by their changed rows only)",
-             how, len(written), len(selections), len(patched_rows))
+             how, len(written), len(selections), len(staged))
     return how
 
 
@@ -108,9 +106,10 @@ def _selections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
 @dataclass(frozen=True)
 class Contents:
     """What goes into the analyst file: the layout version (the code shaping it), each
-    table's content hash and rows, and the hash of the names the scrub looks for."""
+    table's content hash (columns, types, row count and row hashes), and the hash of the
+    names the scrub looks for."""
     layout: str
-    tables: dict[str, tuple[str, int]]
+    tables: dict[str, str]
     names: str
 
     @property
@@ -130,14 +129,14 @@ def analyst_contents(con: duckdb.DuckDBPyConnection) -> Contents:
         types = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'src'"
                             " AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
         sums = rows_hash(con, f"({select})", [c for c, _ in types]).get(None, (0,))
-        found[f"{schema}.{table}"] = (digest(types, sums), int(sums[0]))
+        found[f"{schema}.{table}"] = digest(types, sums)
     return Contents(layout, found, digest(rows_hash(con, f"({_names_sql(con)})", ["name"])))
 
 
 def _write_contents(con: duckdb.DuckDBPyConnection, contents: Contents) -> None:
     """What the file was built from, in the file itself (CONTENTS), for tomorrow's patch."""
     rows = [("layout", "", contents.layout), ("names", "", contents.names)] + [
-        ("table", name, h) for name, (h, _) in sorted(contents.tables.items())]
+        ("table", name, h) for name, h in sorted(contents.tables.items())]
     con.execute(f"CREATE OR REPLACE TABLE {CONTENTS} (kind VARCHAR, name VARCHAR, content_hash VARCHAR)")
     con.executemany(f"INSERT INTO {CONTENTS} VALUES (?, ?, ?)", rows)
 
@@ -162,7 +161,7 @@ def _changed_tables(con: duckdb.DuckDBPyConnection, contents: Contents, previous
         return None
     if free >= FREE_SHARE * max(total, 1):
         return None
-    return [n for n, (h, _) in contents.tables.items() if kept.get(n) != h]
+    return [n for n, h in contents.tables.items() if kept.get(n) != h]
 
 
 def _names_sql(con: duckdb.DuckDBPyConnection) -> str:
