@@ -14,30 +14,7 @@
 -- delivery defect, not a second household (one households file per delivery and
 -- one loaded delivery per date, so the line number orders the copies).
 CREATE OR REPLACE TABLE core.household_history AS
-WITH shown AS (
-    -- first_delivered, carried_over and history_intervals: warehouse/core/history_macros.sql
-    SELECT *, household_id AS row_key, false AS carried
-    FROM core.first_delivered(staging.mz_households, 'mz', household_id)
-),
-unread AS (
-    SELECT extract_date, seq, household_id AS row_key FROM restricted.unread_rows WHERE file = 'households'
-),
-delivered AS (
-    -- a quarantined row is not an exit: the last shown state holds over it
-    SELECT * FROM shown
-    UNION ALL BY NAME
-    SELECT * FROM core.carried_over(shown, unread)
-),
-states AS (
-    -- every distinct state of each household, with the snapshots that showed it
-    SELECT
-        household_id, head_id, division_code, urban_rural, category, status, household_size,
-        income_per_capita, check_date, coalesce(benefit_amount, 0) AS benefit_amount, granted_date,
-        list_sort(list(seq)) AS seqs,
-        list_sort(list(extract_date) FILTER (WHERE carried)) AS carried_dates
-    FROM delivered
-    GROUP BY ALL
-)
+-- restricted.household_states: every state of each household with the snapshots that showed it
 SELECT
     r.household_id,
     r.valid_from,
@@ -60,5 +37,5 @@ SELECT
     -- last known one carried over, unknown on those dates (restricted.unread_rows)
     coalesce(list_filter(r.carried_dates, lambda d: d BETWEEN r.valid_from AND r.last_seen),
              []::DATE[]) AS unknown_on
-FROM core.history_intervals(states, 'mz', head_id) r
+FROM core.history_intervals(restricted.household_states, 'mz', head_id) r
 ORDER BY r.household_id, valid_from;

@@ -36,12 +36,17 @@ members AS (
 SELECT 'households' AS file, h.extract_date, s.seq, h.household_id, NULL::VARCHAR AS person_id
 FROM households h
 JOIN core.snapshots s ON s.source = 'mz' AND s.extract_date = h.extract_date
-WHERE NOT EXISTS (SELECT 1 FROM staging.mz_households c
-                  WHERE c.extract_date = h.extract_date AND c.household_id = h.household_id)
+WHERE h.extract_date >= coalesce(getvariable('months_from'), h.extract_date)  -- a month-scoped night
+  AND NOT EXISTS (SELECT 1 FROM staging.mz_households c
+                  WHERE c.extract_date = h.extract_date AND c.household_id = h.household_id
+                    -- bounded by hand: the optimizer does not carry the month filter into staging
+                    AND c.extract_date >= coalesce(getvariable('months_from'), c.extract_date))
 UNION ALL
 SELECT 'members', m.extract_date, s.seq, m.household_id, m.person_id
 FROM members m
 JOIN core.snapshots s ON s.source = 'mz' AND s.extract_date = m.extract_date
-WHERE NOT EXISTS (SELECT 1 FROM staging.mz_members c
+WHERE m.extract_date >= coalesce(getvariable('months_from'), m.extract_date)
+  AND NOT EXISTS (SELECT 1 FROM staging.mz_members c
                   WHERE c.extract_date = m.extract_date AND c.household_id = m.household_id
-                    AND c.person_id = m.person_id);
+                    AND c.person_id = m.person_id
+                    AND c.extract_date >= coalesce(getvariable('months_from'), c.extract_date));
