@@ -19,6 +19,9 @@ from pipelines.runtime.timing import timed_task
 log = logging.getLogger(__name__)
 
 
+DIGESTS = "landing-digests.json"  # the landing files' digests, kept between nights (sources/digests.py)
+
+
 def work_dir(warehouse: str | Path) -> Path:
     """Scratch space beside the warehouse file for staged deliveries."""
     return Path(f"{warehouse}.work")
@@ -32,7 +35,8 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None) -> 
     from pipelines.load.deliveries import attempts, is_pending
     from pipelines.warehouse import warehouse as open_wh
 
-    found, notes = discover(Path(landing), date.fromisoformat(until) if until else None)
+    found, notes = discover(Path(landing), date.fromisoformat(until) if until else None,
+                            digests=work_dir(warehouse) / DIGESTS)
     _clear_stale_staging(work_dir(warehouse))
     pending = []
     with open_wh(Path(warehouse)) as con:

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.sources.contract import SOURCES
+from pipelines.sources.digests import DigestCache, stat_key
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,11 @@ class NotRegularFile(OSError):
     """A landing entry that is a symlink, pipe, device or folder: never followed or read."""
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, cache: DigestCache | None = None) -> str:
     """SHA-256 of a regular file. The file is opened without following a symlink and
     without blocking, and must be a regular file once open: a named pipe called
     `members.csv` would otherwise hang discovery, and a symlink could read outside
-    the landing folder."""
+    the landing folder. With `cache`, a file whose stat is unchanged is not read again."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -70,11 +71,18 @@ def sha256_file(path: Path) -> str:
             raise NotRegularFile(f"{Path(path).name} is a symbolic link") from None
         raise
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(f"{Path(path).name} is not a regular file")
+        key = stat_key(st)
+        known = cache.get(str(path), key) if cache is not None else None
+        if known is not None:
+            return known
         h = hashlib.sha256()
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
+    if cache is not None:
+        cache.put(str(path), key, h.hexdigest())
     return h.hexdigest()
 
 
@@ -88,16 +96,16 @@ def data_files(folder: Path) -> list[Path]:
     )
 
 
-def _digest_or_none(path: Path) -> str | None:
+def _digest_or_none(path: Path, cache: DigestCache | None = None) -> str | None:
     """The file's SHA-256, or None for an entry that is not a regular file."""
     try:
-        return sha256_file(path)
+        return sha256_file(path, cache)
     except OSError:  # not a regular file, or unreadable: the reader rejects it with the reason
         return None
 
 
-def describe(source: str, folder: Path, landing: Path) -> Delivery:
-    files = {p.name: _digest_or_none(p) for p in data_files(folder)}
+def describe(source: str, folder: Path, landing: Path, cache: DigestCache | None = None) -> Delivery:
+    files = {p.name: _digest_or_none(p, cache) for p in data_files(folder)}
     content = hashlib.sha256(
         "".join(f"{name}\0{digest}\n" for name, digest in sorted(files.items())).encode()
     ).hexdigest()
@@ -120,12 +128,15 @@ def parse_folder_date(name: str) -> date | None:
     return d if d.isoformat() == name else None
 
 
-def discover(landing: Path, until: date | None = None) -> tuple[list[Delivery], list[str]]:
+def discover(landing: Path, until: date | None = None,
+             digests: Path | None = None) -> tuple[list[Delivery], list[str]]:
     """Complete deliveries with extract date <= until, in date order (mz, cl, rs within a date).
 
     Returns the deliveries and one-line notes about folders passed over
-    (incomplete, badly named), for the run report.
+    (incomplete, badly named), for the run report. With `digests`, a cache file of the
+    data files' digests (digests.py): only new or changed files are read.
     """
+    cache = DigestCache(digests) if digests is not None else None
     landing = Path(landing)
     if not landing.is_dir():
         raise LandingError(f"landing folder {landing} does not exist or is not a folder")
@@ -159,11 +170,13 @@ def discover(landing: Path, until: date | None = None) -> tuple[list[Delivery], 
                 notes.append(f"{source}/{folder.name}: no {READY} yet (incomplete), skipped")
                 continue
             try:
-                found.append(describe(source, folder, landing))
+                found.append(describe(source, folder, landing, cache))
             except OSError as exc:  # e.g. _READY swapped or unreadable since it was looked at
                 notes.append(f"{source}/{folder.name}: cannot be read ({exc.strerror or exc}), delivery refused")
     order = {s: i for i, s in enumerate(SOURCES)}
     found.sort(key=lambda x: (x.extract_date, order[x.source]))
+    if cache is not None:
+        cache.save()
     for n in notes:
         log.info(n)
     return found, notes
