@@ -12,6 +12,7 @@ cannot be read is ignored (every file is hashed again) and replaced.
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -61,6 +62,8 @@ class DigestCache:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
+                stale.unlink(missing_ok=True)  # left by a killed run; the nightly writer is alone
             tmp.write_text(json.dumps({"version": VERSION, "files": self.seen}), encoding="utf-8")
             os.replace(tmp, self.path)
         except OSError as exc:  # a cache never fails a night: the next one hashes again
