@@ -217,7 +217,7 @@ def test_month_scoped_nights_equal_a_full_rebuild(nights):
         for table, month in (("restricted.unread_rows", "extract_date"), ("core.contributions", "month")):
             assert con.execute(f"SELECT count(DISTINCT {month}) FROM {table}").fetchall()[0][0] >= 3, table
         for table in ("restricted.household_states", "restricted.member_states"):  # a quarantined row
-            # carried over a month a night took again (the since queries' `before`)
+            # carried over a month a night took again (core.states_since's `before`)
             assert con.execute(f"SELECT count(*) FROM {table}, unnest(carried_dates) d(d)"
                                " WHERE d.d >= DATE '2024-04-01'").fetchall()[0][0] > 0, table
     problems = differences(nights["incremental"], nights["full"])
