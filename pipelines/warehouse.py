@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.catalog import Catalog, object_kind, table_exists  # noqa: F401 (importable from here too)
 from pipelines.config import WAREHOUSE_SQL, duckdb_memory_limit
 from pipelines.sql import query
 
@@ -296,29 +297,16 @@ def record_model_run(con: duckdb.DuckDBPyConnection, run: dict) -> None:
     )
 
 
-def object_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
-    """'table', 'view' or 'macro' for a schema-qualified name; None when it does not exist."""
-    schema, obj = name.split(".", 1)
-    found = con.execute(query("warehouse/object_kind"), {"s": schema, "o": obj}).fetchall() or \
-        con.execute(query("warehouse/macro_kind"), {"s": schema, "o": obj}).fetchall()
-    return found[0][0] if found else None
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether `schema.name` is a table or a view (readers of a half-built warehouse ask first)."""
-    return object_kind(con, name) in ("table", "view")
-
-
 def build_models(con: duckdb.DuckDBPyConnection, layer: str | Path, root: Path = WAREHOUSE_SQL,
                  check: Callable[[duckdb.DuckDBPyConnection], list[str]] | None = None,
-                 builder: Callable[[duckdb.DuckDBPyConnection, Model], str | None] | None = None,
+                 builder: Callable[[duckdb.DuckDBPyConnection, Model, Catalog], str | None] | None = None,
                  on_commit: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None) -> list[dict]:
     """Rebuild every model of one layer in one transaction; return what was built.
 
     Each file is one `CREATE OR REPLACE TABLE|VIEW|MACRO <schema>.<object>` named
     after the file. `builder`, if given, may build a model its own way and return how
-    (pipelines/core/scope.py: from a month on); when it returns None the model's file
-    runs as it is. `check`, if given, runs on the built layer before it commits
+    (pipelines/core/scope.py: from a month on); it is given the build's `Catalog` to ask
+    what exists; when it returns None the model's file runs as it is. `check`, if given, runs on the built layer before it commits
     and returns problems; any problem, or a failing model, rolls the whole layer
     back (the previous build stays), is recorded as `failed` in `audit.model_runs`
     and raises WarehouseError. `on_commit(con, run_id)` runs last, inside the transaction.
@@ -326,15 +314,16 @@ def build_models(con: duckdb.DuckDBPyConnection, layer: str | Path, root: Path =
     layer_name = Path(layer).name
     run_id = f"{layer_name}-{uuid.uuid4().hex[:12]}"
     runs: list[dict] = []
+    catalog = Catalog(con)
     step, started = layer_name, time.perf_counter()
     con.execute("BEGIN")
     try:
         for model in models(layer, root):
             step, started = model.name, time.perf_counter()
-            how = builder(con, model) if builder else None
+            how = builder(con, model, catalog) if builder else None
             if how is None:
                 con.execute(model.sql)
-            kind = object_kind(con, model.name)
+            kind = catalog.kind(model.name)
             if kind is None:
                 raise WarehouseError(f"{model.path.name} did not create {model.name}")
             rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchall()[0][0] if kind == "table" else None

@@ -120,6 +120,37 @@ def test_a_file_must_create_the_object_it_is_named_after(tmp_path):
         build_models(con, layer)
 
 
+class _Counting:
+    """A connection whose statements are counted by what they list (the rest passed through)."""
+
+    def __init__(self, con):
+        self.con, self.listings = con, 0
+
+    def execute(self, sql, *args):
+        self.listings += "duckdb_functions()" in sql
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def test_a_build_lists_the_macros_once_not_once_per_model(tmp_path):
+    """The catalog lists duckdb_functions() (every built-in: ~13 ms) once per build whose
+    macros already exist, and again only for a macro the last listing lacked."""
+    layer = _layer(tmp_path, {f"core_m{i}.sql": f"CREATE OR REPLACE MACRO core.m{i}(x) AS x + {i};"
+                              for i in range(4)} | {"core_t.sql": "CREATE OR REPLACE TABLE core.t AS SELECT 1 AS x;"})
+    with warehouse(tmp_path / "w.duckdb") as con:
+        first = _Counting(con)
+        build_models(first, layer)  # a new warehouse: each new macro is looked for again
+        again = _Counting(con)
+        runs = build_models(again, layer)
+        assert [r["kind"] for r in runs] == ["macro"] * 4 + ["table"]
+        assert (first.listings, again.listings) == (4, 1)
+        (layer / "core_m9.sql").write_text("CREATE OR REPLACE MACRO core.other(x) AS x;")
+        with pytest.raises(WarehouseError, match="did not create core.m9"):
+            build_models(con, layer)
+
+
 def test_models_that_read_each_other_are_refused(tmp_path):
     layer = _layer(tmp_path, {
         "core_a.sql": "CREATE OR REPLACE VIEW core.a AS SELECT * FROM core.b;",

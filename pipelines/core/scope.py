@@ -32,9 +32,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.catalog import Catalog
 from pipelines.config import WAREHOUSE_SQL
 from pipelines.sql import query
-from pipelines.warehouse import Model, WarehouseError, lifecycle, model_files, object_kind
+from pipelines.warehouse import Model, WarehouseError, lifecycle, model_files
 
 FULL, MONTHS, UNCHANGED = "full", "months", "unchanged"
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+TABLE\s+([a-z_]+\.[a-z_]+)\s+AS\s+", re.IGNORECASE)
@@ -129,17 +130,17 @@ def _hash_key_changed(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute(query("core/scope_hash_key_changed")).fetchall()[0][0])
 
 
-def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model], str | None]:
+def builder(p: Plan) -> Callable[[duckdb.DuckDBPyConnection, Model, Catalog], str | None]:
     """For build_models: build a model the plan's way and say how; None lets the runner
     build the model whole (with `months_from` unset: every month). On an `unchanged`
     plan every model is kept; otherwise a `[monthly]` model is rebuilt from the month
     the plan says, a `[since]` model updated by its query, and the others whole."""
 
-    def build(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
-        if p.scope == UNCHANGED and object_kind(con, model.name) is not None:
+    def build(con: duckdb.DuckDBPyConnection, model: Model, catalog: Catalog) -> str | None:
+        if p.scope == UNCHANGED and catalog.kind(model.name) is not None:
             return UNCHANGED  # nothing it reads changed since it was built: kept as it is
         column, since = p.monthly.get(model.name), p.since.get(model.name)
-        if p.scope == FULL or (column is None and since is None) or object_kind(con, model.name) != "table":
+        if p.scope == FULL or (column is None and since is None) or catalog.kind(model.name) != "table":
             con.execute("RESET VARIABLE months_from")
             return None
         con.execute(f"SET VARIABLE months_from = DATE '{p.months_from.isoformat()}'")
