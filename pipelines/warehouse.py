@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.catalog import Catalog, object_kind, table_exists  # noqa: F401 (importable from here too)
+from pipelines.catalog import Catalog
 from pipelines.config import WAREHOUSE_SQL, duckdb_memory_limit
 from pipelines.sql import query
 

@@ -46,8 +46,9 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from pipelines.catalog import table_exists
 from pipelines.sql import query
-from pipelines.warehouse import WarehouseError, open_warehouse, table_exists
+from pipelines.warehouse import WarehouseError, open_warehouse
 
 RANKINGS = ("model", "baseline", "oracle", "fresh_check")
 OUTCOMES = ("monthly", "assessed")  # the contract's risk_score definition first

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.warehouse import insert_rows, rollback, table_exists, warehouse as open_warehouse
+from pipelines.catalog import table_exists
+from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
 LIST_XLSX, LIST_CSV, ANALYST, TOWNSHIP = "list_xlsx", "list_csv", "analyst", "township"
 # The township files' folder: the hash of everything all of them were selected from

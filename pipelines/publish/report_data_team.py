@@ -6,12 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 
+from pipelines.catalog import table_exists
 from pipelines.publish.report_charts import BAD, GOOD, bar_chart, stacked_bar_chart
 from pipelines.publish.report_html import Section, h3, html_table, tiles_html
 from pipelines.publish.report_names import ALERTS, check_name, message_zh, named, reason_name, repair_name, status_name
 from pipelines.sources.contract import SOURCE_NAMES
 from pipelines.sql import query
-from pipelines.warehouse import table_exists
 
 SOURCE_LABELS = {**{s: f"{n} {s}" for s, n in SOURCE_NAMES.items()}, "feedback": "核查反馈 feedback"}
 LEVELS = {"row": "行级（隔离） row", "table": "表级（拒收） table", "warn": "提示 warn"}

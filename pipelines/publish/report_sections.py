@@ -7,13 +7,13 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.catalog import table_exists
 from pipelines.ingest.feedback import UNREACHABLE
 from pipelines.publish.list_rows import NEW, SAME, UP
 from pipelines.publish.report_charts import GOOD, LEVEL_COLORS, NEUTRAL, bar_chart, stacked_bar_chart
 from pipelines.publish.report_html import Section, county_label, h3, html_table, missing
 from pipelines.sources.contract import COUNTIES
 from pipelines.sql import query
-from pipelines.warehouse import table_exists
 
 MARKER_COLORS = {NEW: "#c0392b", UP: "#e67e22", SAME: "#95a5a6"}
 TOP_TOWNSHIPS = 30  # townships charted; the table under the chart has them all

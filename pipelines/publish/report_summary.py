@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pipelines.catalog import table_exists
 from pipelines.publish.report_charts import LEVEL_COLORS, stacked_bar_chart
 from pipelines.publish.report_html import Section, h3, html_table, missing, tiles_html
 from pipelines.sql import query
-from pipelines.warehouse import table_exists
 
 SUMMARY_TILES = ["监测家庭|households scored", "高风险户|high risk", "中风险户|medium risk",
                  "新增/升级预警|new or raised", "主动发现对象|discovery candidates", "逾期未核查|overdue checks",

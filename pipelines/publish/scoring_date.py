@@ -6,7 +6,7 @@ from datetime import date
 
 import duckdb
 
-from pipelines.warehouse import table_exists
+from pipelines.catalog import table_exists
 
 
 def latest_scoring_date(con: duckdb.DuckDBPyConnection, *, else_snapshot: bool = False) -> date | None:

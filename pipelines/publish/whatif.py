@@ -15,9 +15,10 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from pipelines.catalog import table_exists
 from pipelines.sources.contract import COUNTIES
 from pipelines.sql import query
-from pipelines.warehouse import table_exists, warehouse as open_warehouse
+from pipelines.warehouse import warehouse as open_warehouse
 
 AREAS = ("城市", "农村")
 ALIASES = {"城镇": "城市"}  # the one spelling the source contract repairs

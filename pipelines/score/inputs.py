@@ -18,10 +18,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.catalog import table_exists
 from pipelines.config import MODELS, WAREHOUSE_SQL
 from pipelines.fingerprint import digest, layout_version
 from pipelines.sql import query
-from pipelines.warehouse import table_exists
 
 SCORED, UNCHANGED = "scored", "unchanged"
 
