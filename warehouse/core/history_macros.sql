@@ -99,28 +99,45 @@ SELECT
 FROM paired
 WHERE NOT is_end;
 
--- core.states_since(kept, shown_since, unread, snapshot_source, key_of): a state table (each
--- distinct delivered state's columns, `seqs` and `carried_dates`: restricted.household_states,
--- restricted.member_states) brought up to date on a month-scoped night. The seqs and carried
+-- core.states_of(shown, unread): every distinct delivered state, with `seqs` (the sorted seqs
+-- of the snapshots that showed it) and `carried_dates` (those whose row was quarantined, the
+-- last shown state carried over them: carried_over). shown is the relation of the state
+-- columns, seq, extract_date and row_key of first_delivered rows; unread as for carried_over.
+-- What the state tables hold (restricted.*_states) and core.history_intervals cuts.
+CREATE OR REPLACE MACRO core.states_of(shown, unread) AS TABLE
+WITH marked AS (
+    SELECT *, false AS carried FROM query_table(shown)
+),
+delivered AS (
+    SELECT * FROM marked
+    UNION ALL BY NAME
+    SELECT * FROM core.carried_over(marked, unread)
+)
+SELECT
+    * EXCLUDE (seq, extract_date, carried, row_key),
+    list_sort(list(seq)) AS seqs,
+    coalesce(list_sort(list(extract_date) FILTER (WHERE carried)), []::DATE[]) AS carried_dates
+FROM delivered
+GROUP BY ALL;
+
+-- core.states_since(kept, shown_since, unread, snapshot_source, key_of): a state table
+-- (core.states_of's rows) brought up to date on a month-scoped night. The seqs and carried
 -- dates of the snapshots before months_from are kept (those snapshots did not change); every
 -- later one is dropped and taken again from the relation named shown_since (the state columns,
 -- seq and extract_date of first_delivered rows of the snapshots from months_from); a state
--- left with no seq is gone. A quarantined row from months_from (unread, as for carried_over)
--- carries the last state shown before it, which may lie before months_from: that state comes
--- from the kept table (`before`: its latest seq before months_from not itself carried).
--- key_of is the row's identity over the state columns, e.g. (household_id, person_id). The
--- same rows as the full build (warehouse/restricted/restricted_*_states.sql).
+-- left with no seq is gone. A quarantined row from months_from (unread) carries the last state
+-- shown before it, which may lie before months_from: that state comes from the kept table
+-- (`before`: its latest seq before months_from not itself carried). key_of is the row's
+-- identity over the state columns, e.g. (household_id, person_id). The same rows as the
+-- full build (warehouse/restricted/restricted_*_states.sql).
 CREATE OR REPLACE MACRO core.states_since(kept, shown_since, unread, snapshot_source, key_of) AS TABLE
 WITH first_changed AS (
     SELECT coalesce(min(seq), (SELECT coalesce(max(seq), 0) + 1 FROM core.snapshots WHERE source = snapshot_source))
            AS seq
     FROM core.snapshots WHERE source = snapshot_source AND extract_date >= getvariable('months_from')
 ),
-new_shown AS (
-    SELECT *, key_of AS row_key, false AS carried FROM query_table(shown_since)
-),
 before AS (
-    SELECT s.* EXCLUDE (seq, carried_dates), key_of AS row_key, false AS carried, s.seq, n.extract_date
+    SELECT s.* EXCLUDE (seq, carried_dates), s.seq, n.extract_date, key_of AS row_key
     FROM (SELECT * EXCLUDE (seqs), unnest(seqs) AS seq FROM query_table(kept)
           WHERE key_of IN (SELECT row_key FROM query_table(unread)
                            WHERE seq >= (SELECT seq FROM first_changed))) s
@@ -129,24 +146,19 @@ before AS (
     QUALIFY row_number() OVER (PARTITION BY key_of ORDER BY s.seq DESC) = 1
 ),
 shown AS (
-    SELECT * FROM new_shown
+    SELECT *, key_of AS row_key FROM query_table(shown_since)
     UNION ALL BY NAME
     SELECT * FROM before
 ),
-delivered AS (
-    SELECT * FROM new_shown
-    UNION ALL BY NAME
-    SELECT * FROM core.carried_over(shown, unread) WHERE seq >= (SELECT seq FROM first_changed)
-),
 parts AS (
+    -- the kept states before months_from, and tonight's from it (before's seqs left out)
     SELECT k.* REPLACE (list_filter(k.seqs, lambda x: x < f.seq) AS seqs,
                         list_filter(k.carried_dates, lambda d: d < getvariable('months_from')) AS carried_dates)
     FROM query_table(kept) k CROSS JOIN first_changed f
     UNION ALL BY NAME
-    SELECT * EXCLUDE (seq, extract_date, carried, row_key), list(seq) AS seqs,
-           coalesce(list(extract_date) FILTER (WHERE carried), []::DATE[]) AS carried_dates
-    FROM delivered
-    GROUP BY ALL
+    SELECT t.* REPLACE (list_filter(t.seqs, lambda x: x >= f.seq) AS seqs,
+                        list_filter(t.carried_dates, lambda d: d >= getvariable('months_from')) AS carried_dates)
+    FROM core.states_of(shown, unread) t CROSS JOIN first_changed f
 )
 SELECT * EXCLUDE (seqs, carried_dates), list_sort(flatten(list(seqs))) AS seqs,
        list_sort(flatten(list(carried_dates))) AS carried_dates

@@ -7,8 +7,12 @@
 -- grouping every certificate row ever delivered.
 -- Restricted: cert_no holds the 身份证号 in its first 18 characters.
 CREATE OR REPLACE TABLE restricted.certificate_states AS
-SELECT
-    cert_no, disability_type, grade, cert_status, living_subsidy, nursing_subsidy, issue_date, division_code,
-    list_sort(list(seq)) AS seqs
-FROM core.first_delivered(staging.cl_disability, 'cl', cert_no)
-GROUP BY ALL;
+WITH shown AS (
+    SELECT cert_no, disability_type, grade, cert_status, living_subsidy, nursing_subsidy, issue_date, division_code,
+           seq, extract_date, cert_no AS row_key
+    FROM core.first_delivered(staging.cl_disability, 'cl', cert_no)
+),
+unread AS (  -- 残联 rows are never carried over (carried_dates stays empty): a snapshot lists them all
+    SELECT NULL::DATE AS extract_date, NULL::BIGINT AS seq, NULL::VARCHAR AS row_key WHERE false
+)
+SELECT * FROM core.states_of(shown, unread);

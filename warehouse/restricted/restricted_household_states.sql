@@ -9,21 +9,12 @@
 -- Restricted: head_id is the 户主's 身份证号.
 CREATE OR REPLACE TABLE restricted.household_states AS
 WITH shown AS (
-    SELECT *, household_id AS row_key, false AS carried
+    SELECT household_id, head_id, division_code, urban_rural, category, status, household_size,
+           income_per_capita, check_date, coalesce(benefit_amount, 0) AS benefit_amount, granted_date,
+           seq, extract_date, household_id AS row_key
     FROM core.first_delivered(staging.mz_households, 'mz', household_id)
 ),
 unread AS (
     SELECT extract_date, seq, household_id AS row_key FROM restricted.unread_rows WHERE file = 'households'
-),
-delivered AS (
-    SELECT * FROM shown
-    UNION ALL BY NAME
-    SELECT * FROM core.carried_over(shown, unread)
 )
-SELECT
-    household_id, head_id, division_code, urban_rural, category, status, household_size,
-    income_per_capita, check_date, coalesce(benefit_amount, 0) AS benefit_amount, granted_date,
-    list_sort(list(seq)) AS seqs,
-    coalesce(list_sort(list(extract_date) FILTER (WHERE carried)), []::DATE[]) AS carried_dates
-FROM delivered
-GROUP BY ALL;
+SELECT * FROM core.states_of(shown, unread);

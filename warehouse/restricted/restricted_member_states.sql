@@ -8,23 +8,13 @@
 -- Restricted: person_id is the 身份证号.
 CREATE OR REPLACE TABLE restricted.member_states AS
 WITH shown AS (
-    -- first_delivered and carried_over: warehouse/core/history_macros.sql
-    SELECT *, (household_id, person_id) AS row_key, false AS carried
+    -- first_delivered and states_of: warehouse/core/history_macros.sql
+    SELECT household_id, person_id, relation, work_ability, health, student, seq, extract_date,
+           (household_id, person_id) AS row_key
     FROM core.first_delivered(staging.mz_members, 'mz', (household_id, person_id))
 ),
 unread AS (
     SELECT extract_date, seq, (household_id, person_id) AS row_key
     FROM restricted.unread_rows WHERE file = 'members'
-),
-delivered AS (
-    -- as in household states: a quarantined member row carries the last shown state
-    SELECT * FROM shown
-    UNION ALL BY NAME
-    SELECT * FROM core.carried_over(shown, unread)
 )
-SELECT
-    household_id, person_id, relation, work_ability, health, student,
-    list_sort(list(seq)) AS seqs,
-    coalesce(list_sort(list(extract_date) FILTER (WHERE carried)), []::DATE[]) AS carried_dates
-FROM delivered
-GROUP BY ALL;
+SELECT * FROM core.states_of(shown, unread);
