@@ -100,6 +100,24 @@ def test_skipped_phases_are_null_and_judge_no_target(one_run):
         bench_module.bench("town", 2, 0, skip=frozenset({"floor"}))
 
 
+def test_airflow_overhead_is_the_time_outside_the_tasks_beyond_the_direct_runs():
+    """A machine that ran the direct calls 20% faster is not Airflow's overhead; a run that
+    spends more outside its tasks is."""
+    from pipelines.evaluation.bench_report import airflow_overhead, targets
+
+    direct = {"wall_s": 100.0, "tasks_s": 99.0}
+    drifted = airflow_overhead({"wall_s": 125.0, "tasks_s": 119.0}, direct)  # tasks 20% slower, 5 s more outside
+    assert drifted == {"share": 0.05, "outside_tasks_s": 5.0, "wall_ratio": 1.25, "tasks_ratio": pytest.approx(1.202)}
+    slow = airflow_overhead({"wall_s": 130.0, "tasks_s": 99.0}, direct)  # same tasks, 30 s of start-up and gaps
+    assert slow["share"] == 0.3 and slow["tasks_ratio"] == 1.0
+    verdict = next(t for t in targets({"floor_s": None, "backfill_s": 130.0, "nightly_s": None,
+                                                    "direct_s": 100.0, "scale": "city",
+                                                    "runs": {"backfill": {"wall_s": 130.0, "tasks_s": 99.0},
+                                                             "direct": direct}})
+                   if "Airflow" in t["target"])
+    assert verdict["measured"] == 0.3 and verdict["met"] is False and verdict["how"]["wall_ratio"] == 1.3
+
+
 def test_stage_times_add_up_to_at_most_the_run(one_run):
     run = one_run["run"]
     assert 0 < sum(run["stages"].values()) <= run["wall_s"]

@@ -14,7 +14,7 @@ DOCS = config.PROJECT_ROOT / "docs"
 # The issue's targets: ratios measured in the same run.
 FLOOR_RATIO_MAX = 3.0  # backfill without training / read floor
 NIGHTLY_SHARE_MAX = 0.10  # nightly without fixed start-up / backfill
-AIRFLOW_OVERHEAD_MAX = 0.20  # backfill through Airflow / direct calls - 1
+AIRFLOW_OVERHEAD_MAX = 0.20  # Airflow's time outside the tasks, beyond the direct run's, / direct calls
 PROVINCE_TIME_RATIO_MAX = 11.0  # province backfill / city backfill
 PROVINCE_PEAK_MB_MAX = 8 * 1024
 
@@ -75,9 +75,10 @@ def targets(r: dict) -> list[dict]:
         out.append({"target": "nightly without fixed start-up ≤ 1/10 backfill", "measured": round(share, 3),
                     "limit": NIGHTLY_SHARE_MAX, "met": share <= NIGHTLY_SHARE_MAX})
     if r["direct_s"]:
-        overhead = r["backfill_s"] / r["direct_s"] - 1
-        out.append({"target": "Airflow overhead ≤ 20% over direct calls", "measured": round(overhead, 3),
-                    "limit": AIRFLOW_OVERHEAD_MAX, "met": overhead <= AIRFLOW_OVERHEAD_MAX})
+        overhead = airflow_overhead(r["runs"]["backfill"], r["runs"]["direct"])
+        out.append({"target": "Airflow overhead ≤ 20% over direct calls", "measured": overhead["share"],
+                    "limit": AIRFLOW_OVERHEAD_MAX, "met": overhead["share"] <= AIRFLOW_OVERHEAD_MAX,
+                    "how": overhead})
     if r["scale"] == "province":
         city_file = DOCS / "bench-city.json"
         if city_file.exists():
@@ -89,6 +90,20 @@ def targets(r: dict) -> list[dict]:
         out.append({"target": "province peak memory < 8 GB (MB)", "measured": r["peak_rss_mb"],
                     "limit": PROVINCE_PEAK_MB_MAX, "met": r["peak_rss_mb"] < PROVINCE_PEAK_MB_MAX})
     return out
+
+
+def airflow_overhead(airflow: dict, direct: dict) -> dict:
+    """What Airflow adds to the same work done by direct calls: the time its run spends
+    outside the tasks (start-up, scheduling between tasks, shutdown) beyond the direct run's,
+    over the direct run's wall time. Both runs' tasks are the same functions; measured within
+    each run, so a machine that speeds up or slows down between the two runs (15-50% here
+    within minutes, docs/benchmarks.md) does not count as overhead. The plain wall ratio and
+    the ratio of the tasks' own time are kept beside it: the second near 1 is what makes the
+    first a drift, not Airflow."""
+    outside = (airflow["wall_s"] - airflow["tasks_s"]) - (direct["wall_s"] - direct["tasks_s"])
+    return {"share": round(outside / direct["wall_s"], 3), "outside_tasks_s": round(outside, 3),
+            "wall_ratio": round(airflow["wall_s"] / direct["wall_s"], 3),
+            "tasks_ratio": round(airflow["tasks_s"] / direct["tasks_s"], 3) if direct["tasks_s"] else None}
 
 
 # ---------------------------------------------------------------- printing
