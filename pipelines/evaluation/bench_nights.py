@@ -69,7 +69,7 @@ def measure_nights(landing: Path, run_dir: Path, airflow_home: Path, histories: 
                 else:
                     _copy(before[months], run_dir)  # the same path: publishing's records name it
                 tick(f"night after {months} months ({turn + 1} of {runs})")
-                timings = run_dir / f"night-{months}-{turn + 1}.jsonl"
+                timings = run_dir.with_name(f"{run_dir.name}-{months}-{turn + 1}.jsonl")  # outlives a restore
                 timed[months].append(summarise_run(
                     airflow_run(run_dir, landing, _on(phase_env(timings, airflow_home), end), until=end),
                     read_timings(timings)))
@@ -128,7 +128,7 @@ def print_nights(console, nights: dict) -> None:
     table = Table(title="nights after a short and a long history (same city)")
     for name in ("history", "new deliveries", "night s (median)", "runs s", "without start-up s", "peak MB",
                  "prep s", "top stages (first run)"):
-        table.add_column(name, justify="left" if name in ("history", "top stages") else "right")
+        table.add_column(name, justify="left" if name.startswith(("history", "top stages")) else "right")
     for n in nights["nights"].values():
         top = ", ".join(f"{k} {v:.1f}" for k, v in list(n["run"]["stages"].items())[:4])
         table.add_row(f"{n['history_months']} months", str(n["new_deliveries"]), f"{n['night_s']:.1f}",
