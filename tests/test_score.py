@@ -435,9 +435,20 @@ def test_the_feature_bound_cross_fits_the_listed_features_against_the_truth(scor
     result = module.bound(scored["wh"], scored["world"]["truth"])
     listed = q(scored["wh"], "SELECT count(*) AS n FROM mart.risk_list")["n"][0]
     assert 0 < result["households"] <= listed
-    for name in ("model", "feature_bound", "oracle"):
+    for name in ("model", "feature_bound", "pooled_bound", "oracle"):
         assert 0 <= result[name]["precision_at_k"] <= 1
     assert result["oracle"]["roc_auc"] > 0.7  # the truth's own income ranks its outcome well
+    # the pooled bound learns only from month-ends whose 3-month outcome ends by the scoring date
+    from pipelines.score.train import add_months
+    from pipelines.score.upkeep import month_end_dates
+
+    con = duckdb.connect(str(scored["wh"]), read_only=True)
+    try:
+        ends = month_end_dates(con)
+    finally:
+        con.close()
+    fitted = [d for d in ends[1:] if add_months(d, 3) <= ends[-1]]
+    assert result["pooled_bound"]["month_ends"] == len(fitted) >= 1 and result["pooled_bound"]["rows"] > listed
 
 
 def test_the_bias_checks_judge_every_way_on_the_same_households(scored):
