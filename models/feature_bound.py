@@ -16,7 +16,7 @@ Fitted on one month's ~500-1,500 households, that bound is itself noisy (the mod
 force can beat it). Where the truth holds every month (this project's generator:
 `household_months.parquet`), a second bound is fitted the way a deployed model is,
 on the past, but with the true outcome: the same gradient boosting on every scored
-household at every month-end whose 3-month outcome ends before the scoring date
+household at every month-end whose 3-month outcome ends by the scoring date
 (features as of that month-end, `household_features`), applied to the latest list's
 households. The deployed model learns from the measured households only and from what
 a measurement shows; the gap between it and this pooled bound is the label's and

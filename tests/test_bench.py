@@ -110,11 +110,9 @@ def test_airflow_overhead_is_the_time_outside_the_tasks_beyond_the_direct_runs()
     assert drifted == {"share": 0.05, "outside_tasks_s": 5.0, "wall_ratio": 1.25, "tasks_ratio": pytest.approx(1.202)}
     slow = airflow_overhead({"wall_s": 130.0, "tasks_s": 99.0}, direct)  # same tasks, 30 s of start-up and gaps
     assert slow["share"] == 0.3 and slow["tasks_ratio"] == 1.0
-    verdict = next(t for t in targets({"floor_s": None, "backfill_s": 130.0, "nightly_s": None,
-                                                    "direct_s": 100.0, "scale": "city",
-                                                    "runs": {"backfill": {"wall_s": 130.0, "tasks_s": 99.0},
-                                                             "direct": direct}})
-                   if "Airflow" in t["target"])
+    run = {"floor_s": None, "backfill_s": 130.0, "nightly_s": None, "direct_s": 100.0, "scale": "city",
+           "runs": {"backfill": {"wall_s": 130.0, "tasks_s": 99.0}, "direct": direct}}
+    verdict = next(t for t in targets(run) if "Airflow" in t["target"])
     assert verdict["measured"] == 0.3 and verdict["met"] is False and verdict["how"]["wall_ratio"] == 1.3
 
 
