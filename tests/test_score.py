@@ -372,6 +372,43 @@ def test_every_high_and_medium_row_has_a_reason(scored):
     assert listed.filter(pl.col("reasons").list.len() == 0).height == 0
 
 
+def test_contributions_skip_only_the_rows_already_at_the_reference(scored):
+    """A row whose features of a group already sit at their reference values is not sent
+    through the model again (its contribution is exactly 0); every contribution equals
+    the one of the whole frame replaced group by group."""
+    from pipelines.score.contenders import TRANSPARENT, fit
+    from pipelines.score.features import CATEGORICAL
+    from pipelines.score.model import RiskModel, reference_values
+    from pipelines.score.reasons import contributions, model_groups
+
+    con = duckdb.connect(str(scored["wh"]), read_only=True)
+    try:
+        features = household_features(con, scored["first"]["as_of_date"])
+    finally:
+        con.close()
+    # a model over groups most households sit at the reference of (job loss, unemployment,
+    # disability): the transparent contender, fitted here on a label made from the features
+    rows = features.with_columns(label=pl.col("check_income_ratio").fill_null(2.0) < 1.2)
+    estimator, used, _ = fit("logistic", rows, list(TRANSPARENT), seed=0)
+    predicted = []
+
+    class Counting(RiskModel):
+        def predict(self, frame):
+            predicted.append(frame.height)
+            return super().predict(frame)
+
+    model = Counting("contributions-test", estimator, used, reference_values(rows, used))
+    groups = model_groups(reason_codes(), model.features)
+    base = model.predict(features)
+    fast = contributions(model, features, groups, base)
+    assert 0 < predicted[-1] < features.height * len(groups)  # one call, without the rows at the reference
+    for j, group in enumerate(groups):
+        replaced = features.with_columns([
+            pl.lit(model.reference.get(f), dtype=pl.String if f in CATEGORICAL else pl.Float64).alias(f)
+            for f in group.features if f in model.features])
+        assert np.allclose(fast[:, j], base - model.predict(replaced), rtol=0, atol=1e-12), group.code
+
+
 def test_an_empty_population_scores_to_an_empty_list(scored):
     model = Registry(scored["models"]).load(Registry(scored["models"]).current()["version"])
     con = duckdb.connect(str(scored["wh"]), read_only=True)

@@ -106,15 +106,23 @@ def contributions(model: RiskModel, frame: pl.DataFrame, groups: list[ReasonCode
     # tree ensemble pays a fixed cost per call (per tree, per thread start-up)
     # that one call per group multiplied by the number of groups.
     typed = frame.select([pl.col(f).cast(pl.String if f in CATEGORICAL else pl.Float64) for f in model.features])
-    replaced = []
+    replaced, rows = [], []
     for group in groups:
-        present = [f for f in group.features if f in model.features]
-        replaced.append(typed.with_columns([
-            pl.lit(model.reference.get(f), dtype=pl.String if f in CATEGORICAL else pl.Float64).alias(f)
-            for f in present
-        ]))
-    without = model.predict(pl.concat(replaced)).reshape(len(groups), frame.height)
-    out[:] = base[:, None] - without.T
+        reference = {f: pl.lit(model.reference.get(f), dtype=pl.String if f in CATEGORICAL else pl.Float64)
+                     for f in group.features if f in model.features}
+        # A row already at the reference on every feature of the group is the same row
+        # replaced: its prediction would be `base`, its contribution exactly 0. Most
+        # households have no job loss, no disability, no departure: only the others go
+        # through the model again.
+        differs = pl.any_horizontal([pl.col(f).ne_missing(v) for f, v in reference.items()] or [pl.lit(False)])
+        changed = typed.with_row_index("__row").filter(differs)
+        rows.append(changed["__row"].to_numpy())
+        replaced.append(changed.drop("__row").with_columns([v.alias(f) for f, v in reference.items()]))
+    without = model.predict(pl.concat(replaced)) if sum(len(r) for r in rows) else np.zeros(0)
+    start = 0
+    for j, changed_rows in enumerate(rows):
+        out[changed_rows, j] = base[changed_rows] - without[start:start + len(changed_rows)]
+        start += len(changed_rows)
     return out
 
 
