@@ -23,20 +23,23 @@ class Catalog:
 
     def kind(self, name: str) -> str | None:
         """'table', 'view' or 'macro'; None when it does not exist."""
+        found = _relation_kind(self.con, name)
+        if found is not None:
+            return found
         schema, obj = name.split(".", 1)
-        found = self.con.execute(query("warehouse/object_kind"), {"s": schema, "o": obj}).fetchall()
-        if found:
-            return found[0][0]
         if self._macros is None or (schema, obj) not in self._macros:
             self._macros = set(self.con.execute(query("warehouse/macro_names")).fetchall())
         return "macro" if (schema, obj) in self._macros else None
 
 
-def object_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
-    """'table', 'view' or 'macro' for a schema-qualified name; None when it does not exist."""
-    return Catalog(con).kind(name)
+def _relation_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """'table' or 'view' for a schema-qualified name; None otherwise (no macro listing)."""
+    schema, obj = name.split(".", 1)
+    found = con.execute(query("warehouse/object_kind"), {"s": schema, "o": obj}).fetchall()
+    return found[0][0] if found else None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether `schema.name` is a table or a view (readers of a half-built warehouse ask first)."""
-    return object_kind(con, name) in ("table", "view")
+    """Whether `schema.name` is a table or a view (readers of a half-built warehouse ask first;
+    a missing name does not list the macros)."""
+    return _relation_kind(con, name) is not None

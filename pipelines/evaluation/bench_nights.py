@@ -56,11 +56,12 @@ def measure_nights(landing: Path, run_dir: Path, airflow_home: Path, histories: 
     order = sorted(histories)
     before = {months: run_dir.with_name(f"{run_dir.name}-before-{months}") for months in order}
     timed: dict[int, list[dict]] = {months: [] for months in order}
-    dates, preps = {}, {}
+    dates = {months: history_dates(landing, months) for months in order}  # (cut, end) each
+    preps = {}
     try:
         for turn in range(runs):
             for months in order:
-                cut, end = dates.setdefault(months, history_dates(landing, months))
+                cut, end = dates[months]
                 if turn == 0:
                     tick(f"night after {months} months: prep")
                     preps[months] = direct_run(run_dir, landing, _on(phase_env(run_dir / f"prep-{months}.jsonl",
