@@ -72,9 +72,27 @@ def fresh_database(prefix: str, need: Requirement, strict: bool) -> Iterator[str
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as con:
-            con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            drop_database(admin, name)
+        finally:
+            admin.dispose()
+
+
+def drop_database(admin, name: str, attempts: int = 20) -> None:
+    """DROP … WITH (FORCE) ends the test's own sessions, but not an autovacuum worker that
+    happens to be on the database unless the role may signal it (pg_signal_backend, which
+    .ci/postgres grants); a worker finishes within seconds, so try again before failing."""
+    import sqlalchemy as sa
+
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as con:
+                con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa.exc.DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 def free_port() -> int:
