@@ -148,9 +148,19 @@ def _build_townships(con: duckdb.DuckDBPyConnection, warehouse: Path, townships:
             done += 1
             report("township files", done, total)
 
-    with ThreadPoolExecutor(max_workers=role_workers(), thread_name_prefix="township") as pool:
-        for _ in pool.map(one, townships):  # re-raises the first failure
-            pass
+    # One DuckDB thread per statement while the files are built: the builders already keep
+    # the cores busy, and splitting each small statement over them only adds scheduling
+    # (141 city files: 10.6 -> 9.5-10.0 s wall, 19.5 -> 17.8-18.8 s CPU).
+    workers = role_workers()
+    (threads,), = con.execute("SELECT current_setting('threads')").fetchall()
+    if workers > 1:
+        con.execute("SET threads = 1")
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="township") as pool:
+            for _ in pool.map(one, townships):  # re-raises the first failure
+                pass
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 @contextmanager
