@@ -150,7 +150,7 @@ def _build_townships(con: duckdb.DuckDBPyConnection, warehouse: Path, townships:
 
     # One DuckDB thread per statement while the files are built: the builders already keep
     # the cores busy, and splitting each small statement over them only adds scheduling
-    # (141 city files: 10.6 -> 9.5-10.0 s wall, 19.5 -> 17.8-18.8 s CPU).
+    # (141 city files: 10.5 -> 9.5-9.7 s wall, 19.4 -> 17.7-18.2 s CPU; docs/benchmarks.md).
     workers = role_workers()
     (threads,), = con.execute("SELECT current_setting('threads')").fetchall()
     if workers > 1:
