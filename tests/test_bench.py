@@ -116,6 +116,25 @@ def test_airflow_overhead_is_the_time_outside_the_tasks_beyond_the_direct_runs()
     assert verdict["measured"] == 0.3 and verdict["met"] is False and verdict["how"]["wall_ratio"] == 1.3
 
 
+def test_the_nights_own_work_is_its_deliveries_scores_and_lists_not_the_rework():
+    """The night target's judgement names the part of the night that the new month brings
+    whatever the history (its share of the backfill is the least the target can reach)."""
+    from pipelines.evaluation.bench_report import targets
+
+    nightly = {"wall_s": 60.0, "startup_s": 9.0,
+               "stages": {"discover": 0.5, "stage": 0.5, "read": 2.0, "repair": 0.5, "stage_write": 0.5,
+                          "validate": 1.0, "load": 1.0, "link": 0.5, "feedback": 0.0, "features": 0.5,
+                          "score": 5.0, "lists": 6.0,  # 18.0: the month's own
+                          "history": 5.0, "marts": 2.0, "role_copies": 20.0, "publish": 1.0}}  # 28.0: rework
+    run = {"floor_s": None, "backfill_s": 120.0, "nightly_s": 60.0, "startup_s": 9.0, "direct_s": None,
+           "scale": "city", "runs": {"backfill": {}, "nightly": nightly}}
+    verdict = next(t for t in targets(run) if t["target"].startswith("nightly"))
+    assert verdict["measured"] == 0.425 and verdict["met"] is False
+    assert verdict["how"] == {"own_work_s": 18.0, "own_work_share": 0.15, "rework_s": 28.0}
+    run["runs"]["nightly"] = None
+    assert next(t for t in targets(run) if t["target"].startswith("nightly"))["how"] is None
+
+
 def test_stage_times_add_up_to_at_most_the_run(one_run):
     run = one_run["run"]
     assert 0 < sum(run["stages"].values()) <= run["wall_s"]

@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from pipelines.runtime.progress import report
-from pipelines.runtime.timing import timed_task
+from pipelines.runtime.timing import timed, timed_task
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +179,16 @@ def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
     from pipelines.publish.roles import publish_role_copies
     from pipelines.warehouse import publish_query_copy
 
-    lists = write_lists(Path(warehouse), Path(out), new_only=True)
-    report_path = write_report(Path(warehouse), Path(out), loaded)
+    # Stages of their own: the lists are the new month's product, the role copies rework
+    # the whole history (docs/benchmarks.md, *What a monthly night cannot shed*).
+    with timed("lists"):
+        lists = write_lists(Path(warehouse), Path(out), new_only=True)
+        report_path = write_report(Path(warehouse), Path(out), loaded)
     log.info("run report: %s", report_path)
     query_log = import_query_log(Path(warehouse))  # before the copies, so they hold it
     publish_query_copy(Path(warehouse))
-    roles = publish_role_copies(Path(warehouse))
+    with timed("role_copies"):
+        roles = publish_role_copies(Path(warehouse))
     ensure_log(Path(warehouse))
     files = files_summary(lists, roles)
     log.info("published files (rewritten/left as they were): %s",
