@@ -47,23 +47,27 @@ from pipelines.score.upkeep import month_end_dates  # noqa: E402
 FOLDS = 5
 
 
-def latest_features(warehouse: Path) -> pl.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        rows = con.sql("SELECT household_id, risk_score, features::VARCHAR AS features FROM mart.risk_list_detail"
-                       " JOIN mart.risk_list USING (as_of_date, household_id)"
-                       " WHERE as_of_date = (SELECT max(as_of_date) FROM mart.risk_list)").pl()
-    finally:
-        con.close()
+def latest_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    rows = con.sql("SELECT household_id, risk_score, features::VARCHAR AS features FROM mart.risk_list_detail"
+                   " JOIN mart.risk_list USING (as_of_date, household_id)"
+                   " WHERE as_of_date = (SELECT max(as_of_date) FROM mart.risk_list)").pl()
     decoded = pl.DataFrame([json.loads(f) for f in rows["features"]], infer_schema_length=None)
     return rows.drop("features").hstack(decoded)
 
 
 def bound(warehouse: Path, truth: Path, seed: int = 0) -> dict:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return _bound(con, truth, seed)
+    finally:
+        con.close()
+
+
+def _bound(con: duckdb.DuckDBPyConnection, truth: Path, seed: int) -> dict:
     truth_rows = pl.read_csv(truth / "households.csv", schema_overrides={"household_id": pl.String,
                                                                          "county_code": pl.String})
     truth_rows = truth_rows.filter(pl.col("scored") == 1)
-    x = latest_features(warehouse).join(truth_rows.select(
+    x = latest_features(con).join(truth_rows.select(
         "household_id", y="fell_below_within_3m", true_income="true_pc_income_asof", urban="urban_rural"),
         on="household_id", how="inner")
     y = x["y"].cast(pl.Int8).to_numpy()
@@ -82,13 +86,13 @@ def bound(warehouse: Path, truth: Path, seed: int = 0) -> dict:
               "oracle": {"roc_auc": _auc(y, oracle), "precision_at_k": precision_at(y, oracle)}}
     months = truth / "household_months.parquet"
     if months.exists():
-        pooled, rows, dates = pooled_scores(warehouse, months, x, [f for f in features if f not in EXCLUDED], seed)
+        pooled, rows, dates = pooled_scores(con, months, x, [f for f in features if f not in EXCLUDED], seed)
         result["pooled_bound"] = {"roc_auc": _auc(y, pooled), "precision_at_k": precision_at(y, pooled),
                                   "rows": rows, "month_ends": dates}
     return result
 
 
-def pooled_scores(warehouse: Path, months: Path, latest: pl.DataFrame, features: list[str],
+def pooled_scores(con: duckdb.DuckDBPyConnection, months: Path, latest: pl.DataFrame, features: list[str],
                   seed: int) -> tuple[np.ndarray, int, int]:
     """Scores of `latest`'s households by a gradient boosting fitted on every scored
     household at every earlier month-end D whose outcome (below the line in D's next 3
@@ -96,17 +100,13 @@ def pooled_scores(warehouse: Path, months: Path, latest: pl.DataFrame, features:
     features as of D. Returns the scores, the rows and the month-ends fitted on."""
     truth = pl.read_parquet(months).select(pl.col("extract_date").alias("as_of_date"), "household_id",
                                            pl.col("below_line_next3").alias("y"))
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        ends = month_end_dates(con)
-        scoring = ends[-1]
-        dates = [d for d in ends[1:] if add_months(d, 3) <= scoring]  # the first shows states, not changes
-        if not dates:
-            raise ValueError(f"no month-end in {warehouse} whose 3-month outcome ends by {scoring}")
-        past = pl.concat([household_features(con, d).with_columns(as_of_date=pl.lit(d)) for d in dates],
-                         how="vertical_relaxed")
-    finally:
-        con.close()
+    ends = month_end_dates(con)
+    scoring = ends[-1]
+    dates = [d for d in ends[1:] if add_months(d, 3) <= scoring]  # the first shows states, not changes
+    if not dates:
+        raise ValueError(f"no month-end in the warehouse whose 3-month outcome ends by {scoring}")
+    past = pl.concat([household_features(con, d).with_columns(as_of_date=pl.lit(d)) for d in dates],
+                     how="vertical_relaxed")
     past = past.join(truth, on=["as_of_date", "household_id"], how="inner").filter(pl.col("y").is_not_null())
     used = [f for f in features if f in past.columns]
     pipeline = build_pipeline(used, past.height, seed)

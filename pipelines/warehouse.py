@@ -307,9 +307,9 @@ def build_models(con: duckdb.DuckDBPyConnection, layer: str | Path, root: Path =
     after the file. `builder`, if given, may build a model its own way and return how
     (pipelines/core/scope.py: from a month on); it is given the build's `Catalog` to ask
     what exists; when it returns None the model's file runs as it is. `check`, if given,
-    runs on the built layer before it commits and returns problems; any problem, or a failing model, rolls the whole layer
-    back (the previous build stays), is recorded as `failed` in `audit.model_runs`
-    and raises WarehouseError. `on_commit(con, run_id)` runs last, inside the transaction.
+    runs on the built layer before it commits and returns problems; any problem, or a
+    failing model, rolls the whole layer back (the previous build stays), is recorded as
+    `failed` in `audit.model_runs` and raises WarehouseError. `on_commit(con, run_id)` runs last, inside the transaction.
     """
     layer_name = Path(layer).name
     run_id = f"{layer_name}-{uuid.uuid4().hex[:12]}"

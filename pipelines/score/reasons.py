@@ -106,6 +106,7 @@ def contributions(model: RiskModel, frame: pl.DataFrame, groups: list[ReasonCode
     # tree ensemble pays a fixed cost per call (per tree, per thread start-up)
     # that one call per group multiplied by the number of groups.
     typed = frame.select([pl.col(f).cast(pl.String if f in CATEGORICAL else pl.Float64) for f in model.features])
+    indexed = typed.with_row_index("__row")
     replaced, rows = [], []
     for group in groups:
         reference = {f: pl.lit(model.reference.get(f), dtype=pl.String if f in CATEGORICAL else pl.Float64)
@@ -115,7 +116,7 @@ def contributions(model: RiskModel, frame: pl.DataFrame, groups: list[ReasonCode
         # households have no job loss, no disability, no departure: only the others go
         # through the model again.
         differs = pl.any_horizontal([pl.col(f).ne_missing(v) for f, v in reference.items()] or [pl.lit(False)])
-        changed = typed.with_row_index("__row").filter(differs)
+        changed = indexed.filter(differs)
         rows.append(changed["__row"].to_numpy())
         replaced.append(changed.drop("__row").with_columns([v.alias(f) for f, v in reference.items()]))
     without = model.predict(pl.concat(replaced)) if sum(len(r) for r in rows) else np.zeros(0)
