@@ -19,7 +19,7 @@ import pytest
 from pipelines.config import MODELS
 from pipelines.evaluation.evaluate import EvaluationError, evaluate, format_evaluation
 from pipelines.score.features import household_features
-from pipelines.score.reasons import reason_codes
+from pipelines.score.reasons import MIN_CONTRIBUTION, NO_FACTOR, reason_codes
 from pipelines.score.registry import Registry, RegistryError
 from pipelines.score.risk_list import (
     allocate_visits, assign_levels, score_households, score_latest, stored_features, write_risk_list,
@@ -146,7 +146,7 @@ def test_every_reason_is_a_documented_code(scored):
     assert used, "no household got any reason"
     assert used <= set(table["code"]) == yaml_codes
     assert table.filter((pl.col("text_zh") == "") | (pl.col("text_en") == "")).height == 0
-    documented = set(re.findall(r"`([RM]_[A-Z_]+)`", card))
+    documented = set(re.findall(r"`([RMN]_[A-Z_]+)`", card))
     assert yaml_codes <= documented, yaml_codes - documented
 
 
@@ -157,9 +157,9 @@ def test_rule_flags_always_surface_first(scored):
     below = got.filter(pl.col("check_ratio") < 1)
     assert below.height > 0
     for row in got.iter_rows(named=True):
-        flags = list(row["rule_flags"])
-        assert list(row["reasons"])[:len(flags)] == flags
-        assert all(c.startswith("M_") for c in list(row["reasons"])[len(flags):])
+        flags, reasons = list(row["rule_flags"]), list(row["reasons"])
+        assert reasons[:len(flags)] == flags
+        assert all(c.startswith("M_") for c in reasons[len(flags):]) or reasons == [NO_FACTOR]
     assert all("R_BELOW_AT_LAST_CHECK" in r for r in below["reasons"])
 
 
@@ -370,6 +370,26 @@ def test_every_high_and_medium_row_has_a_reason(scored):
     listed = q(scored["wh"], "SELECT risk_level, reasons FROM mart.risk_list WHERE risk_level IN ('高', '中')")
     assert listed.height > 0
     assert listed.filter(pl.col("reasons").list.len() == 0).height == 0
+    assert listed.filter(pl.col("reasons").list.contains(NO_FACTOR)).height == 0
+
+
+def test_a_row_nothing_explains_says_so_and_no_row_is_empty(scored):
+    """No list of reasons is empty; the note is given exactly where no rule holds and no
+    group raises the score by the minimum contribution, and only to 低 rows here."""
+    got = q(scored["wh"], """
+        SELECT r.risk_level, r.reasons, d.rule_flags, d.contributions
+        FROM mart.risk_list r JOIN mart.risk_list_detail d USING (as_of_date, household_id)""")
+    assert got.filter(pl.col("reasons").list.len() == 0).height == 0
+    noted = 0
+    for row in got.iter_rows(named=True):
+        top = max(json.loads(row["contributions"]).values(), default=0.0)
+        if abs(top - MIN_CONTRIBUTION) <= 1e-4:  # stored rounded to 4 places: too close to tell
+            continue
+        raised = top >= MIN_CONTRIBUTION
+        nothing = not row["rule_flags"] and not raised
+        assert (list(row["reasons"]) == [NO_FACTOR]) == (nothing and row["risk_level"] == "低"), row
+        noted += nothing
+    assert noted > 0, "the town has no row without a reason: the test proves nothing"
 
 
 def test_contributions_skip_only_the_rows_already_at_the_reference(scored):

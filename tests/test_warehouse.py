@@ -218,3 +218,26 @@ def test_a_model_calling_a_macro_is_built_after_what_the_macro_reads():
         assert order.index(caller) > max(order.index("core.snapshots"), order.index("restricted.person_identity"))
     for spells in ("core.employment_spells", "core.unemployment_spells"):
         assert order.index(spells) > order.index("core.registrations")
+
+
+def test_the_reason_code_table_of_an_older_warehouse_takes_notes_and_keeps_its_rows(tmp_path):
+    """The table was made with CHECK (kind IN ('rule', 'model')) before the note kind
+    existed; the changed migration rebuilds it with its rows."""
+    import duckdb
+
+    with warehouse(tmp_path / "w.duckdb") as con:
+        con.execute("DROP TABLE mart.reason_codes")
+        con.execute("CREATE TABLE mart.reason_codes (code VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL"
+                    " CHECK (kind IN ('rule', 'model')), text_zh VARCHAR NOT NULL, text_en VARCHAR NOT NULL,"
+                    " features VARCHAR[] NOT NULL, condition VARCHAR)")
+        con.execute("INSERT INTO mart.reason_codes VALUES ('M_WAGES', 'model', '工资', 'wages', ['w'], NULL)")
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("INSERT INTO mart.reason_codes VALUES ('N_X', 'note', '无', 'none', [], NULL)")
+        con.execute("UPDATE audit.schema_migrations SET checksum = 'older' WHERE name = 'mart/mart_reason_codes.sql'")
+        assert migrate(con) == ["mart/mart_reason_codes.sql"]
+        con.execute("INSERT INTO mart.reason_codes VALUES ('N_X', 'note', '无', 'none', [], NULL)")
+        assert con.execute("SELECT code, kind FROM mart.reason_codes ORDER BY 1").fetchall() == [
+            ("M_WAGES", "model"), ("N_X", "note")]
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("INSERT INTO mart.reason_codes VALUES ('Y', 'other', '无', 'none', [], NULL)")
+        assert migrate(con) == []

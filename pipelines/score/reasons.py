@@ -11,6 +11,8 @@ The code table is `models/reason_codes.yaml` (also loaded into the warehouse as
   value), all other features kept: the model's own attribution, not a second
   hand-written rule. Groups that raise the risk by at least MIN_CONTRIBUTION are
   listed, the largest first, at most TOP_MODEL_REASONS of them.
+- `note`: says why a row has neither (NO_FACTOR), so an empty list never has to
+  be read as a value that went missing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pipelines.score.model import RiskModel
 REASON_CODES = MODELS / "reason_codes.yaml"
 TOP_MODEL_REASONS = 3
 MIN_CONTRIBUTION = 0.01  # probability points: smaller shifts are noise, not reasons
+NO_FACTOR = "N_NO_RISK_FACTOR"  # the note of a row that no rule and no group explains
+KINDS = ("rule", "model", "note")
 
 
 class ReasonCodeError(ValueError):
@@ -38,11 +42,15 @@ class ReasonCodeError(ValueError):
 @dataclass(frozen=True)
 class ReasonCode:
     code: str
-    kind: str  # rule or model
+    kind: str  # rule, model or note
     zh: str
     en: str
     features: tuple[str, ...] = ()
     condition: dict | None = None
+
+    def about(self) -> list[str]:
+        """The feature columns the code is about (none for a note)."""
+        return list(self.features) or ([self.condition["feature"]] if self.condition else [])
 
     def holds(self, frame: pl.DataFrame) -> pl.Series:
         """Rule codes: where the condition holds (False where the feature is unknown)."""
@@ -60,8 +68,8 @@ def reason_codes(path: Path = REASON_CODES) -> list[ReasonCode]:
         if code in seen:
             raise ReasonCodeError(f"{code}: listed twice")
         seen.add(code)
-        if item.get("kind") not in ("rule", "model") or not item.get("zh") or not item.get("en"):
-            raise ReasonCodeError(f"{code}: needs kind (rule or model), zh and en")
+        if item.get("kind") not in KINDS or not item.get("zh") or not item.get("en"):
+            raise ReasonCodeError(f"{code}: needs kind ({', '.join(KINDS)}), zh and en")
         condition = item.get("condition")
         if item["kind"] == "rule" and (not condition or "feature" not in condition
                                        or not ({"below", "at_least"} & set(condition))):
@@ -70,6 +78,8 @@ def reason_codes(path: Path = REASON_CODES) -> list[ReasonCode]:
             raise ReasonCodeError(f"{code}: a model code needs its features")
         codes.append(ReasonCode(code, item["kind"], item["zh"], item["en"],
                                 tuple(item.get("features") or ()), condition))
+    if NO_FACTOR not in seen:
+        raise ReasonCodeError(f"{NO_FACTOR}: the note for a row without reasons is missing")
     return codes
 
 

@@ -147,7 +147,8 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
                      min_score: float = 0.0) -> pl.DataFrame:
     """Score a household_features frame: risk_score, risk_level, reasons, and the
     detail (rule flags, contributions) each row was decided on."""
-    from pipelines.score.reasons import contributions, model_groups, ranked_reasons, reason_codes, rule_flags
+    from pipelines.score.reasons import (NO_FACTOR, contributions, model_groups, ranked_reasons, reason_codes,
+                                         rule_flags)
 
     codes = codes if codes is not None else reason_codes()
     groups = model_groups(codes, model.features)
@@ -171,10 +172,15 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
     )
     leveled = assign_levels(scored, visits, by_need, min_score)
     unexplained = (pl.col("risk_level") != LEVELS[2]) & (pl.col("reasons").list.len() == 0)
-    return leveled.with_columns(
+    explained = leveled.with_columns(
         reasons=pl.when(unexplained & pl.col("strongest_reason").is_not_null())
         .then(pl.concat_list(pl.col("strongest_reason"))).otherwise(pl.col("reasons"))
     ).drop("strongest_reason")
+    # what is still empty (a 低 row nothing raises) says so, rather than showing []
+    return explained.with_columns(
+        reasons=pl.when(pl.col("reasons").list.len() == 0)
+        .then(pl.concat_list(pl.lit(NO_FACTOR))).otherwise(pl.col("reasons"))
+    )
 
 
 def _listed(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[dict, float | None]:
@@ -207,7 +213,7 @@ def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of:
     ).to_arrow()
     table = pl.DataFrame({
         "code": [c.code for c in codes], "kind": [c.kind for c in codes], "text_zh": [c.zh for c in codes],
-        "text_en": [c.en for c in codes], "features": [list(c.features) or [c.condition["feature"]] for c in codes],
+        "text_en": [c.en for c in codes], "features": [c.about() for c in codes],
         "condition": [json.dumps(c.condition, ensure_ascii=False) if c.condition else None for c in codes],
     }).to_arrow()
     now = datetime.now(timezone.utc).replace(tzinfo=None)

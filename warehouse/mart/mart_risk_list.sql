@@ -12,7 +12,8 @@
 --                  risk_score, as many as its visits that month: its share of the
 --                  city's budget, by need); 中: the next as many; 低: the rest and any
 --                  score under risk_min_score
---   reasons        reason codes, most important first (mart.reason_codes)
+--   reasons        reason codes, most important first (mart.reason_codes); never
+--                  empty: N_NO_RISK_FACTOR where no rule holds and no factor counts
 CREATE TABLE IF NOT EXISTS mart.risk_list (
     as_of_date    DATE      NOT NULL,
     household_id  VARCHAR   NOT NULL,
