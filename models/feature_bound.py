@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.diagnostics_cli import ranking_line, run_diagnostic  # noqa: E402
+from pipelines.core.parameters import standard_on  # noqa: E402
 from pipelines.score.guard import _auc, precision_at  # noqa: E402
 from pipelines.score.features import household_features  # noqa: E402
 from pipelines.score.model import build_pipeline, inputs  # noqa: E402
@@ -77,7 +78,9 @@ def _bound(con: duckdb.DuckDBPyConnection, truth: Path, seed: int) -> dict:
         pipeline = build_pipeline(features, len(fit), seed)
         pipeline.fit(inputs(x[fit], features), y[fit])
         cross[test] = pipeline.predict_proba(inputs(x[test], features))[:, 1]
-    standard = np.where(x["urban"].to_numpy() == "城市", 931.0, 753.0)
+    as_of = con.execute("SELECT max(as_of_date) FROM mart.risk_list").fetchall()[0][0]
+    in_force = {area: float(standard_on(con, "dibao_standard", area, as_of)) for area in ("城市", "农村")}
+    standard = np.where(x["urban"].to_numpy() == "城市", in_force["城市"], in_force["农村"])
     oracle = -x["true_income"].cast(pl.Float64).fill_null(0).to_numpy() / standard
     model = x["risk_score"].to_numpy()
     result = {"households": int(len(y)), "positives": int(y.sum()),

@@ -172,7 +172,7 @@ def print_result(console, result: dict) -> None:
     for t in result["targets"]:
         verdicts.add_row(t["target"], str(t["measured"]), str(t["limit"]), "yes" if t["met"] else "[red]no[/]")
     console.print(verdicts)
-    floor = next((t["how"] for t in result["targets"] if t["target"].startswith("nightly") and t.get("how")), None)
+    floor = next((t["how"] for t in result["targets"] if "own_work_s" in t.get("how", {})), None)
     if floor:
         console.print(f"the night's own work (its deliveries, the scores, the lists): {floor['own_work_s']:.1f} s = "
                       f"{floor['own_work_share']:.3f} of the backfill, the least the night's share can be "
