@@ -63,8 +63,9 @@ VOLATILE = {
     # build's model and parameter checksums, not its scope
     "audit.layer_builds": {"run_id", "scope", "reason", "months_from", "built_at"},
     # a scoring's inputs digest names the layer builds (random run ids); whether a list was
-    # scored or kept depends on the runs before (a rerun after a kill keeps what it finds)
-    "audit.score_runs": {"inputs", "status", "run_at"},
+    # scored, updated or kept, and so how many households went through the model, depends on
+    # the runs before (a rerun after a kill keeps what it finds)
+    "audit.score_runs": {"inputs", "status", "rescored", "run_at"},
     # a fresh random id per list export; the files' paths (under each run's --out) and the
     # workbook's hash (XLSX embeds its creation time); the day the list was issued and the
     # deadlines counted from it (a run across midnight issues on the next day)

@@ -126,7 +126,7 @@ def nights(tmp_path_factory):
     shutil.copyfile(wh, full)
     runs["rebuild"] = {"core": nightly.build_history(str(full), full=True),
                        "marts": nightly.publish_marts(str(full), full=True),
-                       "score": nightly.score(str(full))}
+                       "score": nightly.score(str(full), full=True)}
     with duckdb.connect(str(wh), read_only=True) as con:
         builds = con.execute("SELECT scope, reason, months_from::VARCHAR FROM audit.layer_builds"
                              " WHERE layer = 'mart' ORDER BY built_at").fetchall()
@@ -188,8 +188,19 @@ def test_the_nights_take_the_scopes_the_plan_says(nights):
         assert models and set(kept["scoped"]) >= models, layer
     assert runs["april"]["marts"]["scoped"] == dict.fromkeys(MONTHLY, "months from 2024-04-01")
     assert runs["rebuild"]["marts"]["scoped"] == {}
-    assert runs["rs reaching back"]["score"]["status"] == "scored"
-    assert runs["cl corrected"]["score"]["status"] == "scored"  # the same date, other features
+    # The same date, other features, the same model: only the changed households go through
+    # the model again; a new date, or a rebuild, scores every household.
+    # The same date, other data, the same model: only the households whose features changed
+    # go through the model again (here few: one after the late 人社 delivery and the 民政
+    # correction, none after the 残联 correction or the back pay); a new date, or a rebuild,
+    # scores every household.
+    updated = {night: runs[night]["score"] for night in ("late rs, mz corrected", "cl corrected", "rs reaching back")}
+    assert {n: s["status"] for n, s in updated.items()} == dict.fromkeys(updated, "updated")
+    assert all(0 <= s["rescored"] < s["households"] for s in updated.values())
+    assert updated["late rs, mz corrected"]["rescored"] > 0
+    for night in ("first", "march", "april", "rebuild"):
+        score = runs[night]["score"]
+        assert (score["status"], score["rescored"]) == ("scored", score["households"]), night
     quiet = runs["nothing new"]["score"]  # the same date, nothing changed: the list is kept
     assert (quiet["status"], quiet["households"]) == ("unchanged", runs["cl corrected"]["score"]["households"])
     assert quiet["levels"] == runs["cl corrected"]["score"]["levels"]

@@ -382,10 +382,8 @@ def test_a_row_nothing_explains_says_so_and_no_row_is_empty(scored):
     assert got.filter(pl.col("reasons").list.len() == 0).height == 0
     noted = 0
     for row in got.iter_rows(named=True):
-        top = max(json.loads(row["contributions"]).values(), default=0.0)
-        if abs(top - MIN_CONTRIBUTION) <= 1e-4:  # stored rounded to 4 places: too close to tell
-            continue
-        raised = top >= MIN_CONTRIBUTION
+        # reasons are ranked on the contributions as stored (rounded to 4 places)
+        raised = max(json.loads(row["contributions"]).values(), default=0.0) >= MIN_CONTRIBUTION
         nothing = not row["rule_flags"] and not raised
         assert (list(row["reasons"]) == [NO_FACTOR]) == (nothing and row["risk_level"] == "低"), row
         noted += nothing
@@ -544,3 +542,42 @@ def test_score_commands_say_one_line_for_a_missing_warehouse(module, tmp_path, c
     code = importlib.import_module(module).main(["--warehouse", str(tmp_path / "none.duckdb")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("error: no warehouse at")
+
+
+def test_rescoring_only_the_changed_households_writes_what_a_full_scoring_writes(scored):
+    """pipelines/score/rescore.py: a household whose model features changed goes through the
+    model again, every other keeps its stored score and contributions; flags, levels and
+    reasons are worked out for all. The frame equals scoring every household; with nothing
+    changed the model is not loaded at all."""
+    from pipelines.score.rescore import rescore
+    from pipelines.sql import query
+
+    registry = Registry(scored["models"])
+    model = registry.load(registry.current()["version"])
+    con = duckdb.connect(str(scored["wh"]), read_only=True)
+    try:
+        as_of = con.execute("SELECT max(as_of_date) FROM mart.risk_list").fetchall()[0][0]
+        features = household_features(con, as_of)
+        stored = con.sql(query("score/stored_scores"), params={"as_of": as_of}).pl()
+    finally:
+        con.close()
+    codes, settings = reason_codes(), {"visits": VISITS, "by_need": 1.0, "min_score": 0.01}
+    ids = features.filter(pl.col("check_income_ratio").is_not_null())["household_id"].sort()
+    halved, gone = ids[:12], ids[-1]
+    tonight = features.filter(pl.col("household_id") != gone).with_columns(
+        check_income_ratio=pl.when(pl.col("household_id").is_in(halved.implode()))
+        .then(pl.col("check_income_ratio") / 2).otherwise(pl.col("check_income_ratio")))
+
+    got, rescored = rescore(tonight, stored, model.features, codes, settings, lambda: model)
+    want = score_households(model, tonight, VISITS, codes, 1.0, 0.01)
+    assert rescored == len(halved)
+    assert got.equals(want)
+    moved = got.join(stored, on="household_id", suffix="_stored").filter(
+        pl.col("household_id").is_in(halved.implode()))
+    assert moved.height == len(halved) and (moved["risk_score"] != moved["risk_score_stored"]).all()
+
+    def unused():
+        raise AssertionError("the model was loaded with nothing changed")
+
+    same, none = rescore(features, stored, model.features, codes, settings, unused)
+    assert none == 0 and same.equals(score_households(model, features, VISITS, codes, 1.0, 0.01))

@@ -140,7 +140,8 @@ def cmd_rebuild(args) -> int:
     if not warehouse.is_file():
         raise CliError(f"dibao rebuild: no warehouse at {warehouse}: run `dibao run` first")
     steps = [("history", lambda w: nightly.build_history(w, full=True)),
-             ("marts", lambda w: nightly.publish_marts(w, full=True)), ("score", nightly.score)]
+             ("marts", lambda w: nightly.publish_marts(w, full=True)),
+             ("score", lambda w: nightly.score(w, full=True))]
     console, done = console_on(), {}
     with Bars(console) as bars:
         set_reporter(bars)

@@ -162,11 +162,12 @@ def load_feedback(warehouse: str, folder: str) -> dict:
 
 
 @timed_task("score")
-def score(warehouse: str) -> dict:
-    """Score every monitored household of the latest mz snapshot into mart.risk_list."""
+def score(warehouse: str, full: bool = False) -> dict:
+    """Score every monitored household of the latest mz snapshot into mart.risk_list
+    (`full`: every household through the model, whatever the list of the date holds)."""
     from pipelines.score.risk_list import score_latest
 
-    return score_latest(warehouse)
+    return score_latest(warehouse, full=full)
 
 
 @timed_task("publish")

@@ -7,7 +7,9 @@ summed up by the run ids of their latest builds that changed anything (a night
 with no delivery keeps both layers: pipelines/core/scope.py); the code by its text.
 When tonight's digest equals the one recorded with D's list, and that list is still
 there, rescoring would write the same rows: it is kept (`audit.score_runs`, status
-`unchanged`).
+`unchanged`). When only the layers differ (the method, `method_digest`, is the same),
+only the households whose features changed go through the model again (status
+`updated`, pipelines/score/rescore.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pipelines.config import MODELS, WAREHOUSE_SQL
 from pipelines.fingerprint import digest, layout_version
 from pipelines.sql import query
 
-SCORED, UNCHANGED = "scored", "unchanged"
+SCORED, UNCHANGED, UPDATED = "scored", "unchanged", "updated"  # updated: rescore.py
 
 
 def _code() -> str:
@@ -36,9 +38,16 @@ def _code() -> str:
     return layout_version(*files)
 
 
-def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: date, version: str, settings: dict) -> str:
-    layers = con.execute(query("score/latest_layer_changes")).fetchall()
-    return digest(str(as_of), version, json.dumps(settings, sort_keys=True, default=str), layers, _code())
+def method_digest(as_of: date, version: str, settings: dict) -> str:
+    """What decides how D's list is made, whatever the data: the date, the model, the
+    level settings and the code. The same method may rescore only the households whose
+    features changed (pipelines/score/rescore.py)."""
+    return digest(str(as_of), version, json.dumps(settings, sort_keys=True, default=str), _code())
+
+
+def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: date, method: str) -> str:
+    """The method and the layers the features are read from."""
+    return digest(method, con.execute(query("score/latest_layer_changes")).fetchall())
 
 
 def kept(con: duckdb.DuckDBPyConnection, as_of: date, inputs: str) -> int | None:
@@ -54,7 +63,21 @@ def kept(con: duckdb.DuckDBPyConnection, as_of: date, inputs: str) -> int | None
     return listed if listed == last[0][1] else None
 
 
+def reusable(con: duckdb.DuckDBPyConnection, as_of: date, method: str) -> bool:
+    """D's list was last written by the same method and is still whole."""
+    if not table_exists(con, "audit.score_runs"):
+        return False
+    last = con.execute("SELECT method, households FROM audit.score_runs WHERE as_of_date = ?"
+                       " ORDER BY run_at DESC LIMIT 1", [as_of]).fetchall()
+    if not last or last[0][0] != method:
+        return False
+    listed = con.execute("SELECT count(*) FROM mart.risk_list WHERE as_of_date = ?", [as_of]).fetchall()[0][0]
+    return listed == last[0][1]
+
+
 def record(con: duckdb.DuckDBPyConnection, as_of: date, version: str, inputs: str, households: int,
-           status: str) -> None:
-    con.execute("INSERT INTO audit.score_runs VALUES (?, ?, ?, ?, ?, ?)",
-                [as_of, version, inputs, households, status, datetime.now(timezone.utc).replace(tzinfo=None)])
+           status: str, method: str, rescored: int | None = None) -> None:
+    con.execute("INSERT INTO audit.score_runs BY NAME SELECT ? AS as_of_date, ? AS model_version, ? AS inputs,"
+                " ? AS households, ? AS status, ? AS run_at, ? AS method, ? AS rescored",
+                [as_of, version, inputs, households, status, datetime.now(timezone.utc).replace(tzinfo=None),
+                 method, rescored])

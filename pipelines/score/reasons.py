@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -26,7 +27,9 @@ import yaml
 
 from pipelines.config import MODELS
 from pipelines.score.features import CATEGORICAL
-from pipelines.score.model import RiskModel
+
+if TYPE_CHECKING:  # the model brings scikit-learn: a list rescored where nothing changed needs none
+    from pipelines.score.model import RiskModel
 
 REASON_CODES = MODELS / "reason_codes.yaml"
 TOP_MODEL_REASONS = 3

@@ -49,8 +49,9 @@ import polars as pl
 from pipelines.config import MODELS
 from pipelines.score.features import household_features
 from pipelines.score.command import run_command
-from pipelines.score.inputs import SCORED, UNCHANGED, inputs_digest, kept, record
+from pipelines.score.inputs import SCORED, UNCHANGED, UPDATED, inputs_digest, kept, method_digest, record
 from pipelines.score.registry import Registry, RegistryError, default_models_dir
+from pipelines.score.rescore import encoded_features, rescore, stored_scores
 from pipelines.runtime.timing import timed
 
 if TYPE_CHECKING:
@@ -147,18 +148,27 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
                      min_score: float = 0.0) -> pl.DataFrame:
     """Score a household_features frame: risk_score, risk_level, reasons, and the
     detail (rule flags, contributions) each row was decided on."""
-    from pipelines.score.reasons import (NO_FACTOR, contributions, model_groups, ranked_reasons, reason_codes,
-                                         rule_flags)
+    from pipelines.score.reasons import contributions, model_groups, reason_codes
 
     codes = codes if codes is not None else reason_codes()
-    groups = model_groups(codes, model.features)
     p = np.clip(model.predict(features), 0.0, 1.0)
+    contrib = contributions(model, features, model_groups(codes, model.features), p)
+    return finish_scores(features, p, contrib, model.features, codes, visits, by_need, min_score)
+
+
+def finish_scores(features: pl.DataFrame, p: np.ndarray, contrib: np.ndarray, model_features: list[str],
+                  codes: list[ReasonCode], visits: int, by_need: float = 0.0, min_score: float = 0.0) -> pl.DataFrame:
+    """From every household's score and group contributions: rule flags, levels and
+    reasons. Contributions are rounded as mart.risk_list_detail stores them before
+    the reasons are ranked, so that a list can be finished again from what it stored
+    (pipelines/score/rescore.py)."""
+    from pipelines.score.reasons import NO_FACTOR, model_groups, ranked_reasons, rule_flags
+
+    groups = model_groups(codes, model_features)
+    contrib = np.round(contrib, 4)
     flags = rule_flags(features, codes)
-    contrib = contributions(model, features, groups, p)
     reasons = ranked_reasons(flags, contrib, groups)
-    contribution_json = [
-        json.dumps({g.code: round(float(v), 4) for g, v in zip(groups, row)}) for row in contrib
-    ]
+    contribution_json = [json.dumps({g.code: float(v) for g, v in zip(groups, row)}) for row in contrib]
     # the group that raises the score most, even below the minimum contribution:
     # every 高 and 中 row gets at least this one reason (a caseworker is sent to it)
     strongest = [groups[int(np.argmax(row))].code if len(groups) else None for row in contrib]
@@ -168,7 +178,7 @@ def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
         strongest_reason=pl.Series(strongest, dtype=pl.String),
         rule_flags=pl.Series(flags, dtype=pl.List(pl.String)),
         contributions=pl.Series(contribution_json, dtype=pl.String),
-        features=features.select(model.features).select(pl.struct(pl.all()).struct.json_encode()).to_series(),
+        features=encoded_features(features, model_features),
     )
     leveled = assign_levels(scored, visits, by_need, min_score)
     unexplained = (pl.col("risk_level") != LEVELS[2]) & (pl.col("reasons").list.len() == 0)
@@ -203,10 +213,11 @@ def _summary(status: str, as_of: date, version: str, source: str, entry: dict, s
 
 
 def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of: date, model_version: str,
-                    codes: list[ReasonCode], inputs: str | None = None) -> int:
+                    codes: list[ReasonCode], run: dict | None = None) -> int:
     """Replace `as_of`'s rows of mart.risk_list and mart.risk_list_detail, and
-    the reason code table, in one transaction; return the rows written. With
-    `inputs` (pipelines/score/inputs.py) the scoring is recorded in audit.score_runs."""
+    the reason code table, in one transaction; return the rows written. With `run`
+    (inputs, method, status, rescored: pipelines/score/inputs.py) the scoring is
+    recorded in audit.score_runs."""
     rows = scored.select(
         "as_of_date", "household_id", "county_code", "township_code", "risk_score", "risk_level", "reasons",
         "rank_in_township", "township_visits", "features", "contributions", "rule_flags",
@@ -227,8 +238,8 @@ def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of:
         con.execute(query("score/insert_risk_list_detail"), [model_version, now])
         con.execute("DELETE FROM mart.reason_codes")
         con.execute("INSERT INTO mart.reason_codes SELECT * FROM reason_code_rows")
-        if inputs is not None:
-            record(con, as_of, model_version, inputs, scored.height, SCORED)
+        if run is not None:
+            record(con, as_of, model_version, households=scored.height, **run)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
@@ -240,15 +251,17 @@ def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of:
 
 
 def score_latest(warehouse: str, models_dir: str | None = None, visits: int | None = None,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, full: bool = False) -> dict:
     """Score every household due on the latest mz snapshot and write mart.risk_list.
 
     Trains and promotes a model first when none is registered in `models_dir`
     (default `<warehouse>.models`). Returns a JSON-able summary; when there is
     nothing to score, or too little history to train a first model, it says so
-    (status `skipped`) instead of failing the run.
+    (status `skipped`) instead of failing the run. A list of the same date made
+    the same way is kept when nothing it reads changed, or rescored only where
+    the features changed (pipelines/score/rescore.py); `full` scores every
+    household (`dibao rebuild`).
     """
-    from pipelines.score.upkeep import TrainingError, ensure_model
     from pipelines.warehouse import open_warehouse, warehouse as open_wh
 
     started = time.perf_counter()
@@ -266,58 +279,85 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         reason = f"the latest mz snapshot ({as_of}) is dated after today ({today()}): not scored"
         log.error("%s", reason)
         return {"status": "skipped", "as_of_date": str(as_of), "reason": reason}
-    registry, source = Registry(models_dir), "warehouse"
-    try:
-        with timed("train"):
-            version = ensure_model(warehouse, models_dir, seed)
-    except TrainingError as exc:
-        registry, source = Registry(REFERENCE_MODELS), "reference"
-        reference = registry.current()
-        if reference is None or not registry.loadable(reference["version"]):
-            log.warning("risk list not written: %s (and no reference model artifact)", exc)
-            return {"status": "skipped", "as_of_date": str(as_of), "reason": str(exc)}
-        version = reference["version"]
-        log.warning("%s: scoring with the reference model %s (%s) until the warehouse can train its own", exc,
-                    version, reference.get("kind", "gbm"))
+    in_force = _model_in_force(warehouse, models_dir, seed)
+    if isinstance(in_force, str):
+        return {"status": "skipped", "as_of_date": str(as_of), "reason": in_force}
+    registry, version, source = in_force
     entry = registry.entry(version)
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
         settings = level_settings(con, as_of)
         if visits is not None:
             settings["visits"] = visits
-        digest = inputs_digest(con, as_of, version, settings)
-        same = kept(con, as_of, digest)
+        method = method_digest(as_of, version, settings)
+        digest = inputs_digest(con, as_of, method)
+        same = None if full else kept(con, as_of, digest)
         if same is not None:
             listed = _listed(con, as_of)
         else:
             with timed("features"):
                 features = household_features(con, as_of)
+            stored = None if full else stored_scores(con, as_of, method)
     finally:
         con.close()
     said = dict(as_of=as_of, version=version, source=source, entry=entry, settings=settings, started=started)
     if same is not None:  # a quiet night: the list written from the same inputs stays
         registry.verify(version)  # a missing or altered artifact fails a kept list's night too (load checks it)
         with open_wh(Path(warehouse)) as con:
-            record(con, as_of, version, digest, same, UNCHANGED)
+            record(con, as_of, version, digest, same, UNCHANGED, method, 0)
         log.info("risk list %s kept: %d households, scored before with %s from the same features, settings and"
                  " code", as_of, same, version)
         return {**_summary(UNCHANGED, households=same, levels=listed[0], mean=listed[1], **said),
                 "reason": "nothing that decides the list changed since it was scored"}
     from pipelines.score.reasons import reason_codes
 
-    model, codes = registry.load(version), reason_codes()
-    missing = sorted(set(model.features) - set(features.columns))
+    codes = reason_codes()
+    scored, status, rescored = _scored(registry, version, features, stored, codes, settings)
+    run = {"inputs": digest, "method": method, "status": status, "rescored": rescored}
+    with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
+        written = write_risk_list(con, scored, as_of, version, codes, run)
+    levels = scored.group_by("risk_level").len().sort("risk_level")
+    summary = {**_summary(status, households=written, levels=dict(zip(levels["risk_level"], levels["len"])),
+                          mean=scored["risk_score"].mean(), **said), "rescored": rescored}
+    log.info("risk list %s: %d households (%d through the model) scored with %s in %.1f s", as_of, written,
+             rescored, version, summary["seconds"])
+    return summary
+
+
+def _model_in_force(warehouse: str, models_dir: str, seed: int) -> tuple[Registry, str, str] | str:
+    """(registry, version, "warehouse" or "reference"): the warehouse's own model, trained
+    and promoted the first time; else the reference model; else why there is none."""
+    from pipelines.score.upkeep import TrainingError, ensure_model
+
+    try:
+        with timed("train"):
+            return Registry(models_dir), ensure_model(warehouse, models_dir, seed), "warehouse"
+    except TrainingError as exc:
+        registry = Registry(REFERENCE_MODELS)
+        reference = registry.current()
+        if reference is None or not registry.loadable(reference["version"]):
+            log.warning("risk list not written: %s (and no reference model artifact)", exc)
+            return str(exc)
+        log.warning("%s: scoring with the reference model %s (%s) until the warehouse can train its own", exc,
+                    reference["version"], reference.get("kind", "gbm"))
+        return registry, reference["version"], "reference"
+
+
+def _scored(registry: Registry, version: str, features: pl.DataFrame, stored: pl.DataFrame | None,
+            codes: list[ReasonCode], settings: dict) -> tuple[pl.DataFrame, str, int]:
+    """(the list, scored or updated, households through the model): every household, or
+    with `stored` (the date's list, made the same way) the changed ones only."""
+    model_features = list(registry.entry(version)["features"])
+    missing = sorted(set(model_features) - set(features.columns))
     if missing:
         raise RegistryError(f"model {version} needs features the warehouse no longer computes: {missing}")
-    scored = score_households(model, features, settings["visits"], codes, settings["by_need"],
-                              settings["min_score"])
-    with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
-        written = write_risk_list(con, scored, as_of, version, codes, digest)
-    levels = scored.group_by("risk_level").len().sort("risk_level")
-    summary = _summary(SCORED, households=written, levels=dict(zip(levels["risk_level"], levels["len"])),
-                       mean=scored["risk_score"].mean(), **said)
-    log.info("risk list %s: %d households scored with %s in %.1f s", as_of, written, version, summary["seconds"])
-    return summary
+    if stored is None:
+        scored = score_households(registry.load(version), features, settings["visits"], codes, settings["by_need"],
+                                  settings["min_score"])
+        return scored, SCORED, scored.height
+    registry.verify(version)  # as a full scoring's load would, whether or not the model is needed
+    scored, rescored = rescore(features, stored, model_features, codes, settings, lambda: registry.load(version))
+    return scored, UPDATED, rescored
 
 
 def stored_features(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
