@@ -32,7 +32,7 @@ def _code() -> str:
     """The code and SQL that turn features into a list (any change rescores); read as
     files: importing the modules would bring scikit-learn into a night that keeps its list."""
     here = Path(__file__).resolve().parent
-    files = [here / f"{m}.py" for m in ("features", "model", "reasons", "risk_list", "inputs")] + \
+    files = [here / f"{m}.py" for m in ("features", "model", "reasons", "risk_list", "levels", "rescore", "inputs")] + \
         sorted((WAREHOUSE_SQL / "queries" / "features").glob("*.sql")) + \
         sorted((WAREHOUSE_SQL / "queries" / "score").glob("*.sql")) + [MODELS / "reason_codes.yaml"]
     return layout_version(*files)

@@ -8,7 +8,8 @@ group contributions; only the others are predicted and explained. Rule flags, le
 and reasons are then worked out for every household as a full scoring does
 (`risk_list.finish_scores`): they read tonight's features and every score of the
 township. The list is the one a full scoring writes (tests/test_incremental.py, against
-`dibao rebuild`); when no household's features changed the model is not even loaded.
+`dibao rebuild`); when no household's features changed the model is not even loaded, and
+when every row comes out as stored the list is kept, not written again (`same_list`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,21 @@ def stored_scores(con: duckdb.DuckDBPyConnection, as_of: date, method: str) -> p
     if not reusable(con, as_of, method):
         return None
     return con.sql(query("score/stored_scores"), params={"as_of": as_of}).pl()
+
+
+# What a list row shows and was decided on: equal in every one, the list need not be written.
+SHOWN = ("household_id", "county_code", "township_code", "risk_score", "risk_level", "reasons", "rank_in_township",
+         "township_visits", "rule_flags")
+
+
+def same_list(scored: pl.DataFrame, stored: pl.DataFrame) -> bool:
+    """Every row of `scored` is the stored row, to the features and contributions."""
+    def rows(frame: pl.DataFrame, features: str, contributions: str) -> set:
+        return set(frame.select(*SHOWN, features, contributions)
+                   .with_columns(pl.col("reasons", "rule_flags").list.join("\x1f")).iter_rows())
+
+    return scored.height == stored.height and rows(scored, "features", "contributions") == rows(
+        stored, "stored_features", "stored_contributions")
 
 
 def rescore(features: pl.DataFrame, stored: pl.DataFrame, model_features: list[str], codes: list[ReasonCode],

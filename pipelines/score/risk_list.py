@@ -20,15 +20,10 @@ A night that changed nothing the list is computed from (no delivery: both layers
 kept; the same model, settings and code: pipelines/score/inputs.py) keeps the
 list already written for the date instead of step 2 and 3 (`audit.score_runs`).
 
-Levels follow caseworker capacity, not a probability threshold. The city's
-visit budget is `risk_visits_per_township` x the number of townships; a share
-`risk_visits_by_need` of it is divided among townships in proportion to their
-expected number of households falling below the line (the sum of their scores),
-the rest equally (`allocate_visits`). In each township its visits' worth of the
-highest scores are 高 (this month's home visits), the next as many 中, the rest
-低; a score under `risk_min_score` is never 高 or 中, whatever the capacity.
-All three are effective-dated parameters (parameters/risk_*.yaml) read on the
-scoring date; a caller may give `visits` instead.
+A night of other data for the same date and method rescores only the households
+whose features changed, and keeps the list when every row comes out as written
+(pipelines/score/rescore.py). Levels follow caseworker capacity
+(pipelines/score/levels.py); a caller may give `visits` instead of the parameter.
 """
 
 from __future__ import annotations
@@ -50,8 +45,11 @@ from pipelines.config import MODELS
 from pipelines.score.features import household_features
 from pipelines.score.command import run_command
 from pipelines.score.inputs import SCORED, UNCHANGED, UPDATED, inputs_digest, kept, method_digest, record
+from pipelines.score.levels import (  # noqa: F401 - the levels' names, imported from here too
+    DEFAULT_VISITS_PER_TOWNSHIP, LEVELS, allocate_visits, assign_levels, level_settings, visits_per_township,
+)
 from pipelines.score.registry import Registry, RegistryError, default_models_dir
-from pipelines.score.rescore import encoded_features, rescore, stored_scores
+from pipelines.score.rescore import encoded_features, rescore, same_list, stored_scores
 from pipelines.runtime.timing import timed
 
 if TYPE_CHECKING:
@@ -65,82 +63,12 @@ from pipelines.warehouse import rollback
 
 log = logging.getLogger(__name__)
 
-VISITS_PARAMETER = "risk_visits_per_township"
-BY_NEED_PARAMETER = "risk_visits_by_need"
-MIN_SCORE_PARAMETER = "risk_min_score"
-# When the parameters are not loaded (parameters/risk_*.yaml say why these values).
-DEFAULTS = {VISITS_PARAMETER: 10, BY_NEED_PARAMETER: 1.0, MIN_SCORE_PARAMETER: 0.01}
-DEFAULT_VISITS_PER_TOWNSHIP = DEFAULTS[VISITS_PARAMETER]
-LEVELS = ("高", "中", "低")
 # The cold-start model (the bureau's sort) for a warehouse that cannot train its own yet.
 REFERENCE_MODELS = MODELS
 
 
 def scoring_date(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("SELECT core.scoring_date()").fetchall()[0][0]
-
-
-def _parameter(con: duckdb.DuckDBPyConnection, name: str, as_of: date) -> float:
-    found = con.execute(
-        "SELECT amount FROM core.policy_parameters WHERE parameter = ? AND region_code = '371500'"
-        " AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [name, as_of, as_of],
-    ).fetchall()
-    return float(found[0][0]) if found else DEFAULTS[name]
-
-
-def visits_per_township(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
-    return int(_parameter(con, VISITS_PARAMETER, as_of))
-
-
-def level_settings(con: duckdb.DuckDBPyConnection, as_of: date) -> dict:
-    """The capacity parameters in force on `as_of`."""
-    return {"visits": visits_per_township(con, as_of), "by_need": _parameter(con, BY_NEED_PARAMETER, as_of),
-            "min_score": _parameter(con, MIN_SCORE_PARAMETER, as_of)}
-
-
-def allocate_visits(frame: pl.DataFrame, visits: int, by_need: float = 1.0) -> pl.DataFrame:
-    """Visits per township: the budget `visits` x townships, a `by_need` share of it
-    in proportion to each township's summed risk_score, the rest equally.
-
-    Equal visits per township leave the townships with the most households at
-    risk (mostly rural) with the lowest share of them visited; dividing by
-    expected need evens that out. Largest remainders round to whole visits, so
-    the budget is spent exactly (ties by township_code).
-    """
-    if visits < 0:
-        raise ValueError(f"visits per township must be 0 or more, got {visits}")
-    if not 0.0 <= by_need <= 1.0:
-        raise ValueError(f"the share of visits allocated by need must be between 0 and 1, got {by_need}")
-    need = frame.group_by("township_code").agg(need=pl.col("risk_score").sum()).sort("township_code")
-    n = need.height
-    if n == 0:
-        return need.select("township_code", township_visits=pl.lit(0, pl.Int64))
-    weights = np.full(n, 1.0 / n)
-    total_need = float(need["need"].sum())
-    if total_need > 0:
-        weights = (1.0 - by_need) * weights + by_need * need["need"].to_numpy() / total_need
-    quota = weights * visits * n
-    whole = np.floor(quota + 1e-9)
-    left = int(round(visits * n - whole.sum()))
-    order = np.lexsort((np.arange(n), -(quota - whole)))  # largest remainder first, then township order
-    whole[order[:left]] += 1
-    return need.select("township_code").with_columns(township_visits=pl.Series(whole.astype(np.int64)))
-
-
-def assign_levels(frame: pl.DataFrame, visits: int, by_need: float = 0.0, min_score: float = 0.0) -> pl.DataFrame:
-    """Add township_visits, rank_in_township (1 = highest score; ties by
-    household_id) and risk_level."""
-    allocated = allocate_visits(frame, visits, by_need)
-    ranked = frame.sort(["township_code", "risk_score", "household_id"], descending=[False, True, False])
-    ranked = ranked.with_columns(rank_in_township=pl.int_range(1, pl.len() + 1).over("township_code"))
-    ranked = ranked.join(allocated, on="township_code", how="left")
-    eligible = pl.col("risk_score") >= min_score
-    return ranked.with_columns(
-        risk_level=pl.when(eligible & (pl.col("rank_in_township") <= pl.col("township_visits")))
-        .then(pl.lit(LEVELS[0]))
-        .when(eligible & (pl.col("rank_in_township") <= 2 * pl.col("township_visits"))).then(pl.lit(LEVELS[1]))
-        .otherwise(pl.lit(LEVELS[2]))
-    )
 
 
 def score_households(model: RiskModel, features: pl.DataFrame, visits: int,
@@ -165,13 +93,13 @@ def finish_scores(features: pl.DataFrame, p: np.ndarray, contrib: np.ndarray, mo
     from pipelines.score.reasons import NO_FACTOR, model_groups, ranked_reasons, rule_flags
 
     groups = model_groups(codes, model_features)
-    contrib = np.round(contrib, 4)
+    contrib = np.round(contrib, 4) + 0.0  # + 0.0: no "-0.0" in the stored JSON
     flags = rule_flags(features, codes)
     reasons = ranked_reasons(flags, contrib, groups)
     contribution_json = [json.dumps({g.code: float(v) for g, v in zip(groups, row)}) for row in contrib]
-    # the group that raises the score most, even below the minimum contribution:
-    # every 高 and 中 row gets at least this one reason (a caseworker is sent to it)
-    strongest = [groups[int(np.argmax(row))].code if len(groups) else None for row in contrib]
+    # the group that raises the score most, even below the minimum contribution: a 高 or
+    # 中 row gets at least this one reason (a caseworker is sent to it), if any raises it
+    strongest = [groups[int(np.argmax(row))].code if len(groups) and row.max() > 0 else None for row in contrib]
     scored = features.with_columns(
         risk_score=pl.Series(p, dtype=pl.Float64),
         reasons=pl.Series(reasons, dtype=pl.List(pl.String)),
@@ -191,6 +119,11 @@ def finish_scores(features: pl.DataFrame, p: np.ndarray, contrib: np.ndarray, mo
         reasons=pl.when(pl.col("reasons").list.len() == 0)
         .then(pl.concat_list(pl.lit(NO_FACTOR))).otherwise(pl.col("reasons"))
     )
+
+
+def _levels(scored: pl.DataFrame) -> dict:
+    levels = scored.group_by("risk_level").len().sort("risk_level")
+    return dict(zip(levels["risk_level"], levels["len"]))
 
 
 def _listed(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[dict, float | None]:
@@ -313,12 +246,19 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
 
     codes = reason_codes()
     scored, status, rescored = _scored(registry, version, features, stored, codes, settings)
+    if status == UNCHANGED:  # other data, but not for the list: every row came out as stored
+        with open_wh(Path(warehouse)) as con:
+            record(con, as_of, version, digest, scored.height, UNCHANGED, method, rescored)
+        log.info("risk list %s kept: %d households, %d rescored, every row as written", as_of, scored.height,
+                 rescored)
+        return {**_summary(UNCHANGED, households=scored.height, levels=_levels(scored),
+                           mean=scored["risk_score"].mean(), **said),
+                "rescored": rescored, "reason": "rescored where the features changed: every row as written"}
     run = {"inputs": digest, "method": method, "status": status, "rescored": rescored}
     with open_wh(Path(warehouse)) as con:  # the writer, for the one transaction
         written = write_risk_list(con, scored, as_of, version, codes, run)
-    levels = scored.group_by("risk_level").len().sort("risk_level")
-    summary = {**_summary(status, households=written, levels=dict(zip(levels["risk_level"], levels["len"])),
-                          mean=scored["risk_score"].mean(), **said), "rescored": rescored}
+    summary = {**_summary(status, households=written, levels=_levels(scored), mean=scored["risk_score"].mean(),
+                          **said), "rescored": rescored}
     log.info("risk list %s: %d households (%d through the model) scored with %s in %.1f s", as_of, written,
              rescored, version, summary["seconds"])
     return summary
@@ -357,7 +297,7 @@ def _scored(registry: Registry, version: str, features: pl.DataFrame, stored: pl
         return scored, SCORED, scored.height
     registry.verify(version)  # as a full scoring's load would, whether or not the model is needed
     scored, rescored = rescore(features, stored, model_features, codes, settings, lambda: registry.load(version))
-    return scored, UPDATED, rescored
+    return scored, UNCHANGED if same_list(scored, stored) else UPDATED, rescored
 
 
 def stored_features(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:

@@ -13,7 +13,7 @@
 --                  city's budget, by need); 中: the next as many; 低: the rest and any
 --                  score under risk_min_score
 --   reasons        reason codes, most important first (mart.reason_codes); never
---                  empty: N_NO_RISK_FACTOR where no rule holds and no factor counts
+--                  empty: N_NO_RISK_FACTOR where no rule holds and no factor stands out
 CREATE TABLE IF NOT EXISTS mart.risk_list (
     as_of_date    DATE      NOT NULL,
     household_id  VARCHAR   NOT NULL,
