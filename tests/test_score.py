@@ -470,6 +470,22 @@ def test_evaluation_against_the_truth(scored):
     assert "ROC AUC" in text and "precision @ capacity" in text and "baseline" in text
 
 
+def test_another_worlds_truth_is_refused(scored, tmp_path):
+    """Household ids follow the village codes, so another world's truth shares many of
+    them: its households are then missing or already on 低保/特困 there."""
+    months = pl.read_parquet(scored["world"]["truth"] / "household_months.parquet")
+    assert evaluate(scored["wh"], scored["world"]["truth"])["households_without_truth"] == 0
+    listed = q(scored["wh"], "SELECT household_id FROM mart.risk_list")["household_id"].sort()
+    other = tmp_path / "other-truth"
+    other.mkdir()
+    months.with_columns(category=pl.when(pl.col("household_id").is_in(listed[: len(listed) // 3].implode()))
+                        .then(pl.lit("低保")).otherwise(pl.col("category"))
+                        ).filter(~pl.col("household_id").is_in(listed[-len(listed) // 3:].implode())
+                                 ).write_parquet(other / "household_months.parquet")
+    with pytest.raises(EvaluationError, match="does not describe this warehouse's world"):
+        evaluate(scored["wh"], other)
+
+
 def test_evaluation_against_the_assessed_outcome(scored):
     """The diagnostic outcome: assessed income (the average a check measures) below the
     line in one of the next 3 months; its oracle is that income now, as fresh_check."""

@@ -56,6 +56,9 @@ OUTCOMES = ("monthly", "assessed")  # the contract's risk_score definition first
 # latest one (simulate.py, `recent_pc`): used for the fresh_check diagnostic only.
 CHECK_AVERAGING_WEIGHT = 0.25
 RELIABILITY_BINS = 10
+# A listed household missing from the truth, or on 低保/特困 in it, is rare in its own world
+# (a quarantined row carried over); past this share the truth is another world's.
+FOREIGN_SHARE = 0.1
 
 
 class EvaluationError(Exception):
@@ -101,6 +104,7 @@ def _truth(truth: Path, as_of: date, outcome: str = "monthly") -> pl.DataFrame:
         "household_id", "true_ratio",
         pl.col("assessed").alias("fresh_ratio"),
         pl.col("below_line_next3").alias("outcome"),
+        pl.col("category").alias("true_category"),
     )
 
 
@@ -147,11 +151,22 @@ def reliability(outcome: np.ndarray, p: np.ndarray, bins: int = RELIABILITY_BINS
     return out
 
 
+def _same_world(joined: pl.DataFrame, truth: Path) -> None:
+    """Refuse another world's truth: its household ids may coincide (they follow the village
+    codes), but then most listed households are missing from it or already on 低保/特困 in it."""
+    foreign = joined.filter(pl.col("true_category").is_null() | pl.col("true_category").is_in(["低保", "特困"]))
+    if joined.height and foreign.height > FOREIGN_SHARE * joined.height:
+        raise EvaluationError(
+            f"the truth at {truth} does not describe this warehouse's world: {foreign.height} of {joined.height}"
+            " listed households are missing from it or on 低保/特困 there (another world's truth?)")
+
+
 def evaluate(warehouse: Path, truth: Path, outcome: str = "monthly") -> dict:
     """Metrics of the latest risk list, the baseline and the oracle against the truth."""
     definition = outcome
     as_of, frame = _risk_list(Path(warehouse))
     joined = frame.join(_truth(Path(truth), as_of, definition), on="household_id", how="left")
+    _same_world(joined, Path(truth))
     unknown = joined.filter(pl.col("outcome").is_null()).height
     x = joined.filter(pl.col("outcome").is_not_null()).with_columns(
         model=pl.col("risk_score"),
