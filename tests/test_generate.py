@@ -38,6 +38,7 @@ from pipelines.sources.contract import (
 from pipelines.generate import correct_delivery, generate
 from pipelines.generate.cell_defects import CELL_KINDS
 from pipelines.generate.defects import CONFLICT_RATES
+from pipelines.generate.deliver import GENERATED
 from pipelines.sources.idcard import BadValue, is_valid_id, normalize_id
 
 SEED = 7
@@ -121,7 +122,7 @@ def repair_enum(raw: str, values: tuple[str, ...]) -> str:
 # ------------------------------------------------------------ layout, _READY, truth location
 
 def test_truth_is_outside_landing_and_landing_holds_sources_only(run):
-    assert {p.name for p in run["landing"].iterdir()} == {"mz", "cl", "rs"}
+    assert {p.name for p in run["landing"].iterdir()} == {"mz", "cl", "rs", GENERATED}
     assert not list(run["landing"].rglob("*.parquet"))
     assert run["landing"].resolve() not in run["truth_dir"].resolve().parents
 
@@ -398,6 +399,16 @@ def test_truth_inside_landing_is_refused(tmp_path):
     with pytest.raises(ValueError, match="must not be inside"):
         generate(tmp_path / "truth" / "landing", tmp_path / "truth")
     assert not (tmp_path / "landing").exists()
+
+
+def test_a_landing_with_deliveries_it_did_not_write_is_left_alone(tmp_path):
+    """Generating replaces mz/, cl/ and rs/: never in a folder holding an agency's deliveries."""
+    real = tmp_path / "landing" / "mz" / "2030-01-31"
+    real.mkdir(parents=True)
+    (real / "households.csv").write_text("家庭编号\n")
+    with pytest.raises(ValueError, match="did not write"):
+        generate(tmp_path / "landing", tmp_path / "truth", months=1)
+    assert (real / "households.csv").exists()
 
 
 def test_progress_is_reported(run):

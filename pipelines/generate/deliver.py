@@ -298,10 +298,28 @@ def replay(landing: Path, r: Replay) -> None:
     shutil.copyfile(src / READY, dst / READY)
 
 
+GENERATED = ".dibao-generated"  # in a landing folder this generator writes: it may replace it
+
+
+def check_landing(landing: Path) -> None:
+    """Refuse a landing folder holding deliveries this generator did not write: generating
+    replaces mz/, cl/ and rs/, and must never delete an agency's real deliveries."""
+    if (landing / GENERATED).exists():
+        return
+    held = [s for s in ("mz", "cl", "rs") if (landing / s).is_dir() and any((landing / s).iterdir())]
+    if held:
+        raise ValueError(f"{landing} holds deliveries dibao generate did not write ({', '.join(held)}): give a new"
+                         " or empty folder (generating replaces mz/, cl/ and rs/)")
+
+
 def clear(landing: Path) -> None:
-    """Remove earlier generated deliveries (the three source folders only)."""
+    """Remove earlier generated deliveries (the three source folders only), and mark the
+    folder as the generator's."""
     for source in ("mz", "cl", "rs"):
         shutil.rmtree(landing / source, ignore_errors=True)
+    landing.mkdir(parents=True, exist_ok=True)
+    (landing / GENERATED).write_text("written by dibao generate, which may replace mz/, cl/ and rs/ here\n",
+                                     encoding="utf-8")
 
 
 # ------------------------------------------------------------ reading back

@@ -51,6 +51,7 @@ def validate(landing: Path, truth: Path, scale: str, months: int, seed: int, sta
     for p in (landing, truth):
         if p.exists() and not p.is_dir():
             raise ValueError(f"{p} exists and is not a folder")
+    deliver.check_landing(landing)
 
 
 class _Steps:
