@@ -1,14 +1,16 @@
 """Load: the gate and the one-transaction commit of a staged delivery.
 
 For each staged delivery, in date order:
-- same content as a delivery already loaded from another folder -> a replay:
-  ledger `skipped_duplicate`, nothing else changes;
+- same content as a delivery already loaded from another folder, or as the one
+  this folder has in force (a rewritten `_READY`) -> a replay: ledger
+  `skipped_duplicate`, nothing else changes;
 - any delivery-level error (unreadable file, `_READY` count mismatch, missing
   file or mandatory column, table-level expectation failed, snapshot row count
   moved by half against the previous one) -> `rejected`: every file rejected,
   nothing loaded, an alert raised;
 - the folder was loaded before with other content -> a correction: the earlier
-  load's rows are removed and its ledger rows become `superseded`;
+  load's rows are removed and its ledger rows become `superseded` (also when the
+  content goes back to what an earlier, since corrected, attempt held: the newest wins);
 - otherwise staging, quarantine, repairs, drift, data-quality results and
   conflicts are written, the staged raw files are kept as the raw layer
   (raw_archive.py: every delivered row written once) and the ledger records
@@ -58,13 +60,15 @@ def attempts(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> int:
 
 
 def is_pending(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
-    """A folder is done once attempted with exactly this content and marker (a hold is no attempt)."""
-    done = con.execute(
-        "SELECT count(*) FROM audit.deliveries WHERE folder = ? AND content_sha256 = ? AND ready_sha256 = ?"
-        " AND status <> 'held'",
-        [delivery.rel, delivery.content_sha256, delivery.ready_sha256],
-    ).fetchall()[0][0]
-    return done == 0
+    """A folder is done while its latest attempt had exactly this content and marker (a hold
+    is no attempt). A folder changed back to what an earlier attempt held is attempted again:
+    the newest delivery of a date wins (docs/ingest.md, *Replays and corrections*)."""
+    last = con.execute(
+        "SELECT content_sha256, ready_sha256 FROM audit.deliveries WHERE folder = ? AND status <> 'held'"
+        " ORDER BY attempted_at DESC LIMIT 1",
+        [delivery.rel],
+    ).fetchall()
+    return not last or last[0] != (delivery.content_sha256, delivery.ready_sha256)
 
 
 def load_staged(con: duckdb.DuckDBPyConnection, staged: Staged) -> LoadResult:
@@ -89,10 +93,12 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     d = staged.delivery
     result = LoadResult(staged.load_id, d.source, d.extract_date.isoformat(), LOADED)
 
+    # A replay: the data files of a delivery loaded from another folder, or of the one this
+    # folder has in force (only its _READY marker rewritten).
     original = con.execute(
-        "SELECT load_id, folder FROM audit.deliveries WHERE content_sha256 = ? AND folder <> ?"
-        " AND status IN ('loaded', 'superseded') ORDER BY attempted_at LIMIT 1",
-        [d.content_sha256, d.rel],
+        "SELECT load_id, folder FROM audit.deliveries WHERE content_sha256 = ? AND ((folder <> ?"
+        " AND status IN ('loaded', 'superseded')) OR (folder = ? AND status = 'loaded')) ORDER BY attempted_at LIMIT 1",
+        [d.content_sha256, d.rel, d.rel],
     ).fetchall()
     rate_errors = _quarantine_rate_errors(staged)
     errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged) + rate_errors
@@ -146,7 +152,8 @@ def _snapshot_size_errors(con, staged: Staged) -> list[str]:
             " ORDER BY extract_date DESC LIMIT 1",
             [d.source, d.extract_date, sf.stem],
         ).fetchall()
-        if prev and prev[0][0] > 0 and abs(sf.rows_loaded - prev[0][0]) >= limit * prev[0][0]:
+        # judged against a previous snapshot of some size: a small one may well double
+        if prev and prev[0][0] >= config.MIN_ROWS_JUDGED and abs(sf.rows_loaded - prev[0][0]) >= limit * prev[0][0]:
             errors.append(
                 f"{sf.file_name}: {sf.rows_loaded} rows loadable against {prev[0][0]} loaded in the snapshot of"
                 f" {prev[0][1]} (changed by {limit:.0%} or more: truncated, duplicated or mostly quarantined?)"
@@ -162,7 +169,7 @@ def _quarantine_rate_errors(staged: Staged) -> list[str]:
         f"{sf.file_name}: {sf.rows_quarantined} of {sf.rows_read} rows quarantined"
         f" ({sf.rows_quarantined / sf.rows_read:.0%}, limit {limit:.0%})"
         for sf in staged.files
-        if not sf.error and sf.rows_read >= config.QUARANTINE_RATE_MIN_ROWS
+        if not sf.error and sf.rows_read >= config.MIN_ROWS_JUDGED
         and sf.rows_quarantined > limit * sf.rows_read
     ]
 
