@@ -106,3 +106,36 @@ def test_a_literal_id_in_a_query_is_masked_in_the_access_log(wh):
     key = "1" * 18 + "ab" * 23
     run_query(wh, f"SELECT '{key}' AS k, 12345678901234567890 AS big")
     assert read_entries(log_path(wh))[0][-1]["sql_text"] == f"SELECT '{key}' AS k, 12345678901234567890 AS big"
+
+
+def test_json_output_is_json_whatever_the_numbers(wh, capsys):
+    """NaN and ±Infinity have no JSON spelling: null, nested values too."""
+    sql = "SELECT 1/0 AS inf, 'nan'::DOUBLE AS nan, [1.5, '-inf'::DOUBLE] AS list, 2.5::DOUBLE AS x"
+    assert main(["query", "--warehouse", str(wh), "--format", "json", sql]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON")) == [
+        {"inf": None, "nan": None, "list": [1.5, None], "x": 2.5}]
+
+
+def test_a_path_that_is_no_warehouse_says_so(tmp_path, capsys):
+    """A text file, a folder, or someone else's DuckDB database: one line naming it, and a
+    foreign database is left as it was (no tables added)."""
+    import duckdb
+
+    text, folder, foreign = tmp_path / "notes.txt", tmp_path / "folder", tmp_path / "other.duckdb"
+    text.write_text("hello\n")
+    folder.mkdir()
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    for path, said in ((text, "is not a DuckDB database file"), (folder, "is a folder"),
+                       (foreign, "not a dibao warehouse")):
+        assert main(["query", "--warehouse", str(path), "SELECT 1"]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and said in err, err
+        assert main(["run", "--landing", str(tmp_path), "--warehouse", str(path), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and said in err, err
+    with duckdb.connect(str(foreign), read_only=True) as con:
+        assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == [("t",)]
+    assert main(["run", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb"), "--out", str(text)]) == 2
+    assert "is a file, expected a folder" in capsys.readouterr().err

@@ -4,8 +4,10 @@ class and types, and rich console output with progress bars."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import date
+from pathlib import Path
 
 
 class CliError(Exception):
@@ -32,6 +34,46 @@ def positive(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value!r}")
     return n
+
+
+def warehouse_problem(path: Path) -> str | None:
+    """Why `path` cannot be a dibao warehouse, or None (also when it does not exist yet).
+    A DuckDB file of someone else's is refused rather than filled with the warehouse's tables."""
+    if not path.exists():
+        return None
+    if path.is_dir():
+        return f"{path} is a folder, expected a DuckDB file"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:  # not ours to read (another role's file): the caller's own error says why
+        return None
+    if head and head[8:12] != b"DUCK":
+        return f"{path} is not a DuckDB database file"
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:  # held by a running night: that one knows it is a warehouse
+        return None
+    try:
+        names = {(s, t) for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    if names and ("audit", "schema_migrations") not in names:
+        return f"{path} is a DuckDB database but not a dibao warehouse (no audit.schema_migrations): left as it is"
+    return None
+
+
+def json_safe(value):
+    """NaN and ±Infinity are not JSON: they are written as null (in lists and structs too)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    return value
 
 
 def console_on(file=None):

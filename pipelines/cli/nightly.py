@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.cli.common import Bars, CliError, console_on
+from pipelines.cli.common import Bars, CliError, console_on, warehouse_problem
 
 
 def cmd_run(args) -> int:
@@ -21,8 +21,10 @@ def cmd_run(args) -> int:
     landing, warehouse, out = args.landing.resolve(), args.warehouse.resolve(), args.out.resolve()
     if not landing.is_dir():
         raise CliError(f"dibao run: landing folder {landing} does not exist")
-    if warehouse.exists() and warehouse.is_dir():
-        raise CliError(f"dibao run: --warehouse {warehouse} is a folder, expected a DuckDB file")
+    if problem := warehouse_problem(warehouse):
+        raise CliError(f"dibao run: --warehouse {problem}")
+    if out.exists() and not out.is_dir():
+        raise CliError(f"dibao run: --out {out} is a file, expected a folder for the lists and logs")
     out.mkdir(parents=True, exist_ok=True)
     console = console_on(os.fdopen(os.dup(2), "w", buffering=1))
     home = configure()
@@ -139,6 +141,8 @@ def cmd_rebuild(args) -> int:
     warehouse = args.warehouse.resolve()
     if not warehouse.is_file():
         raise CliError(f"dibao rebuild: no warehouse at {warehouse}: run `dibao run` first")
+    if problem := warehouse_problem(warehouse):
+        raise CliError(f"dibao rebuild: --warehouse {problem}")
     steps = [("history", lambda w: nightly.build_history(w, full=True)),
              ("marts", lambda w: nightly.publish_marts(w, full=True)),
              ("score", lambda w: nightly.score(w, full=True))]

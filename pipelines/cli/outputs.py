@@ -4,8 +4,9 @@ and writing what officials and caseworkers get."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from pipelines.cli.common import CliError, console_on
+from pipelines.cli.common import CliError, console_on, json_safe, warehouse_problem
 
 
 def cmd_query(args) -> int:
@@ -13,8 +14,8 @@ def cmd_query(args) -> int:
 
     try:
         columns, rows = run_query(args.warehouse, args.sql, role=args.role, township=args.township)
-    except QueryError as exc:
-        raise CliError(f"dibao query: {exc}") from None
+    except QueryError as exc:  # a path that is no warehouse at all says so, not "not published yet"
+        raise CliError(f"dibao query: {warehouse_problem(Path(args.warehouse)) or exc}") from None
     _print_rows(columns, rows, args.format)
     return 0
 
@@ -28,7 +29,8 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
         w.writerow(columns)
         w.writerows(rows)
     elif fmt == "json":
-        print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str, indent=1))
+        print(json.dumps([{c: json_safe(v) for c, v in zip(columns, r)} for r in rows], ensure_ascii=False,
+                         default=str, indent=1, allow_nan=False))
     else:
         from rich.table import Table
 
