@@ -36,9 +36,11 @@ def positive(value: str) -> int:
     return n
 
 
-def warehouse_problem(path: Path) -> str | None:
+def warehouse_problem(path: Path, look_inside: bool = True) -> str | None:
     """Why `path` cannot be a dibao warehouse, or None (also when it does not exist yet).
-    A DuckDB file of someone else's is refused rather than filled with the warehouse's tables."""
+    A DuckDB file of someone else's is refused rather than filled with the warehouse's tables.
+    Readers pass `look_inside=False`: opening the live file, even read-only, takes a lock
+    that would stop a night from writing it (they read the published copies only)."""
     if not path.exists():
         return None
     if path.is_dir():
@@ -50,6 +52,8 @@ def warehouse_problem(path: Path) -> str | None:
         return None
     if head and head[8:12] != b"DUCK":
         return f"{path} is not a DuckDB database file"
+    if not look_inside:
+        return None
     import duckdb
 
     try:
