@@ -93,13 +93,10 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     d = staged.delivery
     result = LoadResult(staged.load_id, d.source, d.extract_date.isoformat(), LOADED)
 
-    # A replay: the data files of a delivery loaded from another folder, or of the one this
-    # folder has in force (only its _READY marker rewritten).
-    original = con.execute(
-        "SELECT load_id, folder FROM audit.deliveries WHERE content_sha256 = ? AND ((folder <> ?"
-        " AND status IN ('loaded', 'superseded')) OR (folder = ? AND status = 'loaded')) ORDER BY attempted_at LIMIT 1",
-        [d.content_sha256, d.rel, d.rel],
-    ).fetchall()
+    append = all(f.semantics == "append" for f in FILES if f.source == d.source)
+    original = con.execute(query("load/replay_of"), {
+        "folder": d.rel, "source": d.source, "extract_date": d.extract_date, "content": d.content_sha256,
+        "append": append}).fetchall()
     rate_errors = _quarantine_rate_errors(staged)
     errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged) + rate_errors
     if original:
