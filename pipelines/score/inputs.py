@@ -53,26 +53,25 @@ def inputs_digest(con: duckdb.DuckDBPyConnection, as_of: date, method: str) -> s
 def kept(con: duckdb.DuckDBPyConnection, as_of: date, inputs: str) -> int | None:
     """The households of D's list when it was written from the same inputs and is still
     whole; None when it must be scored."""
-    if not table_exists(con, "audit.score_runs"):
-        return None
-    last = con.execute("SELECT inputs, households FROM audit.score_runs WHERE as_of_date = ?"
-                       " ORDER BY run_at DESC LIMIT 1", [as_of]).fetchall()
-    if not last or last[0][0] != inputs:
-        return None
-    listed = con.execute("SELECT count(*) FROM mart.risk_list WHERE as_of_date = ?", [as_of]).fetchall()[0][0]
-    return listed if listed == last[0][1] else None
+    return _whole(con, as_of, "inputs", inputs)
 
 
 def reusable(con: duckdb.DuckDBPyConnection, as_of: date, method: str) -> bool:
     """D's list was last written by the same method and is still whole."""
+    return _whole(con, as_of, "method", method) is not None
+
+
+def _whole(con: duckdb.DuckDBPyConnection, as_of: date, column: str, value: str) -> int | None:
+    """D's households when its last scoring recorded `value` as its `column` and the list
+    still holds as many rows as it wrote; else None."""
     if not table_exists(con, "audit.score_runs"):
-        return False
-    last = con.execute("SELECT method, households FROM audit.score_runs WHERE as_of_date = ?"
+        return None
+    last = con.execute(f"SELECT {column}, households FROM audit.score_runs WHERE as_of_date = ?"
                        " ORDER BY run_at DESC LIMIT 1", [as_of]).fetchall()
-    if not last or last[0][0] != method:
-        return False
+    if not last or last[0][0] != value:
+        return None
     listed = con.execute("SELECT count(*) FROM mart.risk_list WHERE as_of_date = ?", [as_of]).fetchall()[0][0]
-    return listed == last[0][1]
+    return listed if listed == last[0][1] else None
 
 
 def record(con: duckdb.DuckDBPyConnection, as_of: date, version: str, inputs: str, households: int,
