@@ -1,9 +1,10 @@
 """Load: the gate and the one-transaction commit of a staged delivery.
 
 For each staged delivery, in date order:
-- same content as a delivery already loaded from another folder, or as the one
-  this folder has in force (a rewritten `_READY`) -> a replay: ledger
-  `skipped_duplicate`, nothing else changes;
+- the same data files as the delivery this folder has in force (a rewritten
+  `_READY`), as any earlier 人社 delivery, or as a loaded snapshot with no other
+  snapshot dated between the two (warehouse/queries/load/replay_of.sql) -> a
+  replay: ledger `skipped_duplicate`, nothing else changes;
 - any delivery-level error (unreadable file, `_READY` count mismatch, missing
   file or mandatory column, table-level expectation failed, snapshot row count
   moved by half against the previous one) -> `rejected`: every file rejected,
