@@ -603,3 +603,20 @@ def test_rescoring_only_the_changed_households_writes_what_a_full_scoring_writes
     same, none = rescore(features, stored, model.features, codes, settings, unused)
     assert none == 0 and same.equals(score_households(model, features, VISITS, codes, 1.0, 0.01))
     assert same_list(same, stored) and not same_list(got, stored)  # every row as written: kept, not rewritten
+
+
+def test_loading_a_model_beside_airflow_writes_no_skops_warnings(scored):
+    """skops asks every loaded module for a name; Airflow's deprecated names each warned
+    (1,160 lines of every run log). A fresh interpreter with Airflow imported, as a task is."""
+    import subprocess
+    import sys
+
+    code = ("import warnings; warnings.simplefilter('always')\n"
+            "import airflow.utils.timezone, airflow.utils.trigger_rule, airflow.serialization.serde\n"
+            "from pipelines.score.registry import Registry\n"
+            f"r = Registry({str(scored['models'])!r}); r.load(r.current()['version']); print('loaded')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False,
+                          cwd=MODELS.parent)
+    assert done.returncode == 0 and "loaded" in done.stdout, done.stderr[-2000:]
+    said = done.stdout + done.stderr  # Airflow's logging may take warnings to either
+    assert "DeprecatedImportWarning" not in said and "skops/io/_utils.py" not in said, said[:2000]

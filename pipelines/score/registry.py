@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 import zipfile
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,12 +94,13 @@ class Registry:
 
     def save(self, model: RiskModel, entry: dict) -> dict:
         """Write the artifact and add the entry (status candidate); return the entry."""
-        import skops.io as sio
-
         artifact = Path(ARTIFACTS) / f"{model.version}.skops"
         path = self.folder / artifact
         path.parent.mkdir(parents=True, exist_ok=True)
-        sio.dump(model.estimator, path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        with _quiet_skops():
+            import skops.io as sio
+
+            sio.dump(model.estimator, path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
         saved = {"version": model.version, "status": CANDIDATE, "created_at": _now(), "promoted_at": None,
                  "artifact": artifact.as_posix(), "sha256": _sha256(path), "features": model.features,
                  "reference": model.reference, **entry}
@@ -139,15 +142,16 @@ class Registry:
 
     def load(self, version: str) -> RiskModel:
         entry, path = self.entry(version), self.verify(version)
-        import skops.io as sio
-
         from pipelines.score.model import RiskModel
 
-        untrusted = sio.get_untrusted_types(file=path)
-        refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULES) and t not in TRUSTED_TYPES]
-        if refused:
-            raise RegistryError(f"model {version}: refusing types {refused} in {path}")
-        estimator = sio.load(path, trusted=untrusted)
+        with _quiet_skops():
+            import skops.io as sio
+
+            untrusted = sio.get_untrusted_types(file=path)
+            refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULES) and t not in TRUSTED_TYPES]
+            if refused:
+                raise RegistryError(f"model {version}: refusing types {refused} in {path}")
+            estimator = sio.load(path, trusted=untrusted)
         return RiskModel(version, estimator, list(entry["features"]), dict(entry["reference"]))
 
 
@@ -191,3 +195,15 @@ def _why_zh(entry: dict, kind: str) -> str:
     if "guard" not in entry:
         return ""
     return PROVISIONAL_WHY_ZH if provisional(entry) else KIND_WHY_ZH.get(kind, "")
+
+
+@contextmanager
+def _quiet_skops():
+    """skops finds a function's module by asking every loaded module for its name (when it is
+    imported, and when it loads); under Airflow each ask of an Airflow module with deprecated
+    names warns (1,160 lines of a run log). Only warnings raised from skops' own lookup are
+    silenced: scikit-learn's (another version's model, say) still reach the log."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"skops\.io\._utils")
+        yield
+
