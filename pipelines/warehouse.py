@@ -134,6 +134,12 @@ def migrate(con: duckdb.DuckDBPyConnection, root: Path = WAREHOUSE_SQL) -> list[
     return applied
 
 
+def foreign(con: duckdb.DuckDBPyConnection) -> bool:
+    """A DuckDB database with tables but no record of this project's migrations."""
+    names = set(con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall())
+    return bool(names) and ("audit", "schema_migrations") not in names
+
+
 def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file; a writer also brings the schema up to date."""
     path = Path(path)
@@ -150,6 +156,10 @@ def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from exc
     if not read_only:
+        if foreign(con):  # someone else's database is never filled with the warehouse's tables
+            con.close()
+            raise WarehouseError(f"{path} is a DuckDB database but not a dibao warehouse "
+                                 "(no audit.schema_migrations): left as it is")
         migrate(con)
         from pipelines.load.raw_archive import relocate  # the raw files, if the folder moved
 

@@ -241,3 +241,20 @@ def test_the_reason_code_table_of_an_older_warehouse_takes_notes_and_keeps_its_r
         with pytest.raises(duckdb.ConstraintException):
             con.execute("INSERT INTO mart.reason_codes VALUES ('Y', 'other', '无', 'none', [], NULL)")
         assert migrate(con) == []
+
+
+def test_someone_elses_duckdb_file_is_not_made_a_warehouse(tmp_path):
+    """Every writer opens the warehouse here (the DAG's tasks too, not only the CLI)."""
+    import duckdb
+
+    path = tmp_path / "other.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    with pytest.raises(WarehouseError, match="not a dibao warehouse"):
+        warehouse(path).__enter__()
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall() == [("main", "t")]
+    with warehouse(tmp_path / "new.duckdb") as con:  # a new file, or one made by the runner, opens
+        assert migrate(con) == []
+    with warehouse(tmp_path / "new.duckdb") as con:
+        assert migrate(con) == []

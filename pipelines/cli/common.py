@@ -56,16 +56,17 @@ def warehouse_problem(path: Path, look_inside: bool = True) -> str | None:
         return None
     import duckdb
 
+    from pipelines.warehouse import foreign
+
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error:  # held by a running night: that one knows it is a warehouse
         return None
     try:
-        names = {(s, t) for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        if foreign(con):
+            return f"{path} is a DuckDB database but not a dibao warehouse (no audit.schema_migrations): left as it is"
     finally:
         con.close()
-    if names and ("audit", "schema_migrations") not in names:
-        return f"{path} is a DuckDB database but not a dibao warehouse (no audit.schema_migrations): left as it is"
     return None
 
 

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 import duckdb
 
 from pipelines import config
-from pipelines.sources.contract import FILES, spec as file_spec
+from pipelines.sources.contract import FILES, files_of, spec as file_spec
 from pipelines.ingest.stage import Staged
 from pipelines.load import raw_archive
 from pipelines.sources.landing import Delivery
@@ -94,7 +94,7 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     d = staged.delivery
     result = LoadResult(staged.load_id, d.source, d.extract_date.isoformat(), LOADED)
 
-    append = all(f.semantics == "append" for f in FILES if f.source == d.source)
+    append = all(f.semantics == "append" for f in files_of(d.source))
     original = con.execute(query("load/replay_of"), {
         "folder": d.rel, "source": d.source, "extract_date": d.extract_date, "content": d.content_sha256,
         "append": append}).fetchall()

@@ -245,7 +245,7 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
     from pipelines.score.reasons import reason_codes
 
     codes = reason_codes()
-    scored, status, rescored = _scored(registry, version, features, stored, codes, settings)
+    scored, status, rescored = _scored(registry, version, list(entry["features"]), features, stored, codes, settings)
     if status == UNCHANGED:  # other data, but not for the list: every row came out as stored
         with open_wh(Path(warehouse)) as con:
             record(con, as_of, version, digest, scored.height, UNCHANGED, method, rescored)
@@ -283,11 +283,10 @@ def _model_in_force(warehouse: str, models_dir: str, seed: int) -> tuple[Registr
         return registry, reference["version"], "reference"
 
 
-def _scored(registry: Registry, version: str, features: pl.DataFrame, stored: pl.DataFrame | None,
-            codes: list[ReasonCode], settings: dict) -> tuple[pl.DataFrame, str, int]:
+def _scored(registry: Registry, version: str, model_features: list[str], features: pl.DataFrame,
+            stored: pl.DataFrame | None, codes: list[ReasonCode], settings: dict) -> tuple[pl.DataFrame, str, int]:
     """(the list, scored or updated, households through the model): every household, or
     with `stored` (the date's list, made the same way) the changed ones only."""
-    model_features = list(registry.entry(version)["features"])
     missing = sorted(set(model_features) - set(features.columns))
     if missing:
         raise RegistryError(f"model {version} needs features the warehouse no longer computes: {missing}")
@@ -295,8 +294,9 @@ def _scored(registry: Registry, version: str, features: pl.DataFrame, stored: pl
         scored = score_households(registry.load(version), features, settings["visits"], codes, settings["by_need"],
                                   settings["min_score"])
         return scored, SCORED, scored.height
-    registry.verify(version)  # as a full scoring's load would, whether or not the model is needed
     scored, rescored = rescore(features, stored, model_features, codes, settings, lambda: registry.load(version))
+    if rescored == 0:  # the model was not loaded: its artifact is checked as loading would
+        registry.verify(version)
     return scored, UNCHANGED if same_list(scored, stored) else UPDATED, rescored
 
 
