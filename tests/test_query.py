@@ -104,8 +104,21 @@ def test_a_literal_id_in_a_query_is_masked_in_the_access_log(wh):
     assert entries[-2]["sql_sha256"] == hashlib.sha256(entries[-2]["sql_text"].encode()).hexdigest()
     # 64-hex keys (person_key) and longer digit runs are not identities
     key = "1" * 18 + "ab" * 23
-    run_query(wh, f"SELECT '{key}' AS k, 12345678901234567890 AS big")
-    assert read_entries(log_path(wh))[0][-1]["sql_text"] == f"SELECT '{key}' AS k, 12345678901234567890 AS big"
+    run_query(wh, f"SELECT '{key}' AS k, 1234567890123456789012 AS big")
+    assert read_entries(log_path(wh))[0][-1]["sql_text"] == f"SELECT '{key}' AS k, 1234567890123456789012 AS big"
+
+
+def test_a_certificate_number_an_old_id_or_an_id_touching_letters_is_masked_in_the_access_log(wh):
+    """A 残疾人证号 is a 身份证号 and two digits; a letter next to an ID does not hide it."""
+    from pipelines.publish.access_log import log_path
+
+    cert, old, glued = "37150219820707309X41", "371502820707309", "371502197001011016"
+    with pytest.raises(QueryError):  # DuckDB's message echoes the value too
+        run_query(wh, f"SELECT '{cert}'::INTEGER, '{old}', 'z{glued}z' FROM mart.t")
+    text = log_path(wh).read_text(encoding="utf-8")
+    assert "371502********309X41" in text and "371502*****7309" in text and "z371502********1016z" in text
+    for value in (cert, old, glued, cert[:18], glued[:17]):
+        assert value not in text
 
 
 def test_json_output_is_json_whatever_the_numbers(wh, capsys):

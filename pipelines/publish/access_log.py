@@ -50,13 +50,26 @@ def os_user() -> tuple[str, int]:
         return f"uid:{uid}", uid
 
 
-# An 18-character 身份证号 standing alone (not inside a 64-hex key or a longer number):
-# kept as its first 6 and last 4 characters, as everywhere outside the restricted schemas.
-_LITERAL_ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+# A 身份证号 anywhere in a logged text, whatever letters touch it: 18 characters (and
+# the two digits a 残疾人证号 adds) or an old 15-digit number, kept as its first 6 and
+# last 4 characters, as everywhere outside the restricted schemas. A 64-hex key is
+# left whole: its digits are no 身份证号.
+_LITERAL_ID = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])([0-9]{2})?(?![0-9])")
+_OLD_ID = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{5}([0-9]{4})(?![0-9])")
+_HEX_KEY = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 
 
 def mask_ids(text: str) -> str:
-    return _LITERAL_ID.sub(r"\1********\2", text)
+    kept, last, out = _HEX_KEY.finditer(text), 0, []
+    for key in kept:
+        out += [_mask(text[last:key.start()]), key.group()]
+        last = key.end()
+    return "".join(out + [_mask(text[last:])])
+
+
+def _mask(text: str) -> str:
+    text = _LITERAL_ID.sub(lambda m: f"{m[1]}********{m[2]}{m[3] or ''}", text)
+    return _OLD_ID.sub(r"\1*****\2", text)
 
 
 def entry(*, role: str, township: str | None, file_read: Path | None, sql: str, status: str,
