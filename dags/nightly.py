@@ -139,21 +139,23 @@ def dibao_nightly():
         return publish_outputs(p["warehouse"], p["out"], loaded)
 
     @task(pool=WRITER_POOL)
-    def quality_docs(loaded: dict, core: dict, built: dict, scored: dict, published: dict) -> str | None:
+    def quality_docs(loaded: dict, returned: dict, core: dict, built: dict, scored: dict,
+                     published: dict) -> str | None:
         from pipelines.runtime.nightly import build_quality_docs, write_summary
 
         p = _params()
         docs = build_quality_docs(p["warehouse"], p["out"], get_current_context()["run_id"])
-        write_summary({**loaded, "core": core, "marts": built, "score": scored, **published, "data_docs": docs},
-                      p["out"])
+        write_summary({**loaded, "feedback": returned, "core": core, "marts": built, "score": scored, **published,
+                       "data_docs": docs}, p["out"])
         return docs
 
     loaded = load(validate.expand(staged_folder=stage.expand(item=discover())))
-    core = history(feedback(loaded))
+    returned = feedback(loaded)
+    core = history(returned)
     built = marts(core)
     scored = score(built)
     published = publish(scored, loaded)
-    quality_docs(loaded, core, built, scored, published)
+    quality_docs(loaded, returned, core, built, scored, published)
 
 
 dibao_nightly()

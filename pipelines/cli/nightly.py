@@ -113,6 +113,11 @@ def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: fl
         console.print(table)
     else:
         console.print("no new deliveries")
+    returned = summary.get("feedback") or {}
+    for f in returned.get("files", []):  # only files new tonight: each is attempted once
+        line = (f"{f['rows_loaded']} rows loaded, {f['rows_quarantined']} quarantined" if f["status"] == "loaded"
+                else f"[red]{f['status']}[/]: {f.get('message') or ''}")
+        console.print(f"returned list {Path(f['file']).name}: {line}", markup=True, highlight=False)
     for s in summary.get("stale", []):
         console.print(f"[yellow]stale source[/] {s}")
     if summary.get("data_docs"):

@@ -29,8 +29,11 @@ import duckdb
 import polars as pl
 
 from pipelines.sources.contract import DATE, ENUM, TEXT, Column, FileSpec
+from pipelines.ingest import feedback_checks as checks
 from pipelines.ingest.readers import LINE, UnreadableFile, read_file, read_regular_bytes
 from pipelines.ingest.repair import MissingColumns, repair_frame
+from pipelines.ingest.row_defects import split_row_defects
+from pipelines.ingest.xlsx_reader import SPREADSHEET_DIGITS_LIMIT, sheet_names
 from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ SPEC = FileSpec(SOURCE, "results", "append", (
     Column(NOTE, "note", TEXT, optional=True),
 ))
 FILE_TYPES = (".xlsx", ".csv")
+# What else a spreadsheet saves a returned list as: taken from the folder to be rejected
+# with a one-line reason (and a .结果.csv beside it), never passed over unseen.
+OTHER_SHEET_TYPES = (".xls", ".xlsm", ".xlsb", ".ods", ".et", ".ett", ".numbers", ".tsv", ".txt")
 OUTCOME_SUFFIX = ".结果.csv"  # the per-row outcome file written beside a returned file; never loaded
 HOUSEHOLD_SHEET, CANDIDATE_SHEET = "风险名单", "主动发现"
 HOUSEHOLDS, CANDIDATES = "households", "candidates"
@@ -137,7 +143,8 @@ def load_feedback_folder(warehouse: Path, folder: Path, *, actor: str | None = N
     if not folder.is_dir() and not (missing_ok and not folder.exists()):
         raise FeedbackError(f"feedback folder {folder} does not exist")
     files = sorted(p for p in folder.rglob("*")
-                   if p.suffix.lower() in FILE_TYPES and p.is_file() and not p.name.startswith(("~$", "."))
+                   if p.suffix.lower() in FILE_TYPES + OTHER_SHEET_TYPES and p.is_file()
+                   and not p.name.startswith(("~$", "."))
                    and not p.name.endswith(OUTCOME_SUFFIX))
     results = []
     with open_warehouse(Path(warehouse)) as con:
@@ -182,10 +189,10 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: da
         load.status, load.message = REJECTED, str(exc).splitlines()[0]
         load.rows_loaded = load.rows_quarantined = load.rows_skipped = 0
     _record(con, load, actor, today)
-    if load.status == LOADED:
-        from pipelines.ingest.feedback_outcomes import write_outcomes
+    from pipelines.ingest.feedback_outcomes import write_outcomes
 
-        load.outcome_file = write_outcomes(load)
+    load.outcome_file = write_outcomes(load)  # a rejected file's says why, beside it
+    if load.status == LOADED:
         log.info("feedback %s: %d rows loaded, %d quarantined, %d not checked yet", file.name, load.rows_loaded,
                  load.rows_quarantined, load.rows_skipped)
     else:
@@ -196,19 +203,13 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: da
 def _validate(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, today: date) -> None:
     """Read, repair and check the returned sheets; fill load's parts and counts.
 
-    The 风险名单 sheet (else the first sheet, or a CSV) holds 家庭编号 rows, or 发现编号
-    rows when that is all it has; a workbook's 主动发现 sheet is read too when it has the result columns.
+    A CSV is one sheet. In a workbook every sheet holding 家庭编号 or 发现编号 with
+    核查结果 and 核查日期 is returned, whatever its name or place (`_returned_sheets`).
     """
-    workbook = load.file.suffix.lower() == ".xlsx"
-    first = _part(con, load.file.name, _first_sheet(load.file) if workbook else read_file(load.file), today)
-    load.parts = [first]
-    if workbook and first.kind == HOUSEHOLDS:
-        try:
-            read = read_file(load.file, CANDIDATE_SHEET)
-        except UnreadableFile:  # no such sheet, or an empty one: nothing returned on it
-            read = None
-        if read is not None and {RESULT, CHECK_DATE} <= {c.strip() for c in read.frame.columns}:
-            load.parts.append(_part(con, f"{load.file.name}:{CANDIDATE_SHEET}", read, today, CANDIDATE_SHEET))
+    if load.file.suffix.lower() == ".xlsx":
+        load.parts = [_part(con, label, read, today, sheet) for label, sheet, read in _returned_sheets(load.file)]
+    else:
+        load.parts = [_part(con, load.file.name, read_file(load.file), today)]
     for part in load.parts:
         load.rows_read += part.rows_read
         load.rows_loaded += part.clean.height
@@ -218,35 +219,70 @@ def _validate(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, today: date) -
         raise RuntimeError(f"feedback {load.file.name}: rows do not add up: {load.summary()}")
 
 
-def _first_sheet(file: Path):
-    """The 风险名单 sheet wherever the caseworker moved it, else the workbook's first sheet."""
-    try:
-        return read_file(file, HOUSEHOLD_SHEET)
-    except UnreadableFile as exc:
-        if "no sheet" not in str(exc):
+def _returned_sheets(file: Path) -> list[tuple[str, str, object]]:
+    """(label, sheet, read) of every sheet a caseworker can have answered on.
+
+    A sheet with a key and neither result column is not one (退出名单, and 主动发现 on
+    lists written before it had them); a key with one result column of the two is a
+    list whose other result column was renamed or deleted: the file is rejected, so
+    that no filled-in result is passed over unseen.
+    """
+    returned = []
+    for sheet in sheet_names(file):
+        try:
+            read = read_file(file, sheet, number_limit=SPREADSHEET_DIGITS_LIMIT)
+        except UnreadableFile as exc:
+            if "empty sheet" in str(exc):
+                continue
             raise
-        return read_file(file)
+        names = {c.strip() for c in read.frame.columns}
+        if not names & {HOUSEHOLD_ID, CANDIDATE_ID} or not names & {RESULT, CHECK_DATE}:
+            continue
+        if not {RESULT, CHECK_DATE} <= names:
+            missing = "、".join(h for h in (RESULT, CHECK_DATE) if h not in names)
+            raise ValueError(f"sheet {sheet!r} has {HOUSEHOLD_ID if HOUSEHOLD_ID in names else CANDIDATE_ID} "
+                             f"but no column {missing}: put the column back under its name")
+        first = HOUSEHOLD_ID in names and not any(label == file.name for label, _, _ in returned)
+        returned.append((file.name if first else f"{file.name}:{sheet}", sheet, read))
+    if not returned:
+        raise MissingColumns([RESULT, CHECK_DATE])
+    return returned
 
 
 def _part(con: duckdb.DuckDBPyConnection, label: str, read, today: date, sheet: str = HOUSEHOLD_SHEET) -> Part:
     frame = read.frame
     names = {c.strip(): c for c in frame.columns}
     kind = CANDIDATES if CANDIDATE_ID in names and HOUSEHOLD_ID not in names else HOUSEHOLDS
-    part = Part(label, CANDIDATE_SHEET if kind == CANDIDATES else sheet, kind, read.rows_read)
+    part = Part(label, sheet if sheet != HOUSEHOLD_SHEET or kind == HOUSEHOLDS else CANDIDATE_SHEET, kind,
+                read.rows_read)
     if RESULT not in names or CHECK_DATE not in names:
         raise MissingColumns([h for h in (RESULT, CHECK_DATE) if h not in names])
     key = CANDIDATE_ID if kind == CANDIDATES else HOUSEHOLD_ID
+    spec = CANDIDATE_SPEC if kind == CANDIDATES else SPEC
     if key in names:
         part.keys = dict(frame.select(LINE, names[key]).iter_rows())
     blank = _is_blank(names[RESULT]) & _is_blank(names[CHECK_DATE])
     part.skipped = frame.filter(blank)[LINE].to_list()
-    repaired = repair_frame(frame.filter(~blank), CANDIDATE_SPEC if kind == CANDIDATES else SPEC)
+    rows, oversized, _ = split_row_defects(frame.filter(~blank), set(spec.headers))
+    part.quarantine.append(oversized)
+    if key in names:  # else repair reports the missing column
+        lossy = checks.lossy_keys(rows.rename({names[key]: key}) if names[key] != key else rows, key)
+        part.quarantine.append(lossy)
+        rows = rows.filter(~pl.col(LINE).is_in(lossy[LINE].implode()))
+    repaired = repair_frame(rows, spec)
     part.repairs = repaired.repairs
     part.quarantine.append(repaired.quarantine)
     matched = _match_lists(con, repaired.clean, kind)
-    bad = _listing_problems(matched, frame, names, today, kind)
+    field_ = "candidate_ref" if kind == CANDIDATES else "household_id"
+    bad = [checks.listing_problems(matched, frame, names, today, key,
+                                   "candidate_not_listed" if kind == CANDIDATES else "household_not_listed",
+                                   CHECK_DATE),
+           checks.conflicting_results(matched, frame, names, key, field_, RESULT)]
+    if kind == HOUSEHOLDS:
+        bad.append(checks.identity_problems(con, matched, frame, names, key))
+    bad = pl.concat(bad).unique(LINE, keep="first", maintain_order=True)  # one reason is enough to hold a row
     part.quarantine.append(bad)
-    part.clean = matched.filter(~pl.col(LINE).is_in(bad[LINE].to_list()))
+    part.clean = matched.filter(~pl.col(LINE).is_in(bad[LINE].implode()))
     return part
 
 
@@ -277,28 +313,6 @@ def _match_lists(con: duckdb.DuckDBPyConnection, clean: pl.DataFrame, kind: str)
                                        *(pl.col(c).first() for c in listings.columns if c not in (key, "as_of_date")))
     return (rows.join(answered, on="_row", how="left").join(first, on=key, how="left")
             .drop("_row"))
-
-
-def _listing_problems(matched: pl.DataFrame, frame: pl.DataFrame, names: dict[str, str],
-                      today: date, kind: str) -> pl.DataFrame:
-    """Quarantine rows (readers' schema) for clean rows that answer no list."""
-    key = CANDIDATE_ID if kind == CANDIDATES else HOUSEHOLD_ID
-    not_listed = "candidate_not_listed" if kind == CANDIDATES else "household_not_listed"
-    raw = frame.select(pl.col(LINE), pl.col(names[key]).alias("_raw_id"),
-                       pl.col(names[CHECK_DATE]).alias("_raw_date"))
-    checked = matched.join(raw, on=LINE, how="left").with_columns(
-        pl.when(pl.col("first_listed").is_null()).then(pl.lit(not_listed))
-        .when(pl.col("check_date") > today).then(pl.lit("check_date_in_future"))
-        .when(pl.col("list_as_of_date").is_null()).then(pl.lit("check_before_listing"))
-        .alias("reason"))
-    return checked.filter(pl.col("reason").is_not_null()).select(
-        pl.col(LINE),
-        pl.when(pl.col("reason") == not_listed).then(pl.lit(key))
-        .otherwise(pl.lit(CHECK_DATE)).alias("column_name"),
-        pl.when(pl.col("reason") == not_listed).then(pl.col("_raw_id"))
-        .otherwise(pl.col("_raw_date")).alias("raw_value"),
-        pl.col("reason"),
-    )
 
 
 # --------------------------------------------------------------------- recording

@@ -14,13 +14,15 @@ import os
 import tempfile
 from pathlib import Path
 
-from pipelines.ingest.feedback import OUTCOME_SUFFIX, RESULTS, FeedbackLoad, Part
+from pipelines.ingest.feedback import OUTCOME_SUFFIX, REJECTED, RESULTS, FeedbackLoad, Part
 from pipelines.ingest.readers import LINE
+from pipelines.publish.sheets import FORMULA_START
 from pipelines.sources.reason_names import REASONS
 
 log = logging.getLogger(__name__)
 
 LOADED, REPAIRED, QUARANTINED, SKIPPED = "已导入", "已修正后导入", "隔离", "未核查"
+WHOLE_FILE_REJECTED = "整个文件未导入"
 HEADER = ("表", "行号", "编号", "结果", "说明")
 QUIET_REPAIRS = {"date_datetime", "date_excel_serial"}  # a date typed into Excel is stored so: nothing to tell
 # What to do about a quarantined row, for the caseworker who returned it, where the
@@ -36,6 +38,11 @@ ADVICE = {
     "missing_field": "该行的列数少于表头",
     "extra_fields": "该行的列数多于表头",
     "malformed_line": "该行格式有误，无法读取",
+    "id_lossy_float": "家庭编号被表格软件存成了数字，第15位以后的数字可能已改变：请把该列设为文本，按名单重新填写",
+    "household_mismatch": "户主身份证号（脱敏）或户主姓名与该家庭编号在名单上的户主不一致，"
+                          "家庭编号可能被改动（如被表格软件转成数字）：请按名单核对",
+    "conflicting_results": "同一户（人）同一核查日期填了不同的核查结果，均未导入：请只保留一个结果",
+    "cell_too_long": "单元格内容过长，未导入：请精简备注",
 }
 
 
@@ -46,7 +53,10 @@ def reason_text(reason: str, column: str | None, raw: str | None) -> str:
 
 
 def outcomes(load: FeedbackLoad) -> list[dict]:
-    """One entry per data row of every returned sheet, in sheet and line order."""
+    """One entry per data row of every returned sheet, in sheet and line order; for a
+    rejected file one entry saying why nothing of it was loaded."""
+    if load.status == REJECTED:
+        return [{"表": "", "行号": "", "编号": "", "结果": WHOLE_FILE_REJECTED, "说明": load.message or ""}]
     return [row for part in load.parts for row in _part_outcomes(part)]
 
 
@@ -74,6 +84,11 @@ def _part_outcomes(part: Part) -> list[dict]:
     return [found[line] for line in sorted(found)]
 
 
+def _inert(value):
+    """A returned cell echoed back must not run as a formula where the outcome file is opened."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def write_outcomes(load: FeedbackLoad) -> Path | None:
     """`<file>.结果.csv` beside the returned file (UTF-8 with BOM, for Excel); None if it cannot be written."""
     path = load.file.with_name(load.file.name + OUTCOME_SUFFIX)
@@ -82,7 +97,7 @@ def write_outcomes(load: FeedbackLoad) -> Path | None:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
             writer = csv.DictWriter(f, HEADER)
             writer.writeheader()
-            writer.writerows(outcomes(load))
+            writer.writerows({k: _inert(v) for k, v in row.items()} for row in outcomes(load))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:

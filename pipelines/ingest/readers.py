@@ -27,9 +27,9 @@ __all__ = [
 ]
 
 
-def read_file(path: Path, sheet: int | str = 0) -> ReadResult:
-    """Read one delivered CSV or XLSX file (an XLSX's `sheet`, the first by default);
-    raise UnreadableFile if it cannot be read."""
+def read_file(path: Path, sheet: int | str = 0, **xlsx) -> ReadResult:
+    """Read one delivered CSV or XLSX file (an XLSX's `sheet`, the first by default;
+    `xlsx` goes to read_xlsx); raise UnreadableFile if it cannot be read."""
     path = Path(path)
     _require_regular_file(path)
     suffix = path.suffix.lower()
@@ -37,7 +37,7 @@ def read_file(path: Path, sheet: int | str = 0) -> ReadResult:
         if suffix == ".csv":
             return read_csv(path)
         if suffix == ".xlsx":
-            return read_xlsx(path, sheet)
+            return read_xlsx(path, sheet, **xlsx)
     except OSError as err:  # e.g. no read permission: the file is rejected, the run goes on
         raise UnreadableFile(f"cannot read file: {err.strerror or err}") from None
     raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}: expected .csv or .xlsx")

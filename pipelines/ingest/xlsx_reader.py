@@ -20,10 +20,15 @@ from pipelines.ingest.file_table import (
 # Above 2**53 a float no longer holds every integer: a spreadsheet number that
 # large may already have lost digits (an 18-digit 身份证号 always does).
 _FLOAT_EXACT_LIMIT = 2**53
+# A spreadsheet keeps 15 significant digits of a number typed or converted in it
+# (Excel truncates the rest, LibreOffice rounds): a returned list's 16-digit
+# 家庭编号 that became a number may name another household.
+SPREADSHEET_DIGITS_LIMIT = 10**15 - 1
 
 
-def read_xlsx(path: Path, sheet: int | str = 0) -> ReadResult:
-    """One sheet (by default the first) of a workbook."""
+def read_xlsx(path: Path, sheet: int | str = 0, number_limit: int = _FLOAT_EXACT_LIMIT) -> ReadResult:
+    """One sheet (by default the first) of a workbook; number cells of more digits than
+    `number_limit` holds are shown in float notation (`_unmask_big_numbers`)."""
     import fastexcel  # only XLSX deliveries pay for it
 
     data = read_regular_bytes(path)  # parse the bytes that are hashed, not a second read of the file
@@ -40,12 +45,23 @@ def read_xlsx(path: Path, sheet: int | str = 0) -> ReadResult:
     except BaseException as err:  # unknown bytes can make the parser fail anywhere
         raise _unreadable_xlsx(err) from None
     try:
-        table = _sheet_table(reader, grid, sheet)
+        table = _sheet_table(reader, grid, sheet, number_limit)
     except fastexcel.FastExcelError as err:  # the second look at the cell types
         raise _unreadable_xlsx(err) from None
     result = table_result(table, "xlsx")
     result.sha256 = hashlib.sha256(data).hexdigest()
     return result
+
+
+def sheet_names(path: Path) -> list[str]:
+    """A workbook's sheets in their order; UnreadableFile if it is no workbook."""
+    import fastexcel
+
+    data = read_regular_bytes(path)
+    try:
+        return list(fastexcel.read_excel(data).sheet_names)
+    except BaseException as err:
+        raise _unreadable_xlsx(err) from None
 
 
 def _unreadable_xlsx(err: BaseException) -> UnreadableFile:
@@ -56,7 +72,8 @@ def _unreadable_xlsx(err: BaseException) -> UnreadableFile:
     return UnreadableFile(f"corrupt or unsupported xlsx: {text.splitlines()[0] if text else type(err).__name__}")
 
 
-def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0) -> ParsedTable:
+def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0,
+                 number_limit: int = _FLOAT_EXACT_LIMIT) -> ParsedTable:
     """The sheet grid → header + non-empty rows numbered by sheet row."""
     cells = grid.columns
     grid = grid.rename({c: f"c{i}" for i, c in enumerate(cells)}).with_columns(
@@ -74,12 +91,13 @@ def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0) -> ParsedTabl
     data = rows.slice(1)
     # An empty xlsx cell is an empty value; null stays reserved for absent fields.
     data = data.with_columns([pl.col(c).fill_null("") for c in cells])
-    data = _unmask_big_numbers(reader, data, header_row[LINE] - 1, sheet)
+    data = _unmask_big_numbers(reader, data, header_row[LINE] - 1, sheet, number_limit)
     return ParsedTable(headers, data)
 
 
-def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: int | str = 0) -> pl.DataFrame:
-    """Show numeric cells above 2**53 in float notation, as the float they are.
+def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: int | str = 0,
+                        limit: int = _FLOAT_EXACT_LIMIT) -> pl.DataFrame:
+    """Show numeric cells above `limit` (2**53) in float notation, as the float they are.
 
     fastexcel renders the number cell 3.715021990010113E+17 as the 18 digits
     "371502199001011328": a plausible 身份证号 whose last digits were invented by
@@ -91,7 +109,7 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
     suspects = {
         c: mask
         for c in data.columns
-        if c != LINE and (mask := _float_like_digits(data[c])).any()
+        if c != LINE and (mask := _float_like_digits(data[c], limit)).any()
     }
     if not suspects:
         return data
@@ -112,14 +130,14 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
     return data.with_columns(replacements) if replacements else data
 
 
-def _float_like_digits(column: pl.Series) -> pl.Series:
-    """Digit strings above 2**53 that equal the integer value of their own float."""
+def _float_like_digits(column: pl.Series, limit: int = _FLOAT_EXACT_LIMIT) -> pl.Series:
+    """Digit strings of 16 digits or more above `limit` that equal the integer value of their own float."""
     digits = column.str.contains(r"^[0-9]{16,}$").fill_null(False)
     if not digits.any():
         return digits
     as_float = column.cast(pl.Float64, strict=False)
     same = (as_float.cast(pl.Int64, strict=False) == column.cast(pl.Int64, strict=False)).fill_null(True)
-    return digits & same & (as_float > _FLOAT_EXACT_LIMIT).fill_null(False)
+    return digits & same & (as_float > limit).fill_null(False)
 
 
 def _numeric_cells(reader, columns: list[int], header_index: int, sheet: int | str = 0) -> dict[int, list[int] | None]:

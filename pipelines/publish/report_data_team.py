@@ -74,13 +74,16 @@ def received(con, run_summary) -> Section:
 
 
 def _feedback_files(con) -> str:
-    files, loaded, quarantined, rejected, duplicates = _rows(
-        con, query("publish/report_feedback_files"), [_utc_now() - timedelta(days=30)])[0]
+    since = _utc_now() - timedelta(days=30)
+    files, loaded, quarantined, rejected, duplicates = _rows(con, query("publish/report_feedback_files"), [since])[0]
     again = (f"另有 {duplicates} 个重复文件未入库（{status_name('skipped_duplicate')}）。" if duplicates else "")
     again_en = f" {duplicates} duplicate files skipped." if duplicates else ""
     return (f'<p>近30天回收核查反馈文件 {files} 个：入库 {loaded:,} 行，隔离 {quarantined:,} 行，拒收文件 {rejected} 个。'
             f'{again}<span class="en">Feedback files in the last 30 days: {files}; rows loaded {loaded:,}, '
-            f'quarantined {quarantined:,}; files rejected {rejected}.{again_en}</span></p>')
+            f'quarantined {quarantined:,}; files rejected {rejected}.{again_en}</span></p>'
+            + (html_table(["拒收文件 file rejected", "时间 attempted (UTC)", "原因 reason"],
+                          _rows(con, query("publish/report_feedback_rejected"), [since]), numeric_from=3)
+               if rejected else ""))
 
 
 def quality(con, run_summary) -> Section:

@@ -55,14 +55,26 @@ def risk(con, as_of, tiles, warehouse: Path) -> Section:
     shown = ranked[:TOP_TOWNSHIPS]
     section.body.append(h3(f"按乡镇（街道）：高+中 户数最多的 {len(shown)} 个",
                             f"By township: the {len(shown)} with most 高+中 of {len(ranked)}"))
-    section.body.append(stacked_bar_chart([(f"{COUNTIES.get(c, c)} {t}", v) for (c, t), v in shown],
+    place = _township_names()
+    section.body.append(stacked_bar_chart([(f"{COUNTIES.get(c, c)} {place(t)}", v) for (c, t), v in shown],
                                           levels, unit=" 户"))
     section.body.append(
         f"<details><summary>全部 {len(ranked)} 个乡镇（街道） <span class=\"en\">all townships</span></summary>"
         + html_table(["县（市、区） county", "乡镇（街道） township", "高", "中", "低"],
-                 [(county_label(c), t, v.get("高", 0), v.get("中", 0), v.get("低", 0)) for (c, t), v in
+                 [(county_label(c), place(t), v.get("高", 0), v.get("中", 0), v.get("低", 0)) for (c, t), v in
                   sorted(by_township.items())], numeric_from=2) + "</details>")
     return section
+
+
+def _township_names():
+    """`洪官镇（371502101）`, as the lists name it; the code alone where the region file has no name."""
+    from pipelines.publish.list_regions import Regions, RegionsError, load_regions
+
+    try:
+        regions = load_regions()
+    except RegionsError:  # the lists' run says so; the report still shows the codes
+        regions = Regions()
+    return lambda code: f"{regions.name(code)}（{code}）" if code and regions.name(code) != str(code) else str(code)
 
 
 def _model_note(con, as_of, warehouse: Path) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 TEXT, INT, MONEY, SCORE, DATE = "text", "int", "money", "score", "date"
 _NUMBER_FORMATS = {INT: "0", MONEY: "#,##0.00", SCORE: "0.000", DATE: "yyyy-mm-dd"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 6, 40, 20
 LINE_HEIGHT = 15  # points per line of 11-point text (Excel's default row is 15)
 A4 = 9  # xlsxwriter's paper index
@@ -115,6 +115,7 @@ def _atomic(path: Path) -> Iterator[Path]:
 def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
     """One worksheet per Sheet: bold frozen header, autofilter, fitted widths and heights, print set-up."""
     import xlsxwriter  # only the writers pay for it
+    from xlsxwriter.utility import xl_col_to_name as xl_col
 
     with _atomic(Path(path)) as tmp:
         # The options are a second guard; every text cell goes through write_string anyway.
@@ -145,6 +146,8 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
             for c, width in enumerate(widths):
                 ws.set_column(c, c, width)
             _print_setup(ws, sheet)
+            # no green triangle inviting "转换为数字": a 16-digit 家庭编号 converted loses its last digit
+            ws.ignore_errors({"number_stored_as_text": f"A1:{xl_col(last_col)}{max(len(sheet.rows), 1000) + 1}"})
             for name, values in sheet.choices.items():
                 c = [col.header for col in sheet.columns].index(name)
                 ws.data_validation(1, c, max(len(sheet.rows), 1000), c,
@@ -198,7 +201,7 @@ def _csv_cell(value, kind: str) -> str:
         return ""
     if kind == TEXT:
         text = str(value)
-        return "'" + text if text.startswith(_FORMULA_START) else text
+        return "'" + text if text.startswith(FORMULA_START) else text
     if kind in (SCORE, MONEY):
         return f"{value:.3f}" if kind == SCORE else f"{value:.2f}"
     return _cell_text(value, kind)

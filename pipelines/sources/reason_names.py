@@ -28,4 +28,6 @@ REASONS = {  # docs/ingest.md, docs/outputs.md "Feedback"
     "candidate_not_listed": "发现编号未在名单中",
     "check_date_in_future": "核查日期晚于回收日",
     "check_before_listing": "核查日期早于列入名单",
+    "household_mismatch": "家庭编号与户主不符",
+    "conflicting_results": "同一天的核查结果互相矛盾",
 }
