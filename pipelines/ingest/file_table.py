@@ -89,6 +89,9 @@ def _check_names(names: list[str]) -> None:
     for name in names:
         if name in RESERVED_NAMES:
             raise UnreadableFile(f"header {name!r} is a reserved column name")
+        if name in seen and name == "":
+            raise UnreadableFile("duplicate header '': the first non-empty row must be the header "
+                                 "(a title row above it, or merged header cells, leave empty headers)")
         if name in seen:
             raise UnreadableFile(f"duplicate header {name!r}")
         seen.add(name)
