@@ -63,6 +63,26 @@ def test_future_dated_delivery_is_held_and_later_deliveries_score(landing, tmp_p
     assert [(d["extract_date"], d["status"]) for d in summary["deliveries"]] == [("2024-01-30", "skipped_duplicate")]
 
 
+def test_a_complete_folder_not_named_by_a_date_is_alerted_once_and_loads_when_renamed(landing, tmp_path,
+                                                                                      monkeypatch):
+    (landing / "rs" / "2024-02-29").rename(landing / "rs" / "2024-2-29")  # complete, _READY and all
+    shutil.copytree(landing / "cl" / "2024-02-29", landing / "cl" / "2024-13-31")
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    load_all(landing, wh)
+    load_all(landing, wh)  # the next night: no second alert
+    assert rows(wh, "SELECT source, message FROM audit.alerts WHERE kind = 'delivery_misnamed' ORDER BY 1") == [
+        ("cl", "cl/2024-13-31: holds _READY but is not named YYYY-MM-DD: not loaded until the folder is renamed"
+               " to its extract date"),
+        ("rs", "rs/2024-2-29: holds _READY but is not named YYYY-MM-DD (perhaps 2024-02-29?): not loaded until"
+               " the folder is renamed to its extract date")]
+    assert rows(wh, "SELECT count(*) FROM audit.deliveries WHERE source = 'rs' AND extract_date = '2024-02-29'"
+                ) == [(0,)]  # nothing guessed
+    (landing / "rs" / "2024-2-29").rename(landing / "rs" / "2024-02-29")
+    load_all(landing, wh)
+    assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'rs/2024-02-29'") == [("loaded",)]
+
+
 def test_folder_far_before_the_history_is_held(landing, tmp_path, monkeypatch):
     shutil.copytree(landing / "cl" / "2024-01-31", landing / "cl" / "2014-01-31")
     wh = tmp_path / "w.duckdb"

@@ -30,8 +30,8 @@ def work_dir(warehouse: str | Path) -> Path:
 @timed_task("discover")
 def discover_pending(landing: str, warehouse: str, until: str | None = None) -> list[dict]:
     """Complete deliveries not yet attempted, in date order, each with its load id."""
-    from pipelines.sources.hold import hold_implausible
-    from pipelines.sources.landing import discover
+    from pipelines.sources.hold import alert_misnamed, hold_implausible
+    from pipelines.sources.landing import discover, misnamed_deliveries
     from pipelines.load.deliveries import attempts, is_pending
     from pipelines.warehouse import warehouse as open_wh
 
@@ -42,6 +42,7 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None) -> 
     with open_wh(Path(warehouse)) as con:
         # only folders still to load are judged: a clock set back never holds what is loaded
         due, held = hold_implausible(con, [d for d in found if is_pending(con, d)])
+        alert_misnamed(con, misnamed_deliveries(Path(landing)))
         for d in due:
             pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
     log.info("%d complete deliveries, %d not yet loaded, %d held", len(found), len(pending), len(held))

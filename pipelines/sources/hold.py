@@ -100,3 +100,38 @@ def _record(con: duckdb.DuckDBPyConnection, d: Delivery, reason: str) -> bool:
         rollback(con)
         raise
     return True
+
+
+def alert_misnamed(con: duckdb.DuckDBPyConnection, rels: list[str]) -> list[str]:
+    """One `delivery_misnamed` alert per folder (`landing.misnamed_deliveries`), recorded in
+    audit.alerts; a folder alerted before is not alerted again. Returns the messages."""
+    from pipelines.runtime.alerts import send
+
+    messages = []
+    for rel in rels:
+        source, _, name = rel.partition("/")
+        message = (f"{rel}: holds _READY but is not named YYYY-MM-DD{_meant(name)}: not loaded until the folder "
+                   "is renamed to its extract date")
+        messages.append(message)
+        log.warning("%s", message)
+        if con.execute("SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_misnamed' AND message = ?",
+                       [message]).fetchall()[0][0]:
+            continue
+        con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'delivery_misnamed', ?, NULL, ?)",
+                    [datetime.now(timezone.utc).replace(tzinfo=None), source, message[:2000]])
+        send("warning", "delivery_misnamed", message)
+    return messages
+
+
+def _meant(name: str) -> str:
+    """`（2024-03-31?）` when the name reads as one real date with its zeros or dashes missing."""
+    import re
+
+    parts = re.fullmatch(r"(\d{4})[-_./]?(\d{1,2})[-_./]?(\d{1,2})", name.strip())
+    if parts is None:
+        return ""
+    try:
+        meant = date(*map(int, parts.groups()))
+    except ValueError:
+        return ""
+    return f" (perhaps {meant.isoformat()}?)"

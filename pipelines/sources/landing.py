@@ -182,6 +182,19 @@ def discover(landing: Path, until: date | None = None,
     return found, notes
 
 
+def misnamed_deliveries(landing: Path) -> list[str]:
+    """`source/folder` of every folder that holds a `_READY` but is not named by a date
+    (`rs/2024-3-31`, `mz/2024-13-31`): a delivery nobody will load until it is renamed."""
+    found = []
+    for source in SOURCES:
+        root = Path(landing) / source
+        if root.is_dir() and not root.is_symlink():
+            found += [f"{source}/{f.name}" for f in sorted(root.iterdir())
+                      if f.is_dir() and not f.is_symlink() and parse_folder_date(f.name) is None
+                      and (f / READY).is_file()]
+    return found
+
+
 def read_ready_counts(folder: Path) -> dict[str, int] | None:
     """Row counts from `_READY`, or None when the marker is empty.
 
