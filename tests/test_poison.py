@@ -4,6 +4,7 @@ nightly job nor tell officials something false. Real DuckDB, GX and generated da
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -81,6 +82,36 @@ def test_a_complete_folder_not_named_by_a_date_is_alerted_once_and_loads_when_re
     (landing / "rs" / "2024-2-29").rename(landing / "rs" / "2024-02-29")
     load_all(landing, wh)
     assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'rs/2024-02-29'") == [("loaded",)]
+
+
+def test_a_month_loaded_after_the_lists_went_out_re_issues_the_lists_it_changes(landing, tmp_path, monkeypatch):
+    """February arrives after March's lists were issued: the lists must say what a list
+    written now would say (the 急难 events and 单人保 checks February holds), not what
+    March alone said."""
+    from pipelines.publish.lists import write_lists
+    from tests.pipeline_run import run_with_outputs
+
+    feb = [landing / s / "2024-02-29" / "_READY" for s in ("mz", "cl", "rs")]
+    kept = {r: r.read_bytes() for r in feb}
+    for r in feb:
+        r.unlink()  # not complete yet: the night loads January and March
+    wh, out = tmp_path / "w.duckdb", tmp_path / "out"
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    assert run_with_outputs(landing, wh, out)["lists"]["as_of_date"] == "2024-03-31"
+    for r, data in kept.items():
+        r.write_bytes(data)
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-03")
+    late = run_with_outputs(landing, wh, out)
+    assert ("rs", "loaded") in {(d["source"], d["status"]) for d in late["deliveries"]}
+    listed = "SELECT {} FROM {} WHERE as_of_date = '2024-03-31' ORDER BY ALL"
+    issued = (rows(wh, listed.format("household_id, risk_level, reasons", "mart.listed_households")),
+              rows(wh, listed.format("person_key, rule", "mart.listed_candidates")))
+    assert late["lists"]["status"] == "corrected"  # this world's February changes what March's lists say
+    alerts = rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'list_corrected'")[0][0]
+    assert alerts == late["lists"]["rewritten"] > 0
+    write_lists(wh, tmp_path / "fresh", date(2024, 3, 31))  # what a list written now says
+    assert issued == (rows(wh, listed.format("household_id, risk_level, reasons", "mart.listed_households")),
+                      rows(wh, listed.format("person_key, rule", "mart.listed_candidates")))
 
 
 def test_folder_far_before_the_history_is_held(landing, tmp_path, monkeypatch):

@@ -1,21 +1,23 @@
-"""Re-issuing lists a same-date correction made wrong (更正).
+"""Re-issuing lists that what loaded after them made wrong (更正).
 
-The nightly run writes a scoring date's township lists once. When a correction of a
-delivery up to that date is loaded after the lists went out (audit.corrected_rows,
-pipelines.load.corrections), the townships whose list now reads differently — a household
-whose row was corrected, or whose score, level or reasons moved, one listed or no
-longer listed, a candidate added or gone — get their list again: the same path, each
-changed row's 变化 marked 更正, `audit.list_exports.correction` true, and one alert per
-township so its caseworkers know the file they hold is superseded.
+The nightly run writes a scoring date's township lists once. When a delivery up to that
+date loads after they went out (a correction, audit.corrected_rows and
+pipelines.load.corrections; a late month; one re-sent after a rejection), the townships
+whose list now reads differently (a household whose row was corrected, or whose score,
+level or reasons moved, one listed or no longer listed, a candidate added or gone) get
+their list again: the same path, each changed row's 变化 marked 更正,
+`audit.list_exports.correction` true, and one alert per township so its caseworkers
+know the file they hold is superseded.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import duckdb
 
 CORRECTED = "更正"
+KIND = "list_corrected"
 
 
 def marked(marker: str) -> str:
@@ -45,14 +47,16 @@ def changed_townships(con: duckdb.DuckDBPyConnection, as_of: date, corrected: se
     return affected
 
 
-def alert_townships(con: duckdb.DuckDBPyConnection, as_of: date, files: list[dict]) -> None:
-    """One alert per re-issued township list (the township's code, never a person)."""
+def reissue_alerts(as_of: date, files: list[dict]) -> list[tuple[str, date, str]]:
+    """One `list_corrected` alert per re-issued township list (the township's code, never a
+    person): (kind, date, message), recorded with the export and sent after it."""
+    return [(KIND, as_of, f"{f['township_code']}: risk list of {as_of} re-issued with {CORRECTED} after a "
+                          f"correction or a late delivery; the earlier file is superseded ({f['csv']})")
+            for f in files]
+
+
+def send_alerts(alerts: list[tuple[str, date, str]]) -> None:
     from pipelines.runtime.alerts import send
 
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    for f in files:
-        message = (f"{f['township_code']}: risk list of {as_of} re-issued with {CORRECTED} after a correction;"
-                   f" the earlier file is superseded ({f['csv']})")
-        send("warning", "list_corrected", message)
-        con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'list_corrected', 'mz', ?, ?)",
-                    [now, as_of, message])
+    for kind, _, message in alerts:
+        send("warning", kind, message)

@@ -17,7 +17,7 @@ import duckdb
 from pipelines.ingest.feedback import current_user
 from pipelines.load.corrections import corrected_since_export
 from pipelines.publish.deadlines import RULES_FILE, load_rules
-from pipelines.publish.list_corrections import alert_townships, changed_townships
+from pipelines.publish.list_corrections import changed_townships, reissue_alerts, send_alerts
 from pipelines.publish.list_rows import NEW, SAME, UP, candidate_rows, departure_rows, household_rows
 from pipelines.publish.list_notes import level_settings
 from pipelines.publish.list_regions import RegionsError, load_regions
@@ -25,6 +25,7 @@ from pipelines.publish.list_workers import ListFilesError
 from pipelines.publish.list_writer import ListContext, unplaced, write_files
 from pipelines.publish.published import LIST_CSV, LIST_XLSX, entry, record, recorded
 from pipelines.publish.scoring_date import is_scoring_date, latest_scoring_date
+from pipelines.sql import query
 from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,10 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
         except NoScores as exc:
             log.warning("risk lists not written: %s", exc)
             return {"status": "skipped", "reason": str(exc), "files": 0}
-        corrected: set[str] | None = None  # a re-issue after a same-date correction (更正)
+        corrected: set[str] | None = None  # a re-issue after a correction or a late delivery (更正)
         if new_only and _already_written(con, as_of, folder / as_of.isoformat()):
             corrected = corrected_since_export(con, as_of)
-            if not corrected:
+            if not corrected and not _loaded_since_export(con, as_of):
                 log.info("risk lists for %s already written under %s", as_of, folder)
                 return _left_as_they_were(as_of, folder)
         issued_on = issued_on or _first_issued(con, as_of) or date.today()
@@ -80,7 +81,7 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
         if corrected is not None:
             townships = changed_townships(con, as_of, corrected, households, candidates)
             if not townships:
-                log.info("risk lists for %s: a correction changed no list", as_of)
+                log.info("risk lists for %s: what loaded since they went out changed no list", as_of)
                 return _left_as_they_were(as_of, folder)
             scored = [k for k in scored if k in townships]
             households, candidates, departures = (
@@ -95,10 +96,10 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
         unplaced_rows = unplaced(households + candidates + departures)
         rewritten = [f for f in files if f["rewritten"]]
         kept = [f["township_code"] for f in files if not f["rewritten"]]  # their rows and exports stay as they are
+        alerts = reissue_alerts(as_of, rewritten) if townships is not None else []
         _record(con, export_id, as_of, previous, issued_on, actor or current_user(), rewritten,
-                households, candidates, departures, townships, kept)
-        if townships is not None:
-            alert_townships(con, as_of, rewritten)
+                households, candidates, departures, townships, kept, alerts)
+        send_alerts(alerts)  # recorded with the export above: a kill now loses a log line, not the record
     summary = {
         "status": "written" if townships is None else "corrected",
         "as_of_date": as_of.isoformat(), "issued_on": issued_on.isoformat(),
@@ -153,6 +154,10 @@ def _first_issued(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
     return con.execute("SELECT min(issued_on) FROM audit.list_exports WHERE as_of_date = ?", [as_of]).fetchall()[0][0]
 
 
+def _loaded_since_export(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    return con.execute(query("publish/loaded_since_export"), {"as_of": as_of}).fetchall()[0][0] > 0
+
+
 def _already_written(con: duckdb.DuckDBPyConnection, as_of: date, folder: Path) -> bool:
     """The latest export of this date went to `folder` and its files are still there."""
     paths = [Path(p) for (p,) in con.execute(
@@ -163,10 +168,12 @@ def _already_written(con: duckdb.DuckDBPyConnection, as_of: date, folder: Path) 
 
 def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previous: date | None, issued_on: date,
             actor: str, files: list[dict], households: list[dict], candidates: list[dict],
-            departures: list[dict], townships: set[tuple[str, str]] | None = None, kept: list[str] = ()) -> None:
+            departures: list[dict], townships: set[tuple[str, str]] | None = None, kept: list[str] = (),
+            alerts: list[tuple[str, date, str]] = ()) -> None:
     """Keep what the rewritten lists (`files`) showed, replacing an earlier export of the same
     date, or of the re-issued `townships` only, but not of the `kept` townships, whose files
-    were left as they were; who exported them; and the files' content hashes."""
+    were left as they were; who exported them; the files' content hashes; and the re-issue
+    `alerts` (audit.alerts rows), in one transaction."""
     placed = {(f["county_code"], f["township_code"]) for f in files}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     households = [r for r in households if (r["county_code"], r["township_code"]) in placed]
@@ -195,6 +202,8 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
              f["households"], f["candidates"], f["departures"], actor, now, townships is not None] for f in files])
         record(con, [entry(kind, Path(f[column]), f["content_hash"]) for f in files
                      for kind, column in ((LIST_XLSX, "xlsx"), (LIST_CSV, "csv"))])  # after the renames
+        insert_rows(con, "INSERT INTO audit.alerts VALUES (?, 'warning', ?, 'mz', ?, ?)",
+                    [[now, kind, day, message] for kind, day, message in alerts])
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
