@@ -235,3 +235,16 @@ def test_an_out_folder_that_is_a_file_is_a_one_line_error(wh, tmp_path):
     (tmp_path / "a-file").write_text("")
     with pytest.raises(ReportError, match="cannot write the run report under .*a-file/reports: Not a directory"):
         write_report(wh, tmp_path / "a-file", today=REPORT_DAY)
+
+
+def test_discovery_counts_people_not_person_rule_rows(wh, tmp_path):
+    """A person two rules found is one person to visit: the tile and the summary say 人."""
+    copy = copy_file(wh, tmp_path)
+    with warehouse(copy) as con:  # the first candidate found by a second rule too
+        con.execute("INSERT INTO mart.discovery_candidates SELECT * REPLACE ('another_rule' AS rule)"
+                    " FROM mart.discovery_candidates LIMIT 1")
+        rows, people = con.execute("SELECT count(*), count(DISTINCT person_key) FROM mart.discovery_candidates"
+                                   ).fetchall()[0]
+    assert rows == people + 1
+    text = write_report(copy, tmp_path / "out", {}, today=REPORT_DAY).read_text(encoding="utf-8")
+    assert tile(text, "主动发现对象") == str(people) and f"主动发现对象 <b>{people}</b> 人" in text

@@ -165,7 +165,9 @@ def discovery(con, tiles, facts) -> Section:
     if not table_exists(con, "mart.discovery_candidates"):
         return missing(section, "尚无主动发现结果 (mart.discovery_candidates not built yet)")
     rules = _rows(con, "SELECT rule, count(*) FROM mart.discovery_candidates GROUP BY rule ORDER BY count(*) DESC")
-    tiles["主动发现对象|discovery candidates"] = f"{sum(n for _, n in rules):,}"
+    # people, not person × rule rows: a person two rules found is one person to visit
+    people = _scalar(con, "SELECT count(DISTINCT person_key) FROM mart.discovery_candidates")
+    tiles["主动发现对象|discovery candidates"] = f"{people:,}"
     if table_exists(con, "mart.listed_candidates"):
         facts["new_candidates"] = _scalar(con, query("publish/report_new_candidates"))
     section.body.append(bar_chart(rules, color="#8e44ad", unit=" 人"))
