@@ -13,6 +13,7 @@ def cmd_run(args) -> int:
     import os
 
     from pipelines.runtime.embedded_airflow import AirflowRunError, configure, ensure_metadata_db, output_to, run_dag
+    from pipelines.runtime.run_lock import RunLocked, exclusive_run
 
     try:  # the warehouse, staged files, lists and logs hold identities: private to the pipeline's user
         os.umask(int(os.environ.get("DIBAO_UMASK", "077"), 8))
@@ -44,9 +45,11 @@ def cmd_run(args) -> int:
     with Bars(console) as bars:
         set_reporter(bars)
         try:
-            with output_to(log_file):
+            with exclusive_run(warehouse), output_to(log_file):
                 ensure_metadata_db()
                 state, run_id = run_dag("dibao_nightly", conf)
+        except RunLocked as exc:
+            raise CliError(str(exc)) from None
         except AirflowRunError as exc:
             raise CliError(f"dibao run: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - Airflow itself failed (its metadata database, a full disk)
@@ -140,6 +143,7 @@ def cmd_rebuild(args) -> int:
     docs/warehouse.md); then the copy `dibao query` reads."""
     from pipelines.runtime import nightly
     from pipelines.runtime.progress import report, set_reporter
+    from pipelines.runtime.run_lock import RunLocked, exclusive_run
     from pipelines.score.registry import RegistryError
     from pipelines.warehouse import WarehouseError, publish_query_copy
 
@@ -155,11 +159,14 @@ def cmd_rebuild(args) -> int:
     with Bars(console) as bars:
         set_reporter(bars)
         try:
-            for i, (name, step) in enumerate(steps):
-                report("rebuild", i, len(steps))
-                done[name] = step(str(warehouse))
-            report("rebuild", len(steps), len(steps))
-            publish_query_copy(warehouse)
+            with exclusive_run(warehouse, "dibao rebuild"):
+                for i, (name, step) in enumerate(steps):
+                    report("rebuild", i, len(steps))
+                    done[name] = step(str(warehouse))
+                report("rebuild", len(steps), len(steps))
+                publish_query_copy(warehouse)
+        except RunLocked as exc:
+            raise CliError(str(exc)) from None
         except (WarehouseError, RegistryError) as exc:
             raise CliError(f"dibao rebuild: {str(exc).splitlines()[0]}") from None
         finally:

@@ -1,0 +1,60 @@
+"""One run per warehouse: a second `dibao run` / `dibao rebuild` fails at once instead of
+clearing the first's staged deliveries (pipelines/runtime/run_lock.py)."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.runtime.run_lock import RunLocked, exclusive_run, lock_path
+from pipelines.warehouse import warehouse
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from pipelines.runtime.run_lock import exclusive_run
+with exclusive_run(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture()
+def held(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    with warehouse(wh):
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(wh)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield wh, holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_second_run_on_the_same_warehouse_is_refused_in_one_line_naming_the_first(held, capsys):
+    wh, holder = held
+    with pytest.raises(RunLocked, match=f"another run is working on .*pid {holder.pid}"):
+        with exclusive_run(wh):
+            pass
+    assert main(["rebuild", "--warehouse", str(wh)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("dibao rebuild: another run is working on")
+
+
+def test_the_lock_goes_with_the_process_that_held_it(held):
+    wh, holder = held
+    holder.kill()
+    holder.wait()
+    deadline = time.monotonic() + 30
+    while True:  # the kernel releases it as the process ends
+        try:
+            with exclusive_run(wh):
+                break
+        except RunLocked:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert lock_path(wh).is_file()
