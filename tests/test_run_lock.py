@@ -58,3 +58,26 @@ def test_the_lock_goes_with_the_process_that_held_it(held):
             assert time.monotonic() < deadline
             time.sleep(0.1)
     assert lock_path(wh).is_file()
+
+
+def test_a_reader_holding_the_live_file_is_named_with_a_writers_advice(tmp_path):
+    """DuckDB's message advises opening the file read-only: right for a reader, wrong for a night."""
+    import duckdb
+
+    from pipelines.cli.nightly import _cause
+
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    reader = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1],"
+                               " read_only=True); print('open', flush=True); time.sleep(120)", str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        with pytest.raises(duckdb.IOException) as err:
+            duckdb.connect(str(path))
+    finally:
+        reader.kill()
+        reader.wait()
+    said = _cause(err.value)
+    assert said.startswith(f"{path} is held open by ") and f"(PID {reader.pid})" in said
+    assert "read-only" not in said and "dibao query" in said

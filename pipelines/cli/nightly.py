@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -81,10 +82,16 @@ _HINTS = {
 }
 
 
+_LOCKED = re.compile(r'Could not set lock on file "([^"]+)": Conflicting lock is held in (.+?) \(PID (\d+)\)')
+
+
 def _cause(exc: BaseException | str) -> str:
     """One line: the error's first line, with a hint for a full disk or a missing permission.
     Nothing already committed is lost: each step commits whole or not at all."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if held := _LOCKED.search(text):  # DuckDB's own advice (open it read-only) is a reader's, not a writer's
+        return (f"{held[1]} is held open by {held[2]} (PID {held[3]}): close that program and run again; "
+                "to read the warehouse meanwhile use `dibao query` (it reads the published copy)")
     if isinstance(exc, BaseException):
         text = f"{type(exc).__name__}: {text}"
     hint = next((h for k, h in _HINTS.items() if k in text), None)
