@@ -131,3 +131,17 @@ def test_a_list_saved_in_another_format_in_the_folder_is_rejected_once_and_says_
     assert "整个文件未导入" in beside and ".xls" in beside
     assert load_feedback_folder(wh, folder, today=LOADED_ON)["files"] == []  # attempted once, not every night
     assert query(trip_of(wh), "SELECT file_name, status FROM audit.feedback_loads") == [("洪官镇.xls", "rejected")]
+
+
+def test_a_rejected_return_is_one_line_and_visible_to_dibao_query_at_once(listed, tmp_path, capsys):
+    from pipelines.cli import main
+    from pipelines.publish.query import run_query
+
+    wh, _ = listed
+    returned = tmp_path / "回收.csv"
+    returned.write_text("家庭编号,核查日期\nH1,2024-07-03\n", encoding="utf-8")  # no 核查结果 column
+    assert main(["feedback", "--warehouse", str(wh), str(returned)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "核查结果" in err
+    _, rows = run_query(wh, "SELECT file_name, status FROM audit.feedback_loads")
+    assert rows == [("回收.csv", "rejected")]

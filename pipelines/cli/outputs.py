@@ -3,6 +3,7 @@ and writing what officials and caseworkers get."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -70,7 +71,13 @@ def cmd_feedback(args) -> int:
         summary = load_feedback(args.warehouse, args.file)
         if summary.get("status") == LOADED:
             publish_query_copy(args.warehouse)  # `dibao query` sees the rows now, not after the next night
-    except (FeedbackError, WarehouseError) as exc:
+    except FeedbackError as exc:
+        # the rejection is recorded (audit.feedback_loads): `dibao query` shows it now too; if the
+        # copy cannot be written, the one line stays the rejection's and the next night publishes it
+        with contextlib.suppress(WarehouseError, OSError):
+            publish_query_copy(args.warehouse)
+        raise CliError(f"dibao feedback: {exc}") from None
+    except WarehouseError as exc:
         raise CliError(f"dibao feedback: {exc}") from None
     except OSError as exc:
         raise CliError(f"dibao feedback: query copy not republished: {exc.strerror or exc}") from None
