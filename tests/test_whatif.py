@@ -187,3 +187,24 @@ def test_benefit_rises_and_newly_eligible_are_split_with_annual_costs(wh, capsys
     assert main(["whatif", "--warehouse", str(wh), "--standard", "城市=1000", "--format", "csv"]) == 0
     header = capsys.readouterr().out.splitlines()[0].split(",")
     assert {"annual_cost_change", "monthly_cost_benefit_rises", "households_newly_eligible"} <= set(header)
+
+
+def test_the_command_says_which_snapshot_the_incomes_come_from(wh, capsys):
+    """A date between snapshots (or one whose delivery was rejected) reads the latest before it: said so."""
+    import duckdb
+
+    from pipelines.cli import main
+
+    con = duckdb.connect(str(wh), read_only=True)
+    snapshots = [d for (d,) in con.execute("SELECT extract_date FROM core.snapshots WHERE source = 'mz'"
+                                           " ORDER BY 1").fetchall()]
+    con.close()
+    first, last = snapshots[0], snapshots[-1]
+    assert main(["whatif", "--warehouse", str(wh), "--standard", "城市=1000", "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].startswith("county_code,") and f"incomes of the mz snapshot of {last}" in err
+    between = first + (last - first) / 2 if last > first else first
+    assert main(["whatif", "--warehouse", str(wh), "--standard", "城市=1000", "--as-of", str(between)]) == 0
+    shown = capsys.readouterr().out.splitlines()[-1]
+    snapshot = max(d for d in snapshots if d <= between)
+    assert shown.startswith(f"收入取自民政 {snapshot} 快照")

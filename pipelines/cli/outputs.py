@@ -43,7 +43,8 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
 
 def cmd_whatif(args) -> int:
     from pipelines.warehouse import WarehouseError
-    from pipelines.publish.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
+    from pipelines.publish.whatif import (StandardsError, format_whatif, parse_standards, read_standards,
+                                          snapshot_for, whatif)
 
     if not args.standard and not args.params:
         raise CliError("dibao whatif: give --standard 城市=960 --standard 农村=780 or --params FILE")
@@ -51,14 +52,18 @@ def cmd_whatif(args) -> int:
         standards = {**(read_standards(args.params) if args.params else {}),
                      **(parse_standards(args.standard) if args.standard else {})}
         frame = whatif(args.warehouse, standards, args.as_of)
+        snapshot = snapshot_for(args.warehouse, args.as_of)
     except (StandardsError, WarehouseError) as exc:
         raise CliError(f"dibao whatif: {exc}") from None
+    asked = f"（{args.as_of} 当日或之前最新的）" if args.as_of and args.as_of != snapshot else ""
+    source = f"收入取自民政 {snapshot} 快照{asked}；incomes of the mz snapshot of {snapshot}"
     if args.format == "csv":
         sys.stdout.write(frame.write_csv())
     elif args.format == "json":
         sys.stdout.write(frame.write_json() + "\n")
     else:
         print(format_whatif(frame))
+    print(source, file=sys.stderr if args.format != "table" else sys.stdout)  # csv and json stay data only
     return 0
 
 

@@ -116,17 +116,29 @@ def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = No
     if unknown:
         raise StandardsError(f"unknown 城乡属性 {sorted(unknown)}: use 城市 and/or 农村")
     with open_warehouse(Path(warehouse), read_only=True) as con:
-        snapshots = [d for (d,) in con.execute(
-            "SELECT extract_date FROM core.snapshots WHERE source = 'mz' ORDER BY extract_date").fetchall()
-        ] if table_exists(con, "core.snapshots") else []
-        if not snapshots:
-            raise StandardsError("no mz snapshot loaded yet: run `dibao run` first")
-        if as_of is not None and as_of < snapshots[0]:
-            raise StandardsError(f"no mz snapshot on or before {as_of} (first: {snapshots[0]})")
-        as_of = as_of or snapshots[-1]
+        as_of = as_of or _snapshot(con, as_of)
+        _snapshot(con, as_of)  # one is loaded on or before it
         params = {"as_of": as_of, "city": standards.get("城市"), "rural": standards.get("农村")}
         frame = con.sql(query("publish/whatif"), params=params).pl()
     return _with_total(frame)
+
+
+def snapshot_for(warehouse: Path, as_of: date | None = None) -> date:
+    """The mz snapshot whose incomes a what-if on `as_of` (default: the latest) reads: the
+    latest loaded on or before it (a month whose delivery was rejected reads the one before)."""
+    with open_warehouse(Path(warehouse), read_only=True) as con:
+        return _snapshot(con, as_of)
+
+
+def _snapshot(con, as_of: date | None) -> date:
+    snapshots = [d for (d,) in con.execute(
+        "SELECT extract_date FROM core.snapshots WHERE source = 'mz' ORDER BY extract_date").fetchall()
+    ] if table_exists(con, "core.snapshots") else []
+    if not snapshots:
+        raise StandardsError("no mz snapshot loaded yet: run `dibao run` first")
+    if as_of is not None and as_of < snapshots[0]:
+        raise StandardsError(f"no mz snapshot on or before {as_of} (first: {snapshots[0]})")
+    return max(d for d in snapshots if as_of is None or d <= as_of)
 
 
 def _with_total(frame: pl.DataFrame) -> pl.DataFrame:
