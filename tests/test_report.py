@@ -248,3 +248,14 @@ def test_discovery_counts_people_not_person_rule_rows(wh, tmp_path):
     assert rows == people + 1
     text = write_report(copy, tmp_path / "out", {}, today=REPORT_DAY).read_text(encoding="utf-8")
     assert tile(text, "主动发现对象") == str(people) and f"主动发现对象 <b>{people}</b> 人" in text
+
+
+def test_a_month_whose_delivery_never_loaded_is_named_under_the_monthly_table(wh, tmp_path):
+    copy = copy_file(wh, tmp_path)
+    with warehouse(copy) as con:  # 民政 of April rejected (its _READY counts), never re-sent
+        con.execute("INSERT INTO audit.deliveries VALUES ('mz-20240430-x', 'mz', '2024-04-30', 'mz/2024-04-30',"
+                    " 'c', 'r', 'rejected', 'counts', NULL, '2024-06-01 02:00:00')")
+    text = write_report(copy, tmp_path / "out", {}, today=REPORT_DAY).read_text(encoding="utf-8")
+    assert "表中没有这些月份：民政数据未入库 2024-04-30（" in text and "2024-04-30 (rejected)" in text
+    assert "表中没有这些月份" not in write_report(wh, tmp_path / "out2", {}, today=REPORT_DAY).read_text(
+        encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipelines.catalog import table_exists
 from pipelines.publish.report_charts import LEVEL_COLORS, stacked_bar_chart
 from pipelines.publish.report_html import Section, h3, html_table, missing, tiles_html
+from pipelines.publish.report_names import status_name
 from pipelines.sql import query
 
 SUMMARY_TILES = ["监测家庭|households scored", "高风险户|high risk", "中风险户|medium risk",
@@ -92,5 +93,18 @@ def trends(con) -> Section:
         section.body.append(html_table(["月份 month", "在册 on the rolls", "低保 dibao", "特困 tekun",
                                         "低保边缘 edge", "退出状态 exited"],
                                        [tuple(r) for r in reversed(months)], numeric_from=1))
+    section.body.append(_months_missing(con))
     return section
+
+
+def _months_missing(con) -> str:
+    """The months the tables skip because their 民政 delivery never loaded: said, not silently jumped."""
+    gaps = _rows(con, query("publish/report_months_missing")) if table_exists(con, "audit.deliveries") else []
+    if not gaps:
+        return ""
+    zh = "、".join(f"{d}（{status_name(s)}）" for d, s in gaps)
+    en = ", ".join(f"{d} ({s})" for d, s in gaps)
+    return (f'<p class="note">表中没有这些月份：民政数据未入库 {zh}。该月的户数、资金等按上月数据延续，'
+            f'以民政重新报送为准。<span class="en">No row for these month-ends: their 民政 delivery never '
+            f'loaded ({en}); figures as of them carry the month before.</span></p>')
 
