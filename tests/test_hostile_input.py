@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from pipelines.sources.contract import FILES, spec
 from pipelines.ingest.readers import LINE, UnreadableFile, read_file
 from pipelines.ingest.repair import MissingColumns, match_headers, repair_frame
-from pipelines.publish.sheets import _FORMULA_START, Column, Sheet, write_csv, write_workbook
+from pipelines.publish.sheets import FORMULA_START, Column, Sheet, write_csv, write_workbook
 from tests.staging_builder import make_id
 
 FORMULAS = ['=HYPERLINK("http://x","click")', "+cmd", "-1+1", "@SUM(A1)", "=1+1", '=cmd|" /C calc"!A0',
@@ -168,7 +168,7 @@ def test_any_text_is_written_as_literal_text(tmp_path, values):
     with path.with_suffix(".csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))[1:]
     for value, row in zip(values, rows):
-        want = "'" + value if value.startswith(_FORMULA_START) else value
+        want = "'" + value if value.startswith(FORMULA_START) else value
         assert row[0] == want
 
 
@@ -250,7 +250,7 @@ def test_hostile_names_and_ids_reach_the_list_as_literal_text(hostile_run):
         twin = list(csv.DictReader(f))
     for row in twin:
         for value in (row["家庭编号"], row["户主姓名"]):
-            assert not value.startswith(_FORMULA_START), value  # each got its leading apostrophe
+            assert not value.startswith(FORMULA_START), value  # each got its leading apostrophe
     assert {r["家庭编号"] for r in twin} == {"'=1+1", "'+H2", "'@H3", "'-H4"} | {f"H{n}" for n in
                                                                                range(4, len(HOSTILE_NAMES))}
 
