@@ -127,6 +127,11 @@ def test_a_household_found_ineligible_is_not_listed_again_unless_something_chang
     # H2: a member was added in July (a change event after the check) -> listed again
     # H3: checked at 中, now 高 -> listed again, marked 升级
     assert markers == {"H2": "持续", "H3": "升级", "H14": "持续"}
+    # the caseworker who reported them is told why they are back
+    why = dict(zip(rows["家庭编号"], rows["风险原因"]))
+    assert why["H2"].startswith("2024-07-03 核查不符合条件后有新变化，再次列入；")
+    assert why["H3"].startswith("2024-07-04 核查不符合条件后风险等级升高，再次列入；")
+    assert "核查" not in why["H14"]
     left = july_sheet(trip, DEPARTURE_SHEET)
     assert dict(zip(left["家庭编号"], left["退出原因"])) == {"H1": "核查不符合条件"}
     assert "2024-07-03" in left["说明"][0]

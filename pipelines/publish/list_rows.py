@@ -61,13 +61,15 @@ def household_rows(con: duckdb.DuckDBPyConnection, as_of: date, previous: date |
     listed, held_back = [], {}
     for row in rows:
         level = row["risk_level"]
-        finding = findings.get(row["household_id"])
+        finding, again = findings.get(row["household_id"]), ""
         if finding:
             _, checked_on, checked_level, changed_since = finding
             rose = checked_level is not None and LEVEL_RANK[level] > LEVEL_RANK[checked_level]
             if not (rose or changed_since):  # found 不符合条件 and nothing new: not listed again yet
                 held_back[row["household_id"]] = checked_on
                 continue
+            # the caseworker who reported it is told why it is back
+            again = f"{checked_on} 核查{INELIGIBLE}后{'风险等级升高' if rose else '有新变化'}，再次列入；"
         was = before.get(row["household_id"])
         if was is None or was[0] != row["township_code"]:
             row["marker"] = NEW  # new to this township's caseworkers
@@ -76,7 +78,7 @@ def household_rows(con: duckdb.DuckDBPyConnection, as_of: date, previous: date |
         else:
             row["marker"] = SAME
         reasons = list(row["reasons"] or [])
-        row["reason_text"] = "；".join(texts.get(r, r) for r in reasons)
+        row["reason_text"] = again + "；".join(texts.get(r, r) for r in reasons)
         row["step"] = rules.household_step(level, set(signals.get(row["household_id"]) or ()), set(reasons),
                                            issued_on)
         listed.append(row)
