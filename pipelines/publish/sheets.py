@@ -94,8 +94,10 @@ def _widths(sheet: Sheet) -> list[int]:
             continue
         longest = max([-(-display_width(column.header) // 2) + 1]
                       + [display_width(_cell_text(row[i], column.kind)) for row in sheet.rows[:2000]])
-        # one character of room: every character more is a smaller print on a page one list wide
-        widths.append(min(max(longest + 1, MIN_WIDTH), WRAP_WIDTH if column.wrap else MAX_WIDTH))
+        # room to read: a right-aligned number needs two characters before the next column's text,
+        # text one; every character more is a smaller print on a page one list wide
+        room = 1 if column.kind == TEXT else 2
+        widths.append(min(max(longest + room, MIN_WIDTH), WRAP_WIDTH if column.wrap else MAX_WIDTH))
     return widths
 
 
