@@ -356,14 +356,52 @@ def test_xlsx_number_ids_show_their_lost_digits(tmp_path):
 
     result = read_file(write_xlsx(tmp_path / "ids.xlsx", fill))
     # xlsxwriter stores 16 significant digits; fastexcel alone would show them
-    # as the 18 digits "371502199001011328", a fake but plausible ID.
-    as_stored = repr(float(f"{371502199001011234:.16G}"))
-    assert as_stored == "3.715021990010113e+17"
+    # as the 18 digits "371502199001011328", a fake but plausible ID: the
+    # file's own text is read instead, and it shows the loss.
+    as_stored = f"{371502199001011234:.16G}"
+    assert as_stored == "3.715021990010113E+17"
     assert result.frame["文本"].to_list() == ["371502199001011264"] * 3
     assert result.frame["数字"].to_list() == [as_stored] * 3
     assert result.frame["混合"].to_list() == ["371502199001011264", as_stored, "371502199001011264"]
     with pytest.raises(BadValue, match="id_lossy_float"):
         normalize_id(as_stored)
+
+
+def test_xlsx_number_ids_that_keep_every_digit_in_the_file_are_read_with_them(tmp_path):
+    """sources.md: a number "with all 18 digits kept" is repairable. A program can store
+    them (`<v>371502197205080224</v>`, `<v>3.71502197205080224E+17</v>`): the file's text
+    is read, not the float the reader would make of it; a returned list's reader keeps
+    the float (a spreadsheet keeps 15 digits, whatever its file says)."""
+    import re
+    import zipfile
+
+    stored = ["371502197205080224", "3.71502197205080224E+17", "3.715021972050802E+17"]
+
+    def fill(workbook, sheet):
+        sheet.write_row(0, 0, ["身份证号", "家庭编号"])
+        for row in range(1, 4):
+            sheet.write_number(row, 0, 1000 + row)  # placeholders, rewritten below
+            sheet.write_number(row, 1, 2000 + row)
+
+    path = write_xlsx(tmp_path / "exact.xlsx", fill)
+    with zipfile.ZipFile(path) as book:
+        parts = {n: book.read(n) for n in book.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for row, text in enumerate(stored, start=1):
+        xml = xml.replace(f"<v>{1000 + row}</v>", f"<v>{text}</v>")
+        xml = xml.replace(f"<v>{2000 + row}</v>", f"<v>3715020010010000{row}</v>")  # a 17-digit 家庭编号
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    frame = read_file(path).frame
+    assert frame["身份证号"].to_list() == stored
+    assert frame["家庭编号"].to_list() == [f"3715020010010000{row}" for row in range(1, 4)]
+    assert normalize_id(stored[0])[0] == normalize_id(stored[1])[0] == "371502197205080224"
+    with pytest.raises(BadValue, match="id_lossy_float"):
+        normalize_id(stored[2])
+    returned = read_file(path, number_limit=10**15 - 1).frame  # as pipelines.ingest.feedback reads
+    assert all(re.fullmatch(r"3\.[0-9]+e\+1[67]", v) for v in returned["家庭编号"].to_list())
 
 
 def test_xlsx_header_only_and_empty_sheet(tmp_path):

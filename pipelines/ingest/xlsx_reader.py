@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingest.xlsx_numbers import stored_number_texts
 from pipelines.ingest.file_table import (
     LINE,
     ParsedTable,
@@ -45,7 +46,7 @@ def read_xlsx(path: Path, sheet: int | str = 0, number_limit: int = _FLOAT_EXACT
     except BaseException as err:  # unknown bytes can make the parser fail anywhere
         raise _unreadable_xlsx(err) from None
     try:
-        table = _sheet_table(reader, grid, sheet, number_limit)
+        table = _sheet_table(reader, grid, sheet, number_limit, data)
     except fastexcel.FastExcelError as err:  # the second look at the cell types
         raise _unreadable_xlsx(err) from None
     result = table_result(table, "xlsx")
@@ -73,7 +74,7 @@ def _unreadable_xlsx(err: BaseException) -> UnreadableFile:
 
 
 def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0,
-                 number_limit: int = _FLOAT_EXACT_LIMIT) -> ParsedTable:
+                 number_limit: int = _FLOAT_EXACT_LIMIT, raw: bytes | None = None) -> ParsedTable:
     """The sheet grid → header + non-empty rows numbered by sheet row."""
     cells = grid.columns
     grid = grid.rename({c: f"c{i}" for i, c in enumerate(cells)}).with_columns(
@@ -91,20 +92,23 @@ def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0,
     data = rows.slice(1)
     # An empty xlsx cell is an empty value; null stays reserved for absent fields.
     data = data.with_columns([pl.col(c).fill_null("") for c in cells])
-    data = _unmask_big_numbers(reader, data, header_row[LINE] - 1, sheet, number_limit)
+    data = _unmask_big_numbers(reader, data, header_row[LINE] - 1, sheet, number_limit, raw)
     return ParsedTable(headers, data)
 
 
 def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: int | str = 0,
-                        limit: int = _FLOAT_EXACT_LIMIT) -> pl.DataFrame:
-    """Show numeric cells above `limit` (2**53) in float notation, as the float they are.
+                        limit: int = _FLOAT_EXACT_LIMIT, raw: bytes | None = None) -> pl.DataFrame:
+    """Show numeric cells above `limit` (2**53) as the file stores them, else in float notation.
 
     fastexcel renders the number cell 3.715021990010113E+17 as the 18 digits
     "371502199001011328": a plausible 身份证号 whose last digits were invented by
-    the float. Rewritten as "3.715021990010113e+17", repair sees the lost digits
-    (id_lossy_float). A text cell holding the same digits is left alone, which
-    needs the cell types: one more pass over the sheet, only for columns with
-    digit strings a float could have produced.
+    the float. The file's own text for the cell (`raw` given: pipelines.ingest.xlsx_numbers)
+    is taken instead: `371502199001011234` or `3.71502199001011234E+17` keep every digit
+    and repair reads them; `3.715021990010113E+17` has lost some (id_lossy_float).
+    Without it (a returned list: a spreadsheet keeps 15 digits, whatever it writes) the
+    float notation "3.715021990010113e+17" shows the loss. A text cell holding the same
+    digits is left alone, which needs the cell types: one more pass over the sheet, only
+    for columns with digit strings a float could have produced.
     """
     suspects = {
         c: mask
@@ -114,6 +118,11 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
     if not suspects:
         return data
     numeric = _numeric_cells(reader, [int(c[1:]) for c in suspects], header_index, sheet)
+    stored = {}
+    if raw is not None and limit == _FLOAT_EXACT_LIMIT:
+        lines = set(data.filter(pl.any_horizontal(list(suspects.values())))[LINE].to_list())
+        stored = stored_number_texts(raw, sheet, lines)
+    lines = data[LINE].to_list()
     replacements = []
     for name, mask in suspects.items():
         column = int(name[1:])
@@ -125,7 +134,7 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
         if hit.any():
             values = data[name].to_list()
             for i in hit.arg_true().to_list():
-                values[i] = repr(float(values[i]))
+                values[i] = stored.get((lines[i], float(values[i]))) or repr(float(values[i]))
             replacements.append(pl.Series(name, values, dtype=pl.String))
     return data.with_columns(replacements) if replacements else data
 
