@@ -297,6 +297,26 @@ def test_unclosed_quote_quarantines_one_line(landing, tmp_path):
                 ) > [(1600,)]  # the lines after the bad one loaded
 
 
+def test_unknown_columns_delivered_twice_load_and_a_contract_column_twice_rejects(landing, tmp_path):
+    """Extra unknown columns occur (sources.md): two of one name are as unknown as one."""
+    members = landing / "mz" / "2024-01-31" / "members.csv"
+    households = landing / "mz" / "2024-01-31" / "households.csv"
+    rewrite_line(members, 1, lambda line: line.rstrip("\r") + ",备注,备注")
+    from pipelines.ingest.readers import read_file
+
+    delivered = read_file(members).rows_read
+    wh = tmp_path / "w.duckdb"
+    summary = load_all(landing, wh, until="2024-01-31")
+    assert [(d["source"], d["status"]) for d in summary["deliveries"]][0] == ("mz", "loaded")
+    assert rows(wh, "SELECT rows_read, rows_loaded + rows_quarantined FROM audit.load_ledger"
+                    " WHERE file_name = 'members.csv'") == [(delivered, delivered)]
+    rewrite_line(households, 1, lambda line: line.rstrip("\r") + ",家庭编号")  # now which 家庭编号 is meant?
+    (landing / "mz" / "2024-01-31" / "_READY").write_text("")  # a new attempt: the marker changed
+    summary = load_all(landing, tmp_path / "w2.duckdb", until="2024-01-31")
+    mz = [d for d in summary["deliveries"] if d["source"] == "mz"][0]
+    assert mz["status"] == "rejected" and "duplicate header '家庭编号'" in mz["message"]
+
+
 @pytest.mark.slow  # two whole nights, scoring and lists included
 def test_two_10_mb_cells_are_quarantined_and_later_nights_succeed(landing, tmp_path):
     from pipelines.ingest.csv_reader import decode_csv_bytes

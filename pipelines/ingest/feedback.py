@@ -30,6 +30,7 @@ import polars as pl
 
 from pipelines.sources.contract import DATE, ENUM, TEXT, Column, FileSpec
 from pipelines.ingest import feedback_checks as checks
+from pipelines.ingest.file_table import duplicate_contract_headers
 from pipelines.ingest.readers import LINE, UnreadableFile, read_file, read_regular_bytes
 from pipelines.ingest.repair import MissingColumns, repair_frame
 from pipelines.ingest.row_defects import split_row_defects
@@ -245,11 +246,14 @@ def _returned_sheets(file: Path) -> list[tuple[str, str, object]]:
         first = HOUSEHOLD_ID in names and not any(label == file.name for label, _, _ in returned)
         returned.append((file.name if first else f"{file.name}:{sheet}", sheet, read))
     if not returned:
-        raise MissingColumns([RESULT, CHECK_DATE])
+        raise ValueError(f"no sheet has {HOUSEHOLD_ID} or {CANDIDATE_ID} with {RESULT} and {CHECK_DATE} in its "
+                         "first non-empty row (the header row: a title row above it hides it)")
     return returned
 
 
 def _part(con: duckdb.DuckDBPyConnection, label: str, read, today: date, sheet: str = HOUSEHOLD_SHEET) -> Part:
+    if twice := duplicate_contract_headers(read, {*SPEC.headers, *CANDIDATE_SPEC.headers, *checks.SHOWN}):
+        raise ValueError(twice)
     frame = read.frame
     names = {c.strip(): c for c in frame.columns}
     kind = CANDIDATES if CANDIDATE_ID in names and HOUSEHOLD_ID not in names else HOUSEHOLDS

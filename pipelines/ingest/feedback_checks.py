@@ -23,6 +23,7 @@ from pipelines.ingest.readers import LINE
 from pipelines.sql import query
 
 HEAD_NAME, HEAD_MASKED_ID = "户主姓名", "户主身份证号（脱敏）"
+SHOWN = (HEAD_NAME, HEAD_MASKED_ID)  # read to check the row's household
 # a number's notation, as a spreadsheet writes it back: 3715021010010010.0, 3.71502101001001E+15
 _NUMBER_NOTATION = r"^\s*[0-9]+(\.[0-9]+)?([eE][+]?[0-9]+|\.0+)\s*$"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -28,6 +28,7 @@ class ReadResult:
     headers: list[str]  # as delivered, stripped of surrounding whitespace and BOM
     rows_read: int  # data rows per the contract (blank lines/rows are not rows)
     sha256: str | None = None  # of the very bytes parsed: ingest checks them against discovery's
+    duplicated: list[str] = field(default_factory=list)  # headers delivered twice (repeats renamed)
 
 
 @dataclass
@@ -69,11 +70,11 @@ def table_result(table: ParsedTable, encoding: str) -> ReadResult:
         keep.append(i)
     if not keep:
         raise UnreadableFile("header row has no column names")
-    names = [headers[i] for i in keep]
-    _check_names(names)
+    names, duplicated = _unique_names([headers[i] for i in keep])
     extra = [c for c in (EXTRA, MALFORMED) if c in frame.columns]
-    frame = frame.select([pl.col(f"c{i}").alias(headers[i]) for i in keep] + [LINE] + extra)
-    return ReadResult(frame=frame, encoding=encoding, headers=names, rows_read=frame.height)
+    frame = frame.select([pl.col(f"c{i}").alias(name) for i, name in zip(keep, names)] + [LINE] + extra)
+    return ReadResult(frame=frame, encoding=encoding, headers=names, rows_read=frame.height,
+                      duplicated=duplicated)
 
 
 def _clean_header(raw: str | None) -> str:
@@ -84,14 +85,27 @@ def _no_data(column: pl.Series) -> bool:
     return bool(column.fill_null("").eq("").all())
 
 
-def _check_names(names: list[str]) -> None:
-    seen: set[str] = set()
+def _unique_names(names: list[str]) -> tuple[list[str], list[str]]:
+    """The names with each repeat renamed `<name>（重复列N）`, and the names repeated.
+
+    A repeated unknown column (two 备注, two unnamed columns with data) is as unknown as
+    one and the file reads; whether a repeated contract column may be read is the
+    caller's to judge (`duplicate_contract_headers`), since which copy is meant is unknown.
+    """
+    seen: dict[str, int] = {}
+    unique, duplicated = [], []
     for name in names:
         if name in RESERVED_NAMES:
             raise UnreadableFile(f"header {name!r} is a reserved column name")
-        if name in seen and name == "":
-            raise UnreadableFile("duplicate header '': the first non-empty row must be the header "
-                                 "(a title row above it, or merged header cells, leave empty headers)")
-        if name in seen:
-            raise UnreadableFile(f"duplicate header {name!r}")
-        seen.add(name)
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            duplicated.append(name)
+            name = f"{name}（重复列{seen[name]}）"
+        unique.append(name)
+    return unique, sorted(set(duplicated))
+
+
+def duplicate_contract_headers(result: ReadResult, headers: list[str] | set[str]) -> str | None:
+    """A one-line error when a header the contract reads is delivered twice, else None."""
+    twice = [h for h in result.duplicated if h in set(headers)]
+    return f"duplicate header {twice[0]!r}: which column is meant is unknown" if twice else None

@@ -110,6 +110,7 @@ def load_id_for(delivery: Delivery, attempt: int) -> str:
 
 def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
     """Read and repair every file of one delivery into `<work>/<load_id>/`."""
+    from pipelines.ingest.file_table import duplicate_contract_headers
     from pipelines.ingest.readers import UnreadableFile, read_file  # heavy-ish: keep DAG parsing light
     from pipelines.ingest.repair import MissingColumns, match_headers, repair_frame
     from pipelines.ingest.row_defects import split_row_defects
@@ -152,6 +153,10 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
             # half a file, and loading it under the discovered hash would mark it done.
             return _defer(staged, f"{name} changed after discovery")
         sf.rows_read, sf.encoding = result.rows_read, result.encoding
+        if twice := duplicate_contract_headers(result, spec.headers):
+            sf.error = f"{name}: {twice}"
+            staged.errors.append(sf.error)
+            continue
         extra, missing = match_headers(result.headers, spec)
         sf.extra_columns = extra
         sf.missing_optional = [h for h in missing if spec.column(h).optional]
