@@ -199,6 +199,10 @@ def test_date_rejects(raw, reason):
         ("  931 ", 931.0, ["amount_whitespace"]),
         ("931 元", 931.0, ["amount_whitespace", "amount_yuan_suffix"]),
         (" 1,234.50元", 1234.5, ["amount_whitespace", "amount_yuan_suffix", "amount_thousands"]),
+        ("931.000", 931.0, []),  # more decimals, the same fen: nothing to say
+        ("666.666666666667", 666.67, ["amount_rounded"]),  # kept to the fen, and said
+        ("930.995", 931.0, ["amount_rounded"]),  # half up: now at the 城市 line, not below it
+        ("0.30000000000000004", 0.3, ["amount_rounded"]),  # a spreadsheet's float
         ("", None, []),
     ],
 )
@@ -408,6 +412,14 @@ def test_repaired_cells_load_and_are_recorded():
         (2, "月保障金额", "931元", "amount_yuan_suffix", "931.00"),
         (2, "认定日期", "45462", "date_excel_serial", "2024-06-19"),
     ]
+
+
+def test_an_amount_past_the_fen_is_rounded_and_recorded_not_silently():
+    rows = [household(**{"月人均收入": "930.995"}), household(**{"家庭编号": "H2", "月人均收入": "931.00"})]
+    result = repair_frame(frame_of(HOUSEHOLDS, rows), HOUSEHOLDS)
+    assert result.clean["income_per_capita"].to_list() == [931.0, 931.0]
+    assert result.repairs.select("column_name", "raw_value", "kind", "repaired_value").rows() == [
+        ("月人均收入", "930.995", "amount_rounded", "931.00")]
 
 
 def test_a_cell_with_several_repairs_joins_their_kinds():

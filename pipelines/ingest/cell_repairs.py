@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from pipelines.sources.contract import GRADES, Column
 from pipelines.sources.idcard import FULLWIDTH_TO_ASCII, BadValue, normalize_id
@@ -142,7 +143,11 @@ def repair_amount(raw: str) -> tuple[float | None, list[str]]:
         raise BadValue("amount_unparseable", raw)
     if negative:
         raise BadValue("amount_negative", raw)
-    return float(number), kinds
+    exact = Decimal(number)
+    cents = exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if cents != exact:  # a yuan amount is kept to the fen (DECIMAL(12,2)): said, not done silently
+        kinds.append("amount_rounded")
+    return float(cents), kinds
 
 
 _DATE_FORMS: tuple[tuple[re.Pattern[str], str | None], ...] = (

@@ -142,7 +142,8 @@ def rule_for(column: Column) -> Rule:
         )
     if kind == AMOUNT:
         return Rule(
-            pl.Float64, lambda v: v.str.contains(r"^[0-9]+(\.[0-9]+)?$"),
+            # more than two decimals takes the scalar route: rounded to the fen and recorded
+            pl.Float64, lambda v: v.str.contains(r"^[0-9]+(\.[0-9]{1,2})?$"),
             lambda v: v.cast(pl.Float64, strict=False), repair_amount, (("amount_whitespace", _strip),),
         )
     if kind == DATE:
