@@ -410,3 +410,25 @@ def test_the_generator_merges_its_world_into_the_region_file_and_keeps_the_burea
     assert all(code in committed.names for code in all_codes())  # every generated world is named
     with pytest.raises(RegionsError, match="no region file"):
         load_regions(tmp_path / "missing.csv")
+
+
+def test_a_late_delivery_that_changes_no_list_is_worked_out_once_not_every_night(outputs_warehouse, tmp_path):
+    """A delivery loaded after the lists went out has them worked out again; when they read
+    as issued, the next nights do not work them out again for it (audit.list_checks)."""
+    wh = copy_file(outputs_warehouse, tmp_path)
+    out = tmp_path / "out"
+    write_lists(wh, out, JUNE, issued_on=date(2024, 7, 1))
+    assert write_lists(wh, out, new_only=True)["status"] == "already_written"
+    with warehouse(wh) as con:  # a 人社 delivery of June arrives late; it changes no list
+        from datetime import datetime, timezone
+
+        con.execute("INSERT INTO audit.deliveries VALUES ('rs-20240630-late', 'rs', ?, 'rs/2024-06-30', 'c', 'r',"
+                    " 'loaded', NULL, NULL, ?)", [JUNE, datetime.now(timezone.utc).replace(tzinfo=None)])
+    for _ in range(2):
+        assert write_lists(wh, out, new_only=True)["status"] == "already_written"
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM audit.list_checks WHERE as_of_date = ?", [JUNE]).fetchall() == [(1,)]
+        assert con.execute("SELECT count(DISTINCT export_id) FROM audit.list_exports").fetchall() == [(1,)]
+    finally:
+        con.close()

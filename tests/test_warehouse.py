@@ -185,7 +185,7 @@ def test_a_warehouse_of_the_numbered_layout_keeps_its_migration_records(tmp_path
     renamed = lifecycle()["renamed"]
     added_since = {"core/history_macros.sql", "staging/staging_feedback_candidates.sql",  # after the numbered layout
                    "audit/audit_published_files.sql", "audit/audit_raw_files.sql", "audit/audit_layer_builds.sql",
-                   "audit/audit_score_runs.sql"}
+                   "audit/audit_score_runs.sql", "audit/audit_list_checks.sql"}
     assert set(renamed.values()) == {m.name for m in migrations()} - added_since
     with warehouse(tmp_path / "w.duckdb") as con:
         before = con.execute("SELECT name, checksum, applied_at FROM audit.schema_migrations ORDER BY name").fetchall()

@@ -257,8 +257,8 @@ def _part(con: duckdb.DuckDBPyConnection, label: str, read, today: date, sheet: 
     frame = read.frame
     names = {c.strip(): c for c in frame.columns}
     kind = CANDIDATES if CANDIDATE_ID in names and HOUSEHOLD_ID not in names else HOUSEHOLDS
-    part = Part(label, sheet if sheet != HOUSEHOLD_SHEET or kind == HOUSEHOLDS else CANDIDATE_SHEET, kind,
-                read.rows_read)
+    csv_of_people = kind == CANDIDATES and sheet == HOUSEHOLD_SHEET  # a CSV has no sheet name: shown as 主动发现
+    part = Part(label, CANDIDATE_SHEET if csv_of_people else sheet, kind, read.rows_read)
     if RESULT not in names or CHECK_DATE not in names:
         raise MissingColumns([h for h in (RESULT, CHECK_DATE) if h not in names])
     key = CANDIDATE_ID if kind == CANDIDATES else HOUSEHOLD_ID

@@ -82,6 +82,8 @@ def write_lists(warehouse: Path, out: Path, as_of: date | None = None, *, actor:
             townships = changed_townships(con, as_of, corrected, households, candidates)
             if not townships:
                 log.info("risk lists for %s: what loaded since they went out changed no list", as_of)
+                con.execute("INSERT INTO audit.list_checks VALUES (?, ?)",
+                            [as_of, datetime.now(timezone.utc).replace(tzinfo=None)])
                 return _left_as_they_were(as_of, folder)
             scored = [k for k in scored if k in townships]
             households, candidates, departures = (
