@@ -47,6 +47,7 @@ REPAIRS = {  # audit.repairs.kind (docs/ingest.md)
     "date_unpadded": "日期补零", "date_compact": "日期8位数字", "date_chinese": "日期中文格式",
     "date_datetime": "日期带时间", "date_excel_serial": "日期Excel序列号",
     "amount_whitespace": "金额去空格", "amount_yuan_suffix": "金额去“元”", "amount_thousands": "金额去千分位",
+    "amount_rounded": "金额四舍五入到分",
     "int_whitespace": "整数去空格", "int_float_notation": "整数去小数点",
     "yyyymm_whitespace": "年月去空格", "yyyymm_separator": "年月去分隔符", "yyyymm_chinese": "年月中文格式",
     "yyyymm_float_notation": "年月去小数点", "yyyymm_datetime": "年月带日期",
