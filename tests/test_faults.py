@@ -50,6 +50,7 @@ VOLATILE = {
     "audit.deliveries": {"attempted_at"},
     "audit.load_ledger": {"loaded_at"},
     "audit.feedback_loads": {"loaded_at"},
+    "audit.list_checks": {"checked_at"},
     "audit.schema_migrations": {"applied_at"},
     "mart.risk_list_detail": {"scored_at"},
     "restricted.hash_key": {"created_at"},
