@@ -114,6 +114,20 @@ def test_a_month_loaded_after_the_lists_went_out_re_issues_the_lists_it_changes(
                       rows(wh, listed.format("person_key, rule", "mart.listed_candidates")))
 
 
+def test_a_clock_set_back_behind_the_scoring_date_skips_scoring_with_an_alert(landing, tmp_path, monkeypatch):
+    import json
+
+    wh, alerts = tmp_path / "w.duckdb", tmp_path / "alerts.log"
+    monkeypatch.setenv("DIBAO_ALERT_LOG", str(alerts))
+    monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
+    run_all(landing, wh)
+    monkeypatch.setenv("DIBAO_TODAY", "2024-03-15")  # the server's clock set back
+    scored = nightly.score(str(wh))
+    assert scored["status"] == "skipped" and "DIBAO_TODAY" in scored["reason"]
+    raised = [json.loads(line) for line in alerts.read_text(encoding="utf-8").splitlines()]
+    assert [(a["level"], a["kind"]) for a in raised if a["kind"] == "score_skipped"] == [("error", "score_skipped")]
+
+
 def test_folder_far_before_the_history_is_held(landing, tmp_path, monkeypatch):
     shutil.copytree(landing / "cl" / "2024-01-31", landing / "cl" / "2014-01-31")
     wh = tmp_path / "w.duckdb"

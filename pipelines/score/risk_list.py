@@ -209,8 +209,11 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
     from pipelines.config import today
 
     if as_of > today():  # a future snapshot loaded before holds existed: never score into the future
-        reason = f"the latest mz snapshot ({as_of}) is dated after today ({today()}): not scored"
-        log.error("%s", reason)
+        reason = (f"the latest mz snapshot ({as_of}) is dated after today ({today()}): not scored; "
+                  "is the clock (DIBAO_TODAY) set back?")
+        from pipelines.runtime.alerts import send
+
+        send("error", "score_skipped", reason)  # every night it lasts: the lists stop moving meanwhile
         return {"status": "skipped", "as_of_date": str(as_of), "reason": reason}
     in_force = _model_in_force(warehouse, models_dir, seed)
     if isinstance(in_force, str):
