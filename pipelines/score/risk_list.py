@@ -183,6 +183,22 @@ def write_risk_list(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, as_of:
     return scored.height
 
 
+def _after_today(as_of: date) -> dict | None:
+    """A scoring date after today is never scored (a future snapshot loaded before holds
+    existed, or a clock set back): skipped, with an alert every night it lasts, since the
+    lists stop moving meanwhile."""
+    from pipelines.config import today
+
+    if as_of <= today():
+        return None
+    reason = (f"the latest mz snapshot ({as_of}) is dated after today ({today()}): not scored; "
+              "is the clock (DIBAO_TODAY) set back?")
+    from pipelines.runtime.alerts import send
+
+    send("error", "score_skipped", reason)
+    return {"status": "skipped", "as_of_date": str(as_of), "reason": reason}
+
+
 def score_latest(warehouse: str, models_dir: str | None = None, visits: int | None = None,
                  seed: int = 0, full: bool = False) -> dict:
     """Score every household due on the latest mz snapshot and write mart.risk_list.
@@ -206,15 +222,8 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
         con.close()
     if as_of is None:
         return {"status": "skipped", "reason": "no mz snapshot is loaded"}
-    from pipelines.config import today
-
-    if as_of > today():  # a future snapshot loaded before holds existed: never score into the future
-        reason = (f"the latest mz snapshot ({as_of}) is dated after today ({today()}): not scored; "
-                  "is the clock (DIBAO_TODAY) set back?")
-        from pipelines.runtime.alerts import send
-
-        send("error", "score_skipped", reason)  # every night it lasts: the lists stop moving meanwhile
-        return {"status": "skipped", "as_of_date": str(as_of), "reason": reason}
+    if refused := _after_today(as_of):
+        return refused
     in_force = _model_in_force(warehouse, models_dir, seed)
     if isinstance(in_force, str):
         return {"status": "skipped", "as_of_date": str(as_of), "reason": in_force}
