@@ -43,16 +43,14 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
 
 def cmd_whatif(args) -> int:
     from pipelines.warehouse import WarehouseError
-    from pipelines.publish.whatif import (StandardsError, format_whatif, parse_standards, read_standards,
-                                          snapshot_for, whatif)
+    from pipelines.publish.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif_on
 
     if not args.standard and not args.params:
         raise CliError("dibao whatif: give --standard 城市=960 --standard 农村=780 or --params FILE")
     try:
         standards = {**(read_standards(args.params) if args.params else {}),
                      **(parse_standards(args.standard) if args.standard else {})}
-        frame = whatif(args.warehouse, standards, args.as_of)
-        snapshot = snapshot_for(args.warehouse, args.as_of)
+        frame, snapshot = whatif_on(args.warehouse, standards, args.as_of)
     except (StandardsError, WarehouseError) as exc:
         raise CliError(f"dibao whatif: {exc}") from None
     asked = f"（{args.as_of} 当日或之前最新的）" if args.as_of and args.as_of != snapshot else ""

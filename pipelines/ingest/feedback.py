@@ -270,7 +270,7 @@ def _part(con: duckdb.DuckDBPyConnection, label: str, read, today: date, sheet: 
     rows, oversized, _ = split_row_defects(frame.filter(~blank), set(spec.headers))
     part.quarantine.append(oversized)
     if key in names:  # else repair reports the missing column
-        lossy = checks.lossy_keys(rows.rename({names[key]: key}) if names[key] != key else rows, key)
+        lossy = checks.lossy_keys(rows, key, names[key])
         part.quarantine.append(lossy)
         rows = rows.filter(~pl.col(LINE).is_in(lossy[LINE].implode()))
     repaired = repair_frame(rows, spec)

@@ -33,9 +33,9 @@ def _rows(frame: pl.DataFrame) -> pl.DataFrame:
                         pl.col("reason").cast(pl.String))
 
 
-def lossy_keys(frame: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Rows whose key is written as a number (`key` is the returned header)."""
-    raw = pl.col(key).cast(pl.String)
+def lossy_keys(frame: pl.DataFrame, key: str, column: str) -> pl.DataFrame:
+    """Rows whose key (`column`, the header as returned) is written as a number."""
+    raw = pl.col(column).cast(pl.String)
     return _rows(frame.filter(raw.str.contains(_NUMBER_NOTATION).fill_null(False)).select(
         pl.col(LINE), pl.lit(key).alias("column_name"), raw.alias("raw_value"),
         pl.lit("id_lossy_float").alias("reason")))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipelines.ingest.feedback import OUTCOME_SUFFIX, REJECTED, RESULTS, FeedbackLoad, Part
 from pipelines.ingest.readers import LINE
-from pipelines.publish.sheets import FORMULA_START
+from pipelines.publish.sheets import inert
 from pipelines.sources.reason_names import REASONS
 
 log = logging.getLogger(__name__)
@@ -84,11 +84,6 @@ def _part_outcomes(part: Part) -> list[dict]:
     return [found[line] for line in sorted(found)]
 
 
-def _inert(value):
-    """A returned cell echoed back must not run as a formula where the outcome file is opened."""
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
-
-
 def write_outcomes(load: FeedbackLoad) -> Path | None:
     """`<file>.结果.csv` beside the returned file (UTF-8 with BOM, for Excel); None if it cannot be written."""
     path = load.file.with_name(load.file.name + OUTCOME_SUFFIX)
@@ -97,7 +92,9 @@ def write_outcomes(load: FeedbackLoad) -> Path | None:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
             writer = csv.DictWriter(f, HEADER)
             writer.writeheader()
-            writer.writerows({k: _inert(v) for k, v in row.items()} for row in outcomes(load))
+            # a returned cell echoed back must not run as a formula where the outcome file is opened
+            writer.writerows({k: inert(v) if isinstance(v, str) else v for k, v in row.items()}
+                             for row in outcomes(load))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:

@@ -39,6 +39,11 @@ class Regions:
             return f"（市外：{code}）"
         return self.names.get(code) or code
 
+    def with_code(self, code: str) -> str:
+        """`洪官镇（371502101）`, the code alone where the region file has no name (the run report's
+        township labels)."""
+        return f"{self.names[code]}（{code}）" if code in self.names else code
+
     def name(self, code: str | None) -> str:
         """The bare name, or the code when the file lacks it (page headers, file titles)."""
         return self.names.get(str(code), str(code)) if code else ""

@@ -67,14 +67,13 @@ def risk(con, as_of, tiles, warehouse: Path) -> Section:
 
 
 def _township_names():
-    """`洪官镇（371502101）`, as the lists name it; the code alone where the region file has no name."""
+    """`洪官镇（371502101）`, as the lists name it (list_regions.Regions.with_code)."""
     from pipelines.publish.list_regions import Regions, RegionsError, load_regions
 
     try:
-        regions = load_regions()
+        return load_regions().with_code
     except RegionsError:  # the lists' run says so; the report still shows the codes
-        regions = Regions()
-    return lambda code: f"{regions.name(code)}（{code}）" if code and regions.name(code) != str(code) else str(code)
+        return Regions().with_code
 
 
 def _model_note(con, as_of, warehouse: Path) -> str:

@@ -199,12 +199,16 @@ def write_csv(path: Path, sheet: Sheet) -> None:
                 writer.writerow([_csv_cell(v, c.kind) for v, c in zip(row, sheet.columns)])
 
 
+def inert(text: str) -> str:
+    """A cell that a spreadsheet would run as a formula, written after a `'`."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def _csv_cell(value, kind: str) -> str:
     if value is None:
         return ""
     if kind == TEXT:
-        text = str(value)
-        return "'" + text if text.startswith(FORMULA_START) else text
+        return inert(str(value))
     if kind in (SCORE, MONEY):
         return f"{value:.3f}" if kind == SCORE else f"{value:.2f}"
     return _cell_text(value, kind)

@@ -112,22 +112,21 @@ def read_standards(path: Path) -> dict[str, float]:
 
 def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = None) -> pl.DataFrame:
     """Households and persons under the line and the monthly 补差, today vs proposed, per county + 合计."""
+    return whatif_on(warehouse, standards, as_of)[0]
+
+
+def whatif_on(warehouse: Path, standards: dict[str, float],
+              as_of: date | None = None) -> tuple[pl.DataFrame, date]:
+    """`whatif`, and the mz snapshot whose incomes it read: the latest loaded on or before
+    `as_of` (default: the latest; a month whose delivery was rejected reads the one before)."""
     unknown = set(standards) - set(AREAS)
     if unknown:
         raise StandardsError(f"unknown 城乡属性 {sorted(unknown)}: use 城市 and/or 农村")
     with open_warehouse(Path(warehouse), read_only=True) as con:
-        as_of = as_of or _snapshot(con, as_of)
-        _snapshot(con, as_of)  # one is loaded on or before it
-        params = {"as_of": as_of, "city": standards.get("城市"), "rural": standards.get("农村")}
+        snapshot = _snapshot(con, as_of)
+        params = {"as_of": as_of or snapshot, "city": standards.get("城市"), "rural": standards.get("农村")}
         frame = con.sql(query("publish/whatif"), params=params).pl()
-    return _with_total(frame)
-
-
-def snapshot_for(warehouse: Path, as_of: date | None = None) -> date:
-    """The mz snapshot whose incomes a what-if on `as_of` (default: the latest) reads: the
-    latest loaded on or before it (a month whose delivery was rejected reads the one before)."""
-    with open_warehouse(Path(warehouse), read_only=True) as con:
-        return _snapshot(con, as_of)
+    return _with_total(frame), snapshot
 
 
 def _snapshot(con, as_of: date | None) -> date:

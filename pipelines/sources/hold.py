@@ -12,6 +12,7 @@ or the operator renames the folder, it loads like any other delivery.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
@@ -125,8 +126,6 @@ def alert_misnamed(con: duckdb.DuckDBPyConnection, rels: list[str]) -> list[str]
 
 def _meant(name: str) -> str:
     """`（2024-03-31?）` when the name reads as one real date with its zeros or dashes missing."""
-    import re
-
     parts = re.fullmatch(r"(\d{4})[-_./]?(\d{1,2})[-_./]?(\d{1,2})", name.strip())
     if parts is None:
         return ""
