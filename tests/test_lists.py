@@ -7,6 +7,7 @@ are written for May (issued Monday 2024-06-03) and June (issued Monday
 
 import csv
 import re
+import statistics
 import zipfile
 from datetime import date
 from types import SimpleNamespace
@@ -342,7 +343,10 @@ def test_rows_are_as_tall_as_their_wrapped_text_and_money_is_a_number(printed):
     assert income.value == 187.0 and income.number_format == "#,##0.00"
     assert ws.cell(2, headers.index("村（社区）") + 1).value == "赵园村"
     assert ws.cell(3, headers.index("村（社区）") + 1).value == "371502100999"  # not in the region file: the code
-    assert headers[-3:] == ["核查结果", "核查日期", "备注"]
+    # the answer is the last printed column; what a caseworker needs only on screen comes after it
+    assert headers[-6:] == ["核查结果", "核查日期", "备注", "风险评分", "低保标准（元）", "核查时限"]
+    area = openpyxl.load_workbook(printed.busy)[HOUSEHOLD_SHEET].print_area
+    assert area == f"'{HOUSEHOLD_SHEET}'!$A$1:${openpyxl.utils.get_column_letter(len(headers) - 3)}$3", area
 
 
 def test_discovered_people_have_result_columns_and_a_key_to_return_them_by(printed):
@@ -392,6 +396,15 @@ def test_libreoffice_prints_a_township_list_on_few_pages_with_its_name(printed, 
                           check=True).stdout
     assert "杨屯镇" in text and "187.00" in text
     assert re.search(rf"第\s*1\s*页\s*/\s*共\s*{pages}\s*页", text)  # pdftotext drops the spaces
+    first = subprocess.run([shutil.which("pdftotext"), "-f", "1", "-l", "1", "-bbox", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    words = re.findall(r'xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)<', first)
+    assert "核查结果" in {w for *_, w in words} and "低保标准（元）" not in "".join(w for *_, w in words)
+    # 11-point text shrunk to fit one A4 page wide: 6.5 pt when the score, the standard and the
+    # time limit were printed too; Carlito has Calibri's widths, so this is what Excel prints
+    size = statistics.median((float(x1) - float(x0)) / len(w) for x0, x1, w in words
+                             if re.fullmatch("[\u4e00-\u9fff]{2,4}", w))
+    assert size >= 7.5, f"the printed 风险名单 is {size:.1f} pt"
 
 
 def test_the_generator_merges_its_world_into_the_region_file_and_keeps_the_bureaus_rows(tmp_path):

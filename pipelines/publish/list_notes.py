@@ -62,6 +62,9 @@ def notes_sheet(place: str, rows: dict[str, list[dict]], levels: dict, as_of: da
                  "各行的期限见“核查期限”列。导入后每一行的结果（已导入、已修正、隔离及原因、未核查）"
                  "写在交回文件旁的“<文件名>.结果.csv”中，被隔离的行改正后可再次交回。"),
         ("退出名单", "上期名单中本期不再列出的户及原因，仅供了解，无需填写。"),
+        ("打印", "每张表横向打印在 A4 纸上，一页一表宽，表头每页重复。“风险名单”只打印到“备注”列；"
+               "其右侧的“风险评分”“低保标准（元）”“核查时限”三列只在屏幕上查看（核查时限已体现在“核查期限”中），"
+               "以免字太小。"),
     ]
     return Sheet(NOTES_SHEET, (Column("项目", wrap=True, width=18), Column("说明", wrap=True, width=100)), text, autofilter=False,
                  header_text=header_text)

@@ -39,6 +39,7 @@ class Column:
     kind: str = TEXT
     wrap: bool = False  # long free text: wrapped at MAX_WIDTH instead of one long line
     width: int | None = None  # a fixed width instead of one fitted to the values
+    printed: bool = True  # False: on screen only, right of the print area (such columns come last)
 
 
 @dataclass
@@ -167,12 +168,18 @@ def _fit_height(ws, r: int, row: tuple, columns: Sequence[Column], widths: list[
 
 
 def _print_setup(ws, sheet: Sheet) -> None:
+    printed = [c.printed for c in sheet.columns]
+    if not all(printed):
+        # every column more on a page one list wide is a smaller print: reference columns stay on screen
+        if any(printed[printed.index(False):]):
+            raise ValueError(f"{sheet.name}: the columns not printed must come after every printed one")
+        ws.print_area(0, 0, max(len(sheet.rows), 1), printed.index(False) - 1)
     ws.set_landscape()
     ws.set_paper(A4)
     ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
     ws.repeat_rows(0)
     ws.hide_gridlines(0)  # gridlines on screen and on paper
-    ws.set_margins(left=0.4, right=0.4, top=0.8, bottom=0.6)
+    ws.set_margins(left=0.3, right=0.3, top=0.8, bottom=0.6)
     left, centre, right = (escape_header(t) for t in sheet.header_text)
     ws.set_header(f"&L{left}&C&\"-,Bold\"{centre}&R{right}" if centre else f"&L{left}&R{right}")
     ws.set_footer(PAGE_NUMBERS)
