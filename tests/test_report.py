@@ -36,6 +36,10 @@ def wh(outputs_warehouse, tmp_path_factory):
                         encoding="utf-8")
     load_feedback(wh, returned, today=REPORT_DAY)
     load_feedback(wh, returned, today=REPORT_DAY)  # the same file again: skipped as a duplicate
+    resaved = root / "returned-again.csv"  # saved again with a note added: H1's answer repeats, H9's is new
+    resaved.write_text("家庭编号,核查结果,核查日期,备注\nH1,不符合条件,2024-07-03,\nH9,临时救助,2024-07-02,已发放\n",
+                       encoding="utf-8")
+    load_feedback(wh, resaved, today=REPORT_DAY)
     with warehouse(wh) as con:  # what loading June's delivery would have recorded
         now = datetime(2024, 7, 1, 2, 0)
         con.execute("INSERT INTO audit.load_ledger VALUES (?, 'mz', ?, 'households.csv', 12, 11, 1, 'loaded', ?,"
@@ -123,7 +127,11 @@ def test_one_check_failing_in_several_files_is_one_row(html):
 
 
 def test_a_duplicate_feedback_file_is_not_counted_as_a_feedback_file(html):
-    assert "近30天回收核查反馈文件 1 个" in html and "另有 1 个重复文件未入库" in html
+    assert "近30天回收核查反馈文件 2 个" in html and "另有 1 个重复文件未入库" in html
+
+
+def test_answers_a_re_saved_list_repeats_are_counted_as_repeats(html):
+    assert "入库 4 行（其中 1 行与先前交回的结果相同）" in html
 
 
 def test_the_numbers_match_the_warehouse(html):
@@ -148,7 +156,7 @@ def test_the_report_names_nobody(html):
 def test_without_a_run_summary_the_latest_deliveries_are_shown(wh, tmp_path):
     text = write_report(wh, tmp_path, today=REPORT_DAY).read_text(encoding="utf-8")
     assert tile(text, "最近一次接收行数") == "32" and "本次接收行数" not in text
-    assert "未提供运行摘要" in text and "近30天回收核查反馈文件 1 个" in text
+    assert "未提供运行摘要" in text and "近30天回收核查反馈文件 2 个" in text
 
 
 def test_a_warehouse_without_scores_or_lists_still_gets_a_report(tmp_path):

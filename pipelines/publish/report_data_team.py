@@ -75,11 +75,16 @@ def received(con, run_summary) -> Section:
 
 def _feedback_files(con) -> str:
     since = _utc_now() - timedelta(days=30)
-    files, loaded, quarantined, rejected, duplicates = _rows(con, query("publish/report_feedback_files"), [since])[0]
+    files, loaded, quarantined, rejected, duplicates, repeated = _rows(
+        con, query("publish/report_feedback_files"), [since])[0]
+    repeated = repeated or 0
+    # a list returned, then saved with more rows filled in and returned again, repeats its first answers
+    same = f"（其中 {repeated:,} 行与先前交回的结果相同）" if repeated else ""
+    same_en = f" ({repeated:,} of them repeat an answer returned before)" if repeated else ""
     again = (f"另有 {duplicates} 个重复文件未入库（{status_name('skipped_duplicate')}）。" if duplicates else "")
     again_en = f" {duplicates} duplicate files skipped." if duplicates else ""
-    return (f'<p>近30天回收核查反馈文件 {files} 个：入库 {loaded:,} 行，隔离 {quarantined:,} 行，拒收文件 {rejected} 个。'
-            f'{again}<span class="en">Feedback files in the last 30 days: {files}; rows loaded {loaded:,}, '
+    return (f'<p>近30天回收核查反馈文件 {files} 个：入库 {loaded:,} 行{same}，隔离 {quarantined:,} 行，拒收文件 {rejected} 个。'
+            f'{again}<span class="en">Feedback files in the last 30 days: {files}; rows loaded {loaded:,}{same_en}, '
             f'quarantined {quarantined:,}; files rejected {rejected}.{again_en}</span></p>'
             + (html_table(["拒收文件 file rejected", "时间 attempted (UTC)", "原因 reason"],
                           _rows(con, query("publish/report_feedback_rejected"), [since]), numeric_from=3)
