@@ -204,7 +204,8 @@ def _record(con: duckdb.DuckDBPyConnection, export_id: str, as_of: date, previou
              f["households"], f["candidates"], f["departures"], actor, now, townships is not None] for f in files])
         record(con, [entry(kind, Path(f[column]), f["content_hash"]) for f in files
                      for kind, column in ((LIST_XLSX, "xlsx"), (LIST_CSV, "csv"))])  # after the renames
-        insert_rows(con, "INSERT INTO audit.alerts VALUES (?, 'warning', ?, 'mz', ?, ?)",
+        # no source: a delivery of any source may have re-issued the list
+        insert_rows(con, "INSERT INTO audit.alerts VALUES (?, 'warning', ?, NULL, ?, ?)",
                     [[now, kind, day, message] for kind, day, message in alerts])
         con.execute("COMMIT")
     except BaseException:
