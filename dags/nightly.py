@@ -38,6 +38,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
+from pipelines.config import feedback_folder
 from pipelines.runtime.dag_defaults import default_args
 
 # Data-aware scheduling: downstream DAGs (retraining, reports) wait on these.
@@ -69,8 +70,9 @@ def _params() -> dict:
         "landing": Param(os.environ.get("DIBAO_LANDING", "var/landing"), type="string"),
         "warehouse": Param(os.environ.get("DIBAO_WAREHOUSE", "var/warehouse.duckdb"), type="string"),
         "out": Param(os.environ.get("DIBAO_OUT", "var/out"), type="string"),
-        "feedback": Param(os.environ.get("DIBAO_FEEDBACK", "var/feedback"), type="string",
-                          description="folder of caseworkers' returned lists"),
+        "feedback": Param(str(feedback_folder(os.environ.get("DIBAO_LANDING", "var/landing"))), type="string",
+                          description="folder of caseworkers' returned lists (DIBAO_FEEDBACK, else"
+                                      " feedback/ in the landing folder)"),
         "until": Param(None, type=["null", "string"], description="load deliveries up to this extract date"),
         "full_rebuild": Param(False, type="boolean",
                               description="rebuild every month of the contributions and month-grain marts, as"

@@ -77,6 +77,16 @@ def default_out() -> Path:
     return env_path("DIBAO_OUT", VAR / "out")
 
 
+def feedback_folder(landing: str | Path | None = None) -> Path:
+    """Where caseworkers' returned lists are read: DIBAO_FEEDBACK, else `feedback/` in the landing folder."""
+    return env_path("DIBAO_FEEDBACK", Path(landing or default_landing()) / "feedback")
+
+
+def alert_log() -> Path:
+    """DIBAO_ALERT_LOG, else `alerts.log` in the output folder (DIBAO_OUT, else var/out)."""
+    return env_path("DIBAO_ALERT_LOG", default_out() / "alerts.log")
+
+
 # Two gates beyond the contract's (docs/ingest.md, *The gate*): they judge a file by a
 # share of its rows, which says "damaged whole" only for files of some size. Below the
 # minimum a file is judged row by row, as the contract does: 6 bad rows of 25, or a

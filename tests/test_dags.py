@@ -101,3 +101,22 @@ def test_retrain_shape(dagbag):
     dag = dagbag.dags["dibao_retrain"]
     assert set(dag.task_ids) == {"train_candidate", "promote"}
     assert dag.get_task("promote").upstream_task_ids == {"train_candidate"}
+
+
+def test_a_scheduled_night_reads_returned_lists_and_writes_alerts_where_dibao_run_does(tmp_path, monkeypatch):
+    """Production sets DIBAO_LANDING and DIBAO_OUT only (docs/operations.md): the feedback folder and
+    the alert log follow them, as under `dibao run`, never the scheduler's working directory."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from pipelines.runtime.alerts import alert_log_path
+
+    for name in ("DIBAO_FEEDBACK", "DIBAO_ALERT_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DIBAO_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("DIBAO_OUT", str(tmp_path / "out"))
+    params = DagBag(dag_folder=str(DAGS_FOLDER), safe_mode=False).dags["dibao_nightly"].params
+    assert params["feedback"] == str(tmp_path / "landing" / "feedback")
+    assert alert_log_path() == tmp_path / "out" / "alerts.log"
+    monkeypatch.setenv("DIBAO_FEEDBACK", str(tmp_path / "returned"))
+    params = DagBag(dag_folder=str(DAGS_FOLDER), safe_mode=False).dags["dibao_nightly"].params
+    assert params["feedback"] == str(tmp_path / "returned")

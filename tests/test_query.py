@@ -155,3 +155,38 @@ def test_a_path_that_is_no_warehouse_says_so(tmp_path, capsys):
         assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == [("t",)]
     assert main(["run", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb"), "--out", str(text)]) == 2
     assert "is a file, expected a folder" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_ends_the_query_quietly(wh):
+    """`dibao query ... | head -1`: the shell's exit status for SIGPIPE, no error line, no error file."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    sql = "SELECT range AS n FROM range(200000)"  # more than a pipe holds: the writer meets the closed end
+    done = subprocess.run(f'"{sys.executable}" -m pipelines.cli query --warehouse "{wh}" --format csv "{sql}" | head -1;'
+                          ' echo "rc=${PIPESTATUS[0]}" >&2', shell=True, executable="/bin/bash", env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout == "n\n"
+    assert done.stderr.strip() == "rc=141", done.stderr
+
+
+def test_an_unexpected_error_leaves_its_details_to_the_owner_only(tmp_path, monkeypatch, capsys):
+    import stat
+
+    from pipelines import cli, config
+
+    monkeypatch.setattr(config, "VAR", tmp_path / "var")
+    monkeypatch.setattr(cli, "build_parser", lambda: _Failing())
+    assert main(["query", "SELECT 1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("dibao: RuntimeError: 371502199001011234 broke") and "details in" in err
+    (path,) = (tmp_path / "var" / "logs").glob("error-*.txt")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+class _Failing:
+    def parse_args(self, argv):
+        raise RuntimeError("371502199001011234 broke")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from pipelines.cli.common import Bars, CliError, console_on, warehouse_problem
+from pipelines.config import feedback_folder
 
 
 def cmd_run(args) -> int:
@@ -32,7 +33,7 @@ def cmd_run(args) -> int:
     home = configure()
     log_file = out / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     # Caseworkers return their lists beside the agencies' deliveries (discovery reads only mz/cl/rs).
-    feedback = Path(os.environ.get("DIBAO_FEEDBACK") or landing / "feedback")
+    feedback = feedback_folder(landing)
     conf = {"landing": str(landing), "warehouse": str(warehouse), "out": str(out), "feedback": str(feedback),
             "until": args.date.isoformat() if args.date else None}
     # A one-shot run should fail fast on a bug instead of sleeping through retry back-off.

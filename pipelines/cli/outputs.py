@@ -116,7 +116,10 @@ def cmd_lists(args) -> int:
         summary = write_lists(args.warehouse, args.out, args.date)
     except (ListError, WarehouseError) as exc:
         raise CliError(f"dibao lists: {exc}") from None
-    print(f"lists {summary.get('status')} for {summary.get('as_of_date')}: {summary.get('files', 0)} files under {args.out}")
+    towns, kept = summary.get("files", 0), summary.get("kept", 0)
+    # a township's workbook and its CSV twin; one that would read the same is left as it is
+    print(f"lists {summary.get('status')} for {summary.get('as_of_date')}: {towns} townships under {args.out}, "
+          f"{towns - kept} written, {kept} unchanged")
     return 0
 
 

@@ -74,7 +74,7 @@ def run_direct(landing: str, warehouse: str, out: str, until: str | None = None)
     from pipelines.runtime import nightly
 
     run_id = f"direct__{time.strftime('%Y%m%dT%H%M%S')}"
-    feedback = os.environ.get("DIBAO_FEEDBACK") or str(Path(landing) / "feedback")
+    feedback = str(config.feedback_folder(landing))
     pending = nightly.discover_pending(landing, warehouse, until)
     staged = [nightly.stage_delivery(item, warehouse) for item in pending]
     validated = [nightly.validate_delivery(folder, warehouse, run_id) for folder in staged]

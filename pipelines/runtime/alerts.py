@@ -21,9 +21,9 @@ WEBHOOK_TIMEOUT_S = 5
 
 
 def alert_log_path() -> Path:
-    from pipelines.config import VAR
+    from pipelines.config import alert_log
 
-    return Path(os.environ.get("DIBAO_ALERT_LOG") or VAR / "alerts.log")
+    return alert_log()
 
 
 def webhook_url() -> str | None:
