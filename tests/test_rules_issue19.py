@@ -163,3 +163,17 @@ def nightly_outdated(con):
     from pipelines.core.standards_check import outdated_standards
 
     return outdated_standards(con)
+
+
+def test_a_year_left_out_cannot_hide_behind_a_value_dated_after_the_scoring_date(tmp_path):
+    """The 2025 values forgotten, 2026's entered: on 2025-03-31 the 2024 values are still in
+    force, 15 months old, and the warning says so (it used to look at the latest date in the file)."""
+    wh = tmp_path / "w.duckdb"
+    with warehouse(wh) as c:
+        deliver(c, "mz", date(2025, 3, 31), households=households(), members=members(APR))
+        build_core(c)
+        c.execute("INSERT INTO core.policy_parameters SELECT parameter, region_code, urban_rural, grade,"
+                  " amount + 100, unit, DATE '2026-01-01', NULL, 'test' FROM core.policy_parameters"
+                  " WHERE parameter IN ('dibao_standard', 'tekun_basic_living') AND valid_to IS NULL")
+        outdated = nightly_outdated(c)
+    assert len(outdated) == 4 and all("2024-01-01" in m for m in outdated), outdated

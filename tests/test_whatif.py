@@ -208,3 +208,23 @@ def test_the_command_says_which_snapshot_the_incomes_come_from(wh, capsys):
     shown = capsys.readouterr().out.splitlines()[-1]
     snapshot = max(d for d in snapshots if d <= between)
     assert shown.startswith(f"收入取自民政 {snapshot} 快照")
+    assert "城市 931 → 1,000" not in shown and "城市 931 → 1000，农村 753 → 753（不变）" in shown
+
+
+def test_todays_line_is_the_one_in_force_on_the_snapshot_date_not_on_a_later_as_of(wh, tmp_path):
+    """A raise dated after the last snapshot (here 城市 2,000 the day after it) is not today's
+    line for that snapshot's incomes, whatever --as-of asks for."""
+    from datetime import timedelta
+
+    from pipelines.publish.whatif import whatif_on
+
+    raised = copy_file(wh, tmp_path)
+    with warehouse(raised) as con:
+        (last,) = con.execute("SELECT max(extract_date) FROM core.snapshots WHERE source = 'mz'").fetchone()
+        day = last + timedelta(days=1)
+        con.execute("UPDATE core.dibao_lines SET valid_to = ? WHERE urban_rural = '城市' AND valid_to IS NULL", [day])
+        con.execute("INSERT INTO core.dibao_lines VALUES ('城市', ?, NULL, 2000, 1.5, 3000)", [day])
+    before, snapshot, today = whatif_on(raised, {"城市": 1000})
+    after, snapshot_later, today_later = whatif_on(raised, {"城市": 1000}, as_of=day + timedelta(days=5))
+    assert snapshot == snapshot_later == last and today == today_later == {"城市": 931.0, "农村": 753.0}
+    assert after.equals(before) and after.equals(whatif(wh, {"城市": 1000}))

@@ -43,18 +43,18 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
 
 def cmd_whatif(args) -> int:
     from pipelines.warehouse import WarehouseError
-    from pipelines.publish.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif_on
+    from pipelines.publish.whatif import (StandardsError, assumptions, format_whatif, parse_standards,
+                                          read_standards, whatif_on)
 
     if not args.standard and not args.params:
         raise CliError("dibao whatif: give --standard 城市=960 --standard 农村=780 or --params FILE")
     try:
         standards = {**(read_standards(args.params) if args.params else {}),
                      **(parse_standards(args.standard) if args.standard else {})}
-        frame, snapshot = whatif_on(args.warehouse, standards, args.as_of)
+        frame, snapshot, today = whatif_on(args.warehouse, standards, args.as_of)
     except (StandardsError, WarehouseError) as exc:
         raise CliError(f"dibao whatif: {exc}") from None
-    asked = f"（{args.as_of} 当日或之前最新的）" if args.as_of and args.as_of != snapshot else ""
-    source = f"收入取自民政 {snapshot} 快照{asked}；incomes of the mz snapshot of {snapshot}"
+    source = assumptions(snapshot, today, standards, args.as_of)
     if args.format == "csv":
         sys.stdout.write(frame.write_csv())
     elif args.format == "json":
@@ -132,4 +132,29 @@ def cmd_report(args) -> int:
     except WarehouseError as exc:
         raise CliError(f"dibao report: {exc}") from None
     print(path)
+    return 0
+
+
+def cmd_params(args) -> int:
+    """Check the policy parameter files as the night reads them; print the values in force on a day."""
+    from datetime import date
+
+    from pipelines.core.parameters import ParameterError, read_parameters
+    from pipelines.sources.contract import GRADES
+
+    try:
+        rows = read_parameters(args.folder)
+    except (ParameterError, OSError) as exc:
+        raise CliError(f"dibao params: {exc}") from None
+    day = args.date or date.today()
+    print(f"{args.folder}: {len({r.parameter for r in rows})} parameters, {len(rows)} dated values, all readable;"
+          f" in force on {day}:")
+    order = {k: i for i, k in enumerate(("城市", "农村", *GRADES))}
+    for r in sorted(rows, key=lambda r: (r.parameter, order.get(r.urban_rural or r.grade, -1))):
+        if r.valid_from <= day and (r.valid_to is None or day < r.valid_to):
+            key = r.urban_rural or r.grade or ""
+            later = [n for n in rows if (n.parameter, n.urban_rural, n.grade) == (r.parameter, r.urban_rural, r.grade)
+                     and n.valid_from > day]
+            nxt = f"; from {later[0].valid_from}: {later[0].amount:f}" if later else ""
+            print(f"  {r.parameter:<30} {key:<4} {r.amount:>10f} {r.unit}  (from {r.valid_from}{nxt})")
     return 0

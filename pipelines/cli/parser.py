@@ -7,7 +7,7 @@ from pathlib import Path
 from pipelines import config
 from pipelines.cli.common import Parser, iso_date, positive
 from pipelines.cli.nightly import cmd_airflow, cmd_rebuild, cmd_run
-from pipelines.cli.outputs import cmd_feedback, cmd_lists, cmd_query, cmd_report, cmd_whatif
+from pipelines.cli.outputs import cmd_feedback, cmd_lists, cmd_params, cmd_query, cmd_report, cmd_whatif
 from pipelines.cli.synthetic import cmd_bench, cmd_evaluate, cmd_generate, skip_phases
 
 
@@ -20,6 +20,7 @@ def build_parser() -> Parser:
     _add_query(sub)
     _add_evaluate(sub)
     _add_whatif(sub)
+    _add_params(sub)
     _add_feedback(sub)
     _add_lists(sub)
     _add_report(sub)
@@ -88,6 +89,16 @@ def _add_feedback(sub) -> None:
     p.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_feedback)
+
+
+def _add_params(sub) -> None:
+    from pipelines.core.parameters import PARAMETERS
+
+    p = sub.add_parser("params", help="check the policy parameter files as the night reads them and print the"
+                                      " values in force on a day (default: today)")
+    p.add_argument("--folder", type=Path, default=PARAMETERS)
+    p.add_argument("--date", type=iso_date, default=None)
+    p.set_defaults(func=cmd_params)
 
 
 def _add_lists(sub) -> None:

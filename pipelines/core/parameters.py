@@ -17,9 +17,10 @@ Python with `standard_on(...)`.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -35,7 +36,28 @@ PARAMETERS = PROJECT_ROOT / "parameters"
 TABLE = "core.policy_parameters"
 BREAKDOWNS: dict[str, tuple[str, ...]] = {"urban_rural": ("城市", "农村"), "grade": GRADES, "none": ()}
 REQUIRED = ("description", "unit", "reference", "breakdown", "values")
+# What the pipeline reads: a file missing would turn its amounts into NULLs or defaults without a word.
+READ = ("dibao_standard", "dibao_edge_factor", "disability_living_subsidy", "disability_nursing_subsidy",
+        "employment_income_disregard", "risk_min_score", "risk_visits_by_need", "risk_visits_per_township")
+# Without a value in force the 低保 line is NULL: every household-month from the first delivery needs one.
+FROM_FIRST_DELIVERY = ("dibao_standard", "dibao_edge_factor")
 
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML whose mappings refuse a key given twice (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise ParameterError(f"{_display(key)} given twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _display(key) -> str:
+    return key.isoformat() if isinstance(key, date) else str(key)
 
 
 class ParameterError(ValueError):
@@ -59,7 +81,9 @@ def read_parameter(path: Path) -> list[ParameterValue]:
     """One parameter file as effective-dated values, each closed by the next one."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
+    except ParameterError as exc:
+        raise ParameterError(f"{path.name}: {exc}") from None
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date key such as 2024-13-01
         raise ParameterError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict):
@@ -70,6 +94,9 @@ def read_parameter(path: Path) -> list[ParameterValue]:
     breakdown = str(doc["breakdown"])
     if breakdown not in BREAKDOWNS:
         raise ParameterError(f"{path.name}: breakdown must be one of {', '.join(BREAKDOWNS)}, got {breakdown!r}")
+    region = str(doc.get("region_code", CITY_CODE))
+    if region != CITY_CODE:  # core.parameter_on reads the city's rows only: a county's would be loaded, unused
+        raise ParameterError(f"{path.name}: region_code {region}: only city-wide values ({CITY_CODE}) are applied")
     series = {None: doc["values"]} if breakdown == "none" else doc["values"]
     if not isinstance(series, dict):
         raise ParameterError(f"{path.name}: values must be a mapping")
@@ -78,6 +105,8 @@ def read_parameter(path: Path) -> list[ParameterValue]:
         if key is not None and key not in BREAKDOWNS[breakdown]:
             raise ParameterError(f"{path.name}: unknown {breakdown} {key!r}")
         rows += _series(path, doc, breakdown, key, dated)
+    if breakdown == "urban_rural" and (absent := [k for k in BREAKDOWNS[breakdown] if k not in series]):
+        raise ParameterError(f"{path.name}: no values for {', '.join(absent)}")  # the area would have no line
     return rows
 
 
@@ -89,13 +118,7 @@ def _series(path: Path, doc: dict, breakdown: str, key: str | None, dated) -> li
     for i, (start, entry) in enumerate(starts):
         if not isinstance(entry, dict) or "value" not in entry or not entry.get("source"):
             raise ParameterError(f"{path.name}: {key or ''} {start}: give `value` and `source`")
-        try:
-            amount = Decimal(str(entry["value"]))
-        except InvalidOperation:
-            raise ParameterError(
-                f"{path.name}: {key or ''} {start}: value {entry['value']!r} is not a number") from None
-        if amount < 0:
-            raise ParameterError(f"{path.name}: {key or ''} {start}: negative value")
+        amount = _amount(path, doc, f"{key or ''} {start}".strip(), entry["value"])
         rows.append(ParameterValue(
             parameter=path.stem,
             region_code=str(doc.get("region_code", CITY_CODE)),
@@ -110,7 +133,42 @@ def _series(path: Path, doc: dict, breakdown: str, key: str | None, dated) -> li
     return rows
 
 
+def _amount(path: Path, doc: dict, where: str, value) -> Decimal:
+    """A finite, non-negative number inside the file's `range` when it gives one."""
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ParameterError(f"{path.name}: {where}: value {value!r} is not a number") from None
+    if not amount.is_finite():
+        raise ParameterError(f"{path.name}: {where}: value {value!r} is not a number")
+    if amount < 0:
+        raise ParameterError(f"{path.name}: {where}: negative value")
+    low, high = _range(path, doc)
+    if not low <= amount <= high:
+        raise ParameterError(f"{path.name}: {where}: value {value} is outside this parameter's range {low}..{high}"
+                             " (`range` in the file): a typo?")
+    return amount
+
+
+def _range(path: Path, doc: dict) -> tuple[Decimal, Decimal]:
+    """`range: [low, high]`: what a value of this parameter can plausibly be."""
+    given = doc.get("range")
+    if given is None:
+        return Decimal(0), Decimal(math.inf)
+    try:
+        low, high = (Decimal(str(v)) for v in given)
+        if not (low.is_finite() and high.is_finite() and 0 <= low <= high):
+            raise InvalidOperation
+    except (InvalidOperation, TypeError, ValueError):
+        raise ParameterError(f"{path.name}: range must be [low, high], two numbers, got {given!r}") from None
+    return low, high
+
+
 def _as_date(path: Path, value) -> date:
+    if isinstance(value, datetime):
+        raise ParameterError(f"{path.name}: {value} has a time of day: give the date a value takes effect")
     if isinstance(value, date):
         return value
     try:
@@ -123,13 +181,32 @@ def read_parameters(folder: Path = PARAMETERS) -> list[ParameterValue]:
     files = sorted(Path(folder).glob("*.yaml"))
     if not files:
         raise ParameterError(f"no parameter files in {folder}")
+    if absent := [name for name in READ if not (Path(folder) / f"{name}.yaml").is_file()]:
+        raise ParameterError(f"{folder}: missing {', '.join(f'{n}.yaml' for n in absent)}, which the pipeline reads")
     return [row for f in files for row in read_parameter(f)]
+
+
+def uncovered(rows: list[ParameterValue], first_delivery: date | None) -> list[str]:
+    """The FROM_FIRST_DELIVERY parameters (per 城乡属性) with no value in force on the first delivery's month."""
+    if first_delivery is None:
+        return []
+    month = first_delivery.replace(day=1)
+    starts: dict[tuple, date] = {}
+    for r in rows:
+        if r.parameter in FROM_FIRST_DELIVERY:
+            key = (r.parameter, r.urban_rural)
+            starts[key] = min(starts.get(key, r.valid_from), r.valid_from)
+    return [f"{name}.yaml{f' {area}' if area else ''} starts {start}, after {month}"
+            for (name, area), start in sorted(starts.items(), key=str) if start > month]
 
 
 def load_parameters(con: duckdb.DuckDBPyConnection, folder: Path = PARAMETERS) -> dict:
     """Replace core.policy_parameters with the files' values; return the build record."""
     started = time.perf_counter()
     rows = read_parameters(folder)  # read all before touching the table
+    first = con.execute(query("policy/first_delivery")).fetchone()[0]
+    if gaps := uncovered(rows, first):
+        raise ParameterError(f"no value in force for the first delivery ({first}): {'; '.join(gaps)}")
     con.execute("BEGIN")
     try:
         con.execute(query("core/policy_parameters"))

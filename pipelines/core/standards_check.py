@@ -23,7 +23,7 @@ KIND = "standard_outdated"
 
 def outdated_standards(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(query("policy/outdated_standards")).fetchall()
-    return [f"{parameter}{' ' + area if area else ''}: the latest value ({amount:g}, from {last}) is 12 months "
+    return [f"{parameter}{' ' + area if area else ''}: the value in force ({amount:g}, from {last}) is 12 months "
             f"or more older than the scoring date {scoring}; it is carried forward: add this year's value to "
             f"parameters/{parameter}.yaml" for parameter, area, last, amount, scoring in rows]
 

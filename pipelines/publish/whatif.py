@@ -116,17 +116,33 @@ def whatif(warehouse: Path, standards: dict[str, float], as_of: date | None = No
 
 
 def whatif_on(warehouse: Path, standards: dict[str, float],
-              as_of: date | None = None) -> tuple[pl.DataFrame, date]:
-    """`whatif`, and the mz snapshot whose incomes it read: the latest loaded on or before
-    `as_of` (default: the latest; a month whose delivery was rejected reads the one before)."""
+              as_of: date | None = None) -> tuple[pl.DataFrame, date, dict[str, float]]:
+    """`whatif`; the mz snapshot whose incomes it read, the latest loaded on or before `as_of`
+    (default: the latest; a month whose delivery was rejected reads the one before); and today's
+    standards, those in force on that snapshot's date, which an area not proposed keeps."""
     unknown = set(standards) - set(AREAS)
     if unknown:
         raise StandardsError(f"unknown 城乡属性 {sorted(unknown)}: use 城市 and/or 农村")
     with open_warehouse(Path(warehouse), read_only=True) as con:
         snapshot = _snapshot(con, as_of)
-        params = {"as_of": as_of or snapshot, "city": standards.get("城市"), "rural": standards.get("农村")}
+        # today's line is the one in force on the incomes' date, not on a later `as_of`
+        params = {"as_of": snapshot, "city": standards.get("城市"), "rural": standards.get("农村")}
         frame = con.sql(query("publish/whatif"), params=params).pl()
-    return _with_total(frame), snapshot
+        today = {area: float(amount) for area, amount in con.execute(query("publish/whatif_today"), [snapshot])
+                 .fetchall() if amount is not None}
+    return _with_total(frame), snapshot, today
+
+
+def assumptions(snapshot: date, today: dict[str, float], standards: dict[str, float], as_of: date | None) -> str:
+    """What the figures rest on, in one line: the snapshot, today's and the proposed standards."""
+    asked = f"（{as_of} 当日或之前最新的）" if as_of and as_of != snapshot else ""
+    parts = []
+    for area in AREAS:
+        now = f"{today[area]:g}" if area in today else "无"
+        new = f"{standards[area]:g}" if area in standards else f"{now}（不变）"
+        parts.append(f"{area} {now} → {new}")
+    return (f"收入取自民政 {snapshot} 快照{asked}；现标准为该日执行的标准；低保标准（元/人·月）：{'，'.join(parts)}。"
+            f" incomes of the mz snapshot of {snapshot}; today's standards are those in force that day")
 
 
 def _snapshot(con, as_of: date | None) -> date:
