@@ -10,6 +10,7 @@ import math
 from datetime import date
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipelines.publish.whatif import StandardsError, format_whatif, parse_standards, read_standards, whatif
@@ -228,3 +229,9 @@ def test_todays_line_is_the_one_in_force_on_the_snapshot_date_not_on_a_later_as_
     after, snapshot_later, today_later = whatif_on(raised, {"城市": 1000}, as_of=day + timedelta(days=5))
     assert snapshot == snapshot_later == last and today == today_later == {"城市": 931.0, "农村": 753.0}
     assert after.equals(before) and after.equals(whatif(wh, {"城市": 1000}))
+
+
+def test_a_lower_standard_raises_nobodys_benefit_and_the_total_says_what_it_saves(wh):
+    total = whatif(wh, {"城市": 900, "农村": 700}).filter(pl.col("county_name") == "合计").to_dicts()[0]
+    assert total["dibao_households_benefit_rises"] == 0 and total["monthly_cost_benefit_rises"] == 0
+    assert total["monthly_cost_change"] < 0 and total["households_below_proposed"] <= total["households_below_today"]

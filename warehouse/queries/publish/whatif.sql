@@ -44,7 +44,8 @@ SELECT
         AS monthly_cost_proposed,
     count(*) FILTER (WHERE on_dibao AND gap_proposed > gap_today) AS dibao_households_benefit_rises,
     coalesce(sum(persons) FILTER (WHERE on_dibao AND gap_proposed > gap_today), 0) AS dibao_persons_benefit_rises,
-    coalesce(sum((gap_proposed - gap_today) * persons) FILTER (WHERE on_dibao AND income IS NOT NULL), 0)
+    -- the same households as the count: a lower standard lowers 补差, and that is no rise
+    coalesce(sum((gap_proposed - gap_today) * persons) FILTER (WHERE on_dibao AND gap_proposed > gap_today), 0)
         AS monthly_cost_benefit_rises,
     count(*) FILTER (WHERE NOT on_dibao AND income < line_proposed AND income >= line_today)
         AS households_newly_eligible,
