@@ -168,3 +168,16 @@ def test_scored_population_matches_the_contract_generated(town):
         con.close()
     assert set(got["household_id"]) == expected
     assert got["household_id"].is_unique().all()
+
+
+def test_incomes_are_measured_against_a_raise_due_within_the_labels_three_months(hand_built, tmp_path):
+    """The label judges each of the next 3 months against the standard in force then: a raise
+    already in the parameters and due within them is the line; one due later is not yet."""
+    path = tmp_path / "raised.duckdb"
+    shutil.copy(hand_built["full"], path)
+    with warehouse(path) as con:  # 城市 1,000 from 2024-06-01: 3 months after 2024-03-31 is 2024-06-30
+        con.execute("UPDATE core.dibao_lines SET valid_to = DATE '2024-06-01'"
+                    " WHERE urban_rural = '城市' AND valid_to IS NULL")
+        con.execute("INSERT INTO core.dibao_lines VALUES ('城市', DATE '2024-06-01', NULL, 1000, 1.5, 1500)")
+    assert _features(path, D3).row(0, named=True)["check_income_ratio"] == pytest.approx(1000 / 1000)
+    assert _features(path, D2).row(0, named=True)["check_income_ratio"] == pytest.approx(1000 / STANDARD)

@@ -2,8 +2,10 @@
 -- latest mz snapshot on or before $as_of showed them (outputs.md): 保障状态 在册
 -- and 保障类别 neither 低保 nor 特困 (those are already covered).
 -- Grain: one row per household. Kept as the temp table feature_population,
--- which every feature group reads. dibao_standard is the 低保 standard in force
--- on $as_of for the household's 城乡属性 (元/人·月).
+-- which every feature group reads. dibao_standard is the highest 低保 standard in
+-- force for the household's 城乡属性 (元/人·月) from $as_of to 3 months after it: the
+-- label's window, whose outcome is judged against the standard in force in each month,
+-- so a raise already in parameters/ and due in it counts (one dated later does not).
 SELECT
     h.household_id,
     h.county_code,
@@ -17,8 +19,11 @@ SELECT
     h.head_key,
     l.dibao_standard::DOUBLE AS dibao_standard
 FROM core.households_asof($as_of) h
-LEFT JOIN core.dibao_lines l
-  ON l.urban_rural = h.urban_rural
- AND l.valid_from <= $as_of::DATE AND (l.valid_to IS NULL OR l.valid_to > $as_of::DATE)
+LEFT JOIN (
+    SELECT urban_rural, max(dibao_standard) AS dibao_standard
+    FROM core.dibao_lines
+    WHERE valid_from <= $as_of::DATE + INTERVAL 3 MONTH AND (valid_to IS NULL OR valid_to > $as_of::DATE)
+    GROUP BY urban_rural
+) l ON l.urban_rural = h.urban_rural
 WHERE h.status = '在册'
   AND h.category NOT IN ('低保', '特困')
