@@ -620,3 +620,31 @@ def test_loading_a_model_beside_airflow_writes_no_skops_warnings(scored):
     assert done.returncode == 0 and "loaded" in done.stdout, done.stderr[-2000:]
     said = done.stdout + done.stderr  # Airflow's logging may take warnings to either
     assert "DeprecatedImportWarning" not in said and "skops/io/_utils.py" not in said, said[:2000]
+
+
+def test_precision_at_capacity_short_of_the_sorts_within_the_noise_does_not_keep_the_sort():
+    """A world written independently (event-driven checks) gave this: the top 10% of measured
+    months all but saturated for every contender, the gradient boosting one household below the
+    sort there (0.885 against 0.889) and far ahead on ROC AUC. Against the sort, precision at
+    capacity must not be lower beyond the noise; between the challengers it must be at least as high."""
+    held = {"gbm": {"precision_at_capacity": 0.885}, "sort": {"precision_at_capacity": 0.889}}
+    within = {"roc_auc": {"low": 0.017, "high": 0.072}, "precision_at_capacity": {"low": -0.07, "high": 0.08}}
+    below = {"roc_auc": {"low": 0.017, "high": 0.072}, "precision_at_capacity": {"low": -0.17, "high": 0.0}}
+    assert guard.beats(held, within, "gbm", "sort", within_noise=True)
+    assert not guard.beats(held, within, "gbm", "sort")  # the rule between gbm and logistic
+    assert not guard.beats(held, below, "gbm", "sort", within_noise=True)
+    noisy_auc = {**within, "roc_auc": {"low": -0.001, "high": 0.05}}
+    assert not guard.beats(held, noisy_auc, "gbm", "sort", within_noise=True)
+
+    rng = np.random.default_rng(11)  # the same on scores: 20 of the 200 top rows negatives for both
+    y = np.zeros(2000, dtype=np.int8)
+    y[:480] = 1
+    top_sort = np.r_[np.arange(180), 480 + np.arange(20)]
+    top_challenger = np.r_[np.arange(179), 480 + np.arange(21)]
+    sort, better = rng.normal(0, 1, len(y)), rng.normal(0, 1, len(y)) + 1.5 * y  # below the top: far better
+    sort[top_sort] += 10
+    better[top_challenger] += 10
+    decision = _decision(better, sort, y)
+    held = decision["held_out"]
+    assert held["gbm"]["precision_at_capacity"] < held["sort"]["precision_at_capacity"]
+    assert decision["in_force"] == "gbm", decision["reason"]

@@ -4,13 +4,14 @@ Every training fits the contenders (pipelines.score.contenders) on the earlier m
 and scores the same held-out later months with each. A challenger (gbm,
 logistic) replaces the bureau's sort only when, on those months, it ranks
 better than the sort by more than the noise on ROC AUC (the lower end of a
-household-cluster bootstrap interval of the difference is above zero) and is at
-least as precise at capacity (its precision among the top CAPACITY_SHARE is not
-below the sort's). When both pass, the gradient boosting is chosen only if it beats the logistic
-regression in the same way; when none passes, the sort itself scores. Why
-precision at capacity is held to "not worse" rather than "better beyond the
-noise", and why the simpler challenger is preferred: models/README.md,
-Promotion guard.
+household-cluster bootstrap interval of the difference is above zero) and is not
+less precise at capacity beyond the noise (its precision among the top
+CAPACITY_SHARE is at least the sort's, or the interval of the difference reaches
+above zero). When both pass, the gradient boosting is chosen only if it beats the
+logistic regression with ROC AUC better beyond the noise and precision at capacity at
+least the logistic's; when none passes, the sort itself scores. Why precision at
+capacity is held to "not worse" rather than "better beyond the noise", and why the
+simpler challenger is preferred: models/README.md, Promotion guard.
 """
 
 from __future__ import annotations
@@ -105,11 +106,15 @@ def interval(rounds: dict, better: str, than: str) -> dict:
     return out
 
 
-def beats(held: dict, intervals: dict, name: str, other: str) -> bool:
-    """ROC AUC higher beyond the noise, and precision at capacity at least the other's."""
+def beats(held: dict, intervals: dict, name: str, other: str, within_noise: bool = False) -> bool:
+    """ROC AUC higher beyond the noise, and precision at capacity at least the other's, or
+    (`within_noise`) not below it beyond the noise: the interval of the difference reaches above 0."""
     auc = intervals["roc_auc"]
     mine, theirs = held[name]["precision_at_capacity"], held[other]["precision_at_capacity"]
-    return auc is not None and auc["low"] > 0 and mine is not None and theirs is not None and mine >= theirs
+    if auc is None or auc["low"] <= 0 or mine is None or theirs is None:
+        return False
+    precision = intervals["precision_at_capacity"]
+    return mine >= theirs or (within_noise and precision is not None and precision["high"] > 0)
 
 
 def decide(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray, seed: int = 0) -> dict:
@@ -128,8 +133,10 @@ def decide(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray, see
                 "confidence": CONFIDENCE, "households": int(len(np.unique(groups)))}
     rounds = bootstrap(y, scores, groups, seed)
     versus_sort = {name: interval(rounds, name, BASELINE) for name in CHALLENGERS if name in scores}
+    # against the sort, precision at capacity may fall short within the noise (models/README.md,
+    # Promotion guard): the top 10% of measured months can be all but saturated for every contender
     passed = [name for name in CHALLENGERS if name in versus_sort
-              and beats(held, versus_sort[name], name, BASELINE)]
+              and beats(held, versus_sort[name], name, BASELINE, within_noise=True)]
     gbm_vs_logistic = interval(rounds, "gbm", "logistic") if {"gbm", "logistic"} <= set(passed) else None
     if passed == ["gbm", "logistic"]:
         passed_both = beats(held, gbm_vs_logistic, "gbm", "logistic")
@@ -138,13 +145,15 @@ def decide(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray, see
         chosen = passed[0] if passed else BASELINE
     if chosen == BASELINE:
         why = ("no challenger beats the bureau's sort on the held-out months (ROC AUC better beyond the "
-               f"{100 * CONFIDENCE:.0f}% bootstrap interval, precision at capacity at least the sort's): "
-               "the sort scores")
+               f"{100 * CONFIDENCE:.0f}% bootstrap interval, precision at capacity not below the sort's beyond "
+               "it): the sort scores")
     else:
         why = (f"{chosen} beats the bureau's sort on the held-out months (ROC AUC {held[chosen]['roc_auc']:.3f} "
                f"vs {held[BASELINE]['roc_auc']:.3f}, beyond the {100 * CONFIDENCE:.0f}% bootstrap interval; "
                f"precision at capacity {held[chosen]['precision_at_capacity']:.3f} vs "
-               f"{held[BASELINE]['precision_at_capacity']:.3f})")
+               f"{held[BASELINE]['precision_at_capacity']:.3f}"
+               + (", short of it within the noise)" if held[chosen]["precision_at_capacity"]
+                  < held[BASELINE]["precision_at_capacity"] else ")"))
         if gbm_vs_logistic is not None:
             why += ("; so does the other challenger, and gradient boosting "
                     + ("beats the logistic regression in the same way" if chosen == "gbm"
