@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 from pipelines.score.features import KEYS, feature_names, household_features
 from pipelines.core.build import build_core
 from pipelines.score.reasons import model_groups, reason_codes
+from pipelines.sql import query
 from pipelines.warehouse import warehouse
 from tests.risk_world import copy_warehouse, town_world
 from tests.staging_builder import (
@@ -181,3 +182,23 @@ def test_incomes_are_measured_against_a_raise_due_within_the_labels_three_months
         con.execute("INSERT INTO core.dibao_lines VALUES ('城市', DATE '2024-06-01', NULL, 1000, 1.5, 1500)")
     assert _features(path, D3).row(0, named=True)["check_income_ratio"] == pytest.approx(1000 / 1000)
     assert _features(path, D2).row(0, named=True)["check_income_ratio"] == pytest.approx(1000 / STANDARD)
+
+
+def test_a_household_whose_latest_row_was_quarantined_is_not_scored(tmp_path):
+    """Its state on the scoring date is unknown: the history carries March over it for the counts,
+    but the unread row may be the change that matters (an entry into 低保). Scored again once read."""
+    path = tmp_path / "unread.duckdb"
+    with warehouse(path) as con:
+        for d in (D1, D2):
+            deliver(con, "mz", d, households=_households(), members=_members())
+        # March: H1's own row unreadable (quarantined), its members delivered
+        load_id = deliver(con, "mz", D3, households=[h for h in _households() if h["household_id"] != "H1"],
+                          members=_members())
+        con.execute("INSERT INTO audit.conflicts VALUES (?, 'orphan_member', 'mz', ?, 'members.csv', 2, 'H1',"
+                    " NULL, 'members of H1 without its households row')", [load_id, D3])
+        build_core(con)
+        assert con.execute("SELECT unknown_on FROM core.households_asof(?) WHERE household_id = 'H1'",
+                           [D3]).fetchall() == [([D3],)]  # carried over March, for the counts
+        assert con.execute(query("score/unread_households"), [D3]).fetchall() == [(1,)]
+    assert _features(path, D3).height == 0
+    assert _features(path, D2)["household_id"].to_list() == ["H1"]  # read in February: scored then

@@ -135,11 +135,12 @@ def _listed(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[dict, float | 
 
 
 def _summary(status: str, as_of: date, version: str, source: str, entry: dict, settings: dict, households: int,
-             levels: dict, mean: float | None, started: float) -> dict:
-    """The score step's summary (run-summary.json), for a list written or kept."""
+             levels: dict, mean: float | None, started: float, unread: int = 0) -> dict:
+    """The score step's summary (run-summary.json), for a list written or kept. `unread`: households
+    not scored because their row in the snapshot was quarantined (warehouse/queries/features/population.sql)."""
     return {"status": status, "as_of_date": str(as_of), "model_version": version, "model_source": source,
             "model_kind": entry.get("kind", "gbm"), "model_in_force_because": entry.get("guard", {}).get("reason"),
-            "households": households, "visits_per_township": settings["visits"],
+            "households": households, "not_scored_row_quarantined": unread, "visits_per_township": settings["visits"],
             "visits_by_need": settings["by_need"], "min_score": settings["min_score"], "levels": levels,
             "mean_risk_score": round(float(mean), 4) if households else None,
             "seconds": round(time.perf_counter() - started, 1)}
@@ -232,6 +233,7 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
     con = open_warehouse(Path(warehouse), read_only=True)
     try:
         settings = level_settings(con, as_of)
+        unread = con.execute(query("score/unread_households"), [as_of]).fetchone()[0]
         if visits is not None:
             settings["visits"] = visits
         method = method_digest(as_of, version, settings)
@@ -245,7 +247,8 @@ def score_latest(warehouse: str, models_dir: str | None = None, visits: int | No
             stored = None if full else stored_scores(con, as_of, method)
     finally:
         con.close()
-    said = dict(as_of=as_of, version=version, source=source, entry=entry, settings=settings, started=started)
+    said = dict(as_of=as_of, version=version, source=source, entry=entry, settings=settings, started=started,
+                unread=unread)
     if same is not None:  # a quiet night: the list written from the same inputs stays
         registry.verify(version)  # a missing or altered artifact fails a kept list's night too (load checks it)
         with open_wh(Path(warehouse)) as con:
