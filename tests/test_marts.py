@@ -262,3 +262,30 @@ def test_the_raw_id_search_finds_known_numbers_only(con):
                 " ? AS note, [?] AS notes, ? AS person_key", [f"见{S_OK}", S_OK.lower(), key(S_OK)])
     assert raw_id_columns(con, "scratch") == ["t.note", "t.notes"]
     con.execute("DROP SCHEMA scratch CASCADE")
+
+
+def test_the_month_marts_say_which_figures_were_not_read_that_month(tmp_path):
+    """A household whose row the month's snapshot could not read counts with its last state
+    (the history carries it over), and a month whose 残联 delivery is missing uses the one before
+    for its subsidies: both are said in the marts, not left for an official to take as current."""
+    jan, feb = date(2024, 1, 31), date(2024, 2, 29)
+    a, b = person(), person()
+    with warehouse(tmp_path / "w.duckdb") as con:
+        deliver(con, "mz", jan, households=[household("HX", a), household("HY", b)],
+                members=[member("HX", a), member("HY", b)])
+        deliver(con, "cl", jan, disability=[certificate(a, living_subsidy="是")])
+        load_id = deliver(con, "mz", feb, households=[household("HY", b)],  # HX's row unreadable
+                          members=[member("HX", a), member("HY", b)])
+        con.execute("INSERT INTO audit.conflicts VALUES (?, 'orphan_member', 'mz', ?, 'members.csv', 2, 'HX',"
+                    " NULL, 'members of HX without its households row')", [load_id, feb])
+        build_core(con)
+        build_marts(con)
+        assert con.execute("SELECT month, household_id, row_quarantined FROM mart.household_month"
+                           " ORDER BY ALL").fetchall() == [
+            (date(2024, 1, 1), "HX", False), (date(2024, 1, 1), "HY", False),
+            (date(2024, 2, 1), "HX", True), (date(2024, 2, 1), "HY", False)]
+        town = con.execute("SELECT month, households, households_row_quarantined, living_subsidy_recipients,"
+                           " cl_snapshot_date FROM mart.township_month ORDER BY month").fetchall()
+        assert town == [(date(2024, 1, 1), 2, 0, 1, jan), (date(2024, 2, 1), 2, 1, 1, jan)]
+        assert con.execute("SELECT households_row_quarantined, cl_snapshot_date FROM mart.county_month"
+                           " WHERE month = '2024-02-01'").fetchall() == [(1, jan)]

@@ -32,7 +32,9 @@ SELECT
     sum(t.living_subsidy_amount)::DECIMAL(14,2) AS living_subsidy_amount,
     sum(t.nursing_subsidy_recipients)::BIGINT AS nursing_subsidy_recipients,
     sum(t.nursing_subsidy_amount)::DECIMAL(14,2) AS nursing_subsidy_amount,
-    c.county_name IS NULL AS out_of_city
+    c.county_name IS NULL AS out_of_city,
+    sum(t.households_row_quarantined)::BIGINT AS households_row_quarantined,
+    max(t.cl_snapshot_date) AS cl_snapshot_date
 FROM mart.township_month t
 LEFT JOIN counties c USING (county_code)
 WHERE t.month >= coalesce(getvariable('months_from'), t.month)  -- a month-scoped night

@@ -7,7 +7,8 @@
 -- against the 低保 standard in force on the snapshot date. Contributions may
 -- arrive up to two deliveries late, so the latest months can still grow.
 -- changes = kinds of core.change_events of the household or its members first
--- seen this month.
+-- seen this month. row_quarantined: this snapshot's row for the household was
+-- quarantined, and the state shown is the last one read, carried over it.
 CREATE OR REPLACE TABLE mart.household_month AS
 WITH months AS (
     SELECT month, extract_date FROM core.snapshots WHERE source = 'mz' AND is_month_latest
@@ -99,7 +100,9 @@ SELECT
         AS counted_contribution_income_per_capita,
     (coalesce(w.counted_base_total, 0) / nullif(p.per_capita_divisor, 0))::DECIMAL(12, 2) < p.dibao_standard
         AS contribution_income_below_standard,
-    coalesce(c.changes, []::VARCHAR[]) AS changes
+    coalesce(c.changes, []::VARCHAR[]) AS changes,
+    -- the household's row in this snapshot was quarantined: the state shown is the last one read
+    list_contains(p.unknown_on, p.extract_date) AS row_quarantined
 FROM priced p
 LEFT JOIN member_wages w ON w.extract_date = p.extract_date AND w.household_id = p.household_id
 LEFT JOIN changes c ON c.household_id = p.household_id AND c.month = p.month;

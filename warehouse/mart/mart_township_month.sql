@@ -7,6 +7,8 @@
 -- cl snapshot on or before the mz snapshot date, each person once (their most
 -- severe flagged certificate); amounts = recipients x the standard for the grade
 -- in force then (a flag on a grade with no standard counts as a recipient, 0 yuan).
+-- households_row_quarantined: 在册 households counted with the state last read, their
+-- row in this snapshot quarantined; cl_snapshot_date: the cl snapshot the subsidies use.
 CREATE OR REPLACE TABLE mart.township_month AS
 WITH months AS (
     SELECT month, extract_date FROM core.snapshots WHERE source = 'mz' AND is_month_latest
@@ -30,7 +32,8 @@ households AS (
         count(*) FILTER (WHERE status = '在册' AND category = '其他低收入') AS other_low_income_households,
         sum(members) FILTER (WHERE status = '在册' AND category = '其他低收入') AS other_low_income_persons,
         count(*) FILTER (WHERE status = '退出') AS exited_households,
-        sum(benefit_amount) FILTER (WHERE status = '在册') AS benefit_paid
+        sum(benefit_amount) FILTER (WHERE status = '在册') AS benefit_paid,
+        count(*) FILTER (WHERE status = '在册' AND row_quarantined) AS households_row_quarantined
     FROM mart.household_month
     WHERE month >= coalesce(getvariable('months_from'), month)
     GROUP BY month, county_code, township_code
@@ -73,6 +76,14 @@ priced AS (
             AS nursing_standard
     FROM by_grade
 ),
+cl_dates AS (
+    -- the 残联 snapshot the month's subsidy figures come from: a month whose cl delivery is
+    -- missing or rejected shows an earlier one, and says which
+    SELECT m.month, max(s.extract_date) AS cl_snapshot_date
+    FROM months m
+    LEFT JOIN core.snapshots s ON s.source = 'cl' AND s.extract_date <= m.extract_date
+    GROUP BY m.month
+),
 subsidies AS (
     SELECT
         month,
@@ -106,7 +117,10 @@ SELECT
     coalesce(s.living_subsidy_recipients, 0)::BIGINT AS living_subsidy_recipients,
     coalesce(s.living_subsidy_amount, 0)::DECIMAL(14,2) AS living_subsidy_amount,
     coalesce(s.nursing_subsidy_recipients, 0)::BIGINT AS nursing_subsidy_recipients,
-    coalesce(s.nursing_subsidy_amount, 0)::DECIMAL(14,2) AS nursing_subsidy_amount
+    coalesce(s.nursing_subsidy_amount, 0)::DECIMAL(14,2) AS nursing_subsidy_amount,
+    coalesce(h.households_row_quarantined, 0)::BIGINT AS households_row_quarantined,
+    d.cl_snapshot_date
 FROM households h
 FULL JOIN subsidies s USING (month, county_code, township_code)
+LEFT JOIN cl_dates d USING (month)
 ORDER BY month, county_code, township_code;
