@@ -267,3 +267,14 @@ def test_a_month_whose_delivery_never_loaded_is_named_under_the_monthly_table(wh
     assert "表中没有这些月份：民政数据未入库 2024-04-30（" in text and "2024-04-30 (rejected)" in text
     assert "表中没有这些月份" not in write_report(wh, tmp_path / "out2", {}, today=REPORT_DAY).read_text(
         encoding="utf-8")
+
+
+def test_the_monthly_table_says_what_each_month_did_not_read(html):
+    """Households counted with the state last read and the 残联 snapshot behind the subsidies,
+    per month, so that a carried figure is not taken for that month's own."""
+    table = html[html.index("每月在册户数"):]
+    table = table[:table.index("</table>")]
+    assert "其中沿用上次状态" in table and "残联数据日期" in table
+    first = re.findall(r"<tr><td>.*?</tr>", table)[0]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", first)
+    assert len(cells) == 8 and re.fullmatch(r"\d{4}-\d{2}-\d{2}|—", cells[-1]) and cells[-2].isdigit()

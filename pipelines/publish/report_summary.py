@@ -91,7 +91,8 @@ def trends(con) -> Section:
         months = _rows(con, query("publish/report_population_trend"))
         section.body.append(h3("每月在册户数（全市）", "Households on the rolls per month, city total"))
         section.body.append(html_table(["月份 month", "在册 on the rolls", "低保 dibao", "特困 tekun",
-                                        "低保边缘 edge", "退出状态 exited"],
+                                        "低保边缘 edge", "退出状态 exited", "其中沿用上次状态 not read that month",
+                                        "残联数据日期 disability data of"],
                                        [tuple(r) for r in reversed(months)], numeric_from=1))
     section.body.append(_months_missing(con))
     return section
