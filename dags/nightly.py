@@ -73,7 +73,8 @@ def _params() -> dict:
         "feedback": Param(str(feedback_folder(os.environ.get("DIBAO_LANDING", "var/landing"))), type="string",
                           description="folder of caseworkers' returned lists (DIBAO_FEEDBACK, else"
                                       " feedback/ in the landing folder)"),
-        "until": Param(None, type=["null", "string"], description="load deliveries up to this extract date"),
+        "until": Param(None, type=["null", "string"], format="date",  # refused at trigger unless YYYY-MM-DD
+                       description="load deliveries up to this extract date (YYYY-MM-DD)"),
         "full_rebuild": Param(False, type="boolean",
                               description="rebuild every month of the contributions and month-grain marts, as"
                                           " `dibao rebuild` (a night rebuilds them from the first month its"
@@ -84,9 +85,11 @@ def dibao_nightly():
     @task
     def discover() -> list[dict]:
         from pipelines.runtime.nightly import discover_pending
+        from pipelines.runtime.run_claim import airflow_run_state
 
-        p = _params()
-        return discover_pending(p["landing"], p["warehouse"], p["until"])
+        p, context = _params(), get_current_context()
+        run = (context["run_id"], airflow_run_state(context["ti"], context["dag"].dag_id))
+        return discover_pending(p["landing"], p["warehouse"], p["until"], run)
 
     @task(max_active_tis_per_dagrun=2)
     def stage(item: dict) -> str:
@@ -146,9 +149,10 @@ def dibao_nightly():
         from pipelines.runtime.nightly import build_quality_docs, write_summary
 
         p = _params()
-        docs = build_quality_docs(p["warehouse"], p["out"], get_current_context()["run_id"])
+        run_id = get_current_context()["run_id"]
+        docs = build_quality_docs(p["warehouse"], p["out"], run_id)
         write_summary({**loaded, "feedback": returned, "core": core, "marts": built, "score": scored, **published,
-                       "data_docs": docs}, p["out"])
+                       "data_docs": docs}, p["out"], p["warehouse"], run_id)
         return docs
 
     loaded = load(validate.expand(staged_folder=stage.expand(item=discover())))

@@ -69,3 +69,14 @@ def test_failure_callback_writes_one_line(tmp_path, monkeypatch):
     airflow_hooks.on_task_failure({"task_instance": TI(), "run_id": "r1", "exception": ValueError("bad\nthing")})
     record = json.loads((tmp_path / "alerts.log").read_text(encoding="utf-8"))
     assert record["message"] == "dibao_nightly.stage[3] failed in run r1: bad"
+
+
+def test_an_alert_log_that_cannot_be_written_does_not_stop_the_webhook(tmp_path, monkeypatch, webhook):
+    """A folder where the log should be (or a full disk): the alert still reaches the webhook,
+    and the step that raised it is not failed by it (a rejected delivery's alert was lost so)."""
+    url, received = webhook
+    (tmp_path / "alerts.log").mkdir()
+    monkeypatch.setenv("DIBAO_ALERT_LOG", str(tmp_path / "alerts.log"))
+    monkeypatch.setenv("DIBAO_ALERT_WEBHOOK", url)
+    record = alerts.send("error", "delivery_rejected", "mz/2024-09-30 rejected")
+    assert received == [record]

@@ -120,3 +120,13 @@ def test_a_scheduled_night_reads_returned_lists_and_writes_alerts_where_dibao_ru
     monkeypatch.setenv("DIBAO_FEEDBACK", str(tmp_path / "returned"))
     params = DagBag(dag_folder=str(DAGS_FOLDER), safe_mode=False).dags["dibao_nightly"].params
     assert params["feedback"] == str(tmp_path / "returned")
+
+
+def test_a_mistyped_until_is_refused_when_the_run_is_triggered(dagbag):
+    """`31/07/2024` used to pass the trigger and fail discover three times over 8 minutes."""
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    params = dagbag.dags["dibao_nightly"].params
+    assert params.get_param("until").resolve("2024-07-31") == "2024-07-31"
+    with pytest.raises(ParamValidationError):
+        params.get_param("until").resolve("31/07/2024")

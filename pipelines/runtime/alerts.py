@@ -44,9 +44,13 @@ def send(level: str, kind: str, message: str) -> dict:
         "message": " ".join(message.split()),  # one line, whatever the caller passed
     }
     path = alert_log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except OSError as exc:  # a full disk or a folder in its place: the webhook and the task log still carry it
+        log.error("alert log %s could not be written (%s); the alert goes on", path,
+                  getattr(exc, "strerror", None) or exc)
     url = webhook_url()
     if url:
         _post(url, record)

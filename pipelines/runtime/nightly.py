@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 
 DIGESTS = "landing-digests.json"  # the landing files' digests, kept between nights (sources/digests.py)
+# How long a run waits for another run of the DAG to finish with the warehouse: inside the
+# two hours discover may take (the DAG's execution_timeout), with room for its own work.
+CLAIM_WAIT_SECONDS = 100 * 60
 
 
 def work_dir(warehouse: str | Path) -> Path:
@@ -28,13 +31,18 @@ def work_dir(warehouse: str | Path) -> Path:
 
 
 @timed_task("discover")
-def discover_pending(landing: str, warehouse: str, until: str | None = None) -> list[dict]:
-    """Complete deliveries not yet attempted, in date order, each with its load id."""
+def discover_pending(landing: str, warehouse: str, until: str | None = None, run: tuple | None = None) -> list[dict]:
+    """Complete deliveries not yet attempted, in date order, each with its load id.
+    `run` (run id, state of a run id): the warehouse is claimed for this run first, waiting
+    while another run of the DAG holds it (pipelines/runtime/run_claim.py)."""
     from pipelines.sources.hold import alert_misnamed, hold_implausible
     from pipelines.sources.landing import discover, misnamed_deliveries
     from pipelines.load.deliveries import attempts, is_pending
+    from pipelines.runtime.run_claim import claim
     from pipelines.warehouse import warehouse as open_wh
 
+    if run is not None:
+        claim(work_dir(warehouse), *run, wait_seconds=CLAIM_WAIT_SECONDS)
     found, notes = discover(Path(landing), date.fromisoformat(until) if until else None,
                             digests=work_dir(warehouse) / DIGESTS)
     _clear_stale_staging(work_dir(warehouse))
@@ -225,8 +233,13 @@ def build_quality_docs(warehouse: str, out: str, run_id: str) -> str | None:
 
 
 @timed_task("summary")
-def write_summary(summary: dict, out: str) -> str:
+def write_summary(summary: dict, out: str, warehouse: str | None = None, run_id: str | None = None) -> str:
+    """The run summary, the run's last step: the warehouse's claim (`discover_pending`) is released."""
     path = Path(out) / "run-summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    if warehouse and run_id:
+        from pipelines.runtime.run_claim import release
+
+        release(work_dir(warehouse), run_id)
     return str(path)
