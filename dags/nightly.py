@@ -57,6 +57,14 @@ def _params() -> dict:
     return get_current_context()["params"]
 
 
+def _this_run() -> tuple:
+    """(run id, Airflow's state of another run of this DAG): what claiming the warehouse needs."""
+    from pipelines.runtime.run_claim import airflow_run_state
+
+    context = get_current_context()
+    return context["run_id"], airflow_run_state(context["ti"], context["dag"].dag_id)
+
+
 @dag(
     dag_id="dibao_nightly",
     schedule="0 2 * * *",
@@ -85,11 +93,9 @@ def dibao_nightly():
     @task
     def discover() -> list[dict]:
         from pipelines.runtime.nightly import discover_pending
-        from pipelines.runtime.run_claim import airflow_run_state
 
-        p, context = _params(), get_current_context()
-        run = (context["run_id"], airflow_run_state(context["ti"], context["dag"].dag_id))
-        return discover_pending(p["landing"], p["warehouse"], p["until"], run)
+        p = _params()
+        return discover_pending(p["landing"], p["warehouse"], p["until"], _this_run())
 
     @task(max_active_tis_per_dagrun=2)
     def stage(item: dict) -> str:
