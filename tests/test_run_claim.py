@@ -68,3 +68,22 @@ def test_two_runs_starting_together_get_one_claim(tmp_path):
     for t in threads:
         t.join()
     assert len(won) == 1 and (tmp_path / CLAIM_FILE).read_text() == f"backfill__{won[0]}"
+
+
+def test_airflows_own_run_states_are_read_as_states():
+    """The Task SDK answers with its DagRunState enum: str() of it is 'DagRunState.RUNNING', which
+    no claim took for a running run (a real backfill's three runs all took each other's claims over)."""
+    from airflow.sdk.api.datamodels._generated import DagRunState
+
+    from pipelines.runtime.run_claim import ACTIVE, airflow_run_state
+
+    class AskedTask:  # answers as RuntimeTaskInstance.get_dagrun_state does
+        @staticmethod
+        def get_dagrun_state(dag_id, run_id):
+            if run_id == "gone":
+                raise RuntimeError("DagRun not found")
+            return {"a": DagRunState.RUNNING, "b": DagRunState.QUEUED, "c": DagRunState.FAILED}[run_id]
+
+    state_of = airflow_run_state(AskedTask(), "dibao_nightly")
+    assert [state_of(r) for r in ("a", "b", "c", "gone")] == ["running", "queued", "failed", None]
+    assert {state_of("a"), state_of("b")} <= ACTIVE

@@ -72,9 +72,11 @@ def airflow_run_state(ti, dag_id: str) -> Callable[[str], str | None]:
     """Airflow's state of another run of `dag_id`, asked through the task's own API client."""
     def state_of(run_id: str) -> str | None:
         try:
-            return str(ti.get_dagrun_state(dag_id, run_id)).lower()
+            state = ti.get_dagrun_state(dag_id, run_id)
         except Exception:  # noqa: BLE001 - a run Airflow no longer knows holds nothing
             return None
+        # the Task SDK answers with its DagRunState, a str Enum whose str() is "DagRunState.RUNNING"
+        return str(getattr(state, "value", state)).lower()
     return state_of
 
 
