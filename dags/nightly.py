@@ -4,7 +4,8 @@
 Loads every complete delivery from the landing folder (民政 `mz`, 残联 `cl`,
 人社 `rs`) that is not loaded yet, in date order:
 
-1. **discover** complete folders (`_READY` present) not yet attempted;
+1. **discover** complete folders (`_READY` present) not yet attempted, after
+   claiming the warehouse: a run overlapping another (a backfill's runs do) waits for it;
 2. **stage** each delivery (mapped): read CSV/XLSX, repair what has one correct
    reading, set aside what has none;
 3. **validate** each staged delivery (mapped) with the Great Expectations suites
