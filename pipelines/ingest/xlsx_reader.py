@@ -45,8 +45,11 @@ def read_xlsx(path: Path, sheet: int | str = 0, number_limit: int = _FLOAT_EXACT
         raise
     except BaseException as err:  # unknown bytes can make the parser fail anywhere
         raise _unreadable_xlsx(err) from None
+    # A program's file may store every digit of a long number; a spreadsheet's (a returned list,
+    # read with its 15-digit limit) never does, so only deliveries read the stored text.
+    stored = data if number_limit == _FLOAT_EXACT_LIMIT else None
     try:
-        table = _sheet_table(reader, grid, sheet, number_limit, data)
+        table = _sheet_table(reader, grid, sheet, number_limit, stored)
     except fastexcel.FastExcelError as err:  # the second look at the cell types
         raise _unreadable_xlsx(err) from None
     result = table_result(table, "xlsx")
@@ -119,7 +122,7 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
         return data
     numeric = _numeric_cells(reader, [int(c[1:]) for c in suspects], header_index, sheet)
     stored = {}
-    if raw is not None and limit == _FLOAT_EXACT_LIMIT:
+    if raw is not None:
         lines = set(data.filter(pl.any_horizontal(list(suspects.values())))[LINE].to_list())
         stored = stored_number_texts(raw, sheet, lines)
     lines = data[LINE].to_list()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,30 +38,39 @@ def claim(work: Path, run_id: str, state_of: Callable[[str], str | None], wait_s
     path = Path(work) / CLAIM_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline, waited_for = time.monotonic() + wait_seconds, None
-    while True:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            holder = _holder(path)
-            if holder is None or holder == run_id:  # released meanwhile, or this run's own retry
-                if holder == run_id:
-                    return waited_for
-                continue
-            if state_of(holder) not in ACTIVE:  # ended without releasing it: taken over
-                log.warning("run %s held the warehouse and is no longer running: claim taken over", holder)
-                _remove_if(path, holder)
-                continue
-            if time.monotonic() > deadline:
-                raise ClaimTimeout(f"run {holder} of the nightly DAG is still working on this warehouse after"
-                                   f" {wait_seconds / 60:.0f} min of waiting: runs must not overlap")
-            if waited_for != holder:
-                log.info("run %s is working on this warehouse: waiting for it to end", holder)
-                waited_for = holder
-            sleep(poll_seconds)
+    while not _create(path, run_id):
+        holder = _holder(path)
+        if holder == run_id:  # this run's own retry
+            return waited_for
+        if holder is None:  # released meanwhile
             continue
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(run_id)
-        return waited_for
+        if state_of(holder) not in ACTIVE:  # ended without releasing it: taken over
+            log.warning("run %s held the warehouse and is no longer running: claim taken over", holder)
+            _remove_if(path, holder)
+            continue
+        if time.monotonic() > deadline:
+            raise ClaimTimeout(f"run {holder} of the nightly DAG is still working on this warehouse after"
+                               f" {wait_seconds / 60:.0f} min of waiting: runs must not overlap")
+        if waited_for != holder:
+            log.info("run %s is working on this warehouse: waiting for it to end", holder)
+            waited_for = holder
+        sleep(poll_seconds)
+    return waited_for
+
+
+def _create(path: Path, run_id: str) -> bool:
+    """Write the claim whole under a private name, then link it in: the link fails when a claim
+    exists, and no reader ever sees an empty claim (a run killed between creating and writing
+    one would have left the warehouse held by nobody, for ever)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    tmp.write_text(run_id, encoding="utf-8")
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def release(work: Path, run_id: str) -> None:
