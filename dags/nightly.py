@@ -39,7 +39,6 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from pipelines.config import feedback_folder
 from pipelines.runtime.dag_defaults import default_args
 
 # Data-aware scheduling: downstream DAGs (retraining, reports) wait on these.
@@ -55,7 +54,10 @@ WRITER_POOL = "dibao_writer"
 
 
 def _params() -> dict:
-    return get_current_context()["params"]
+    """The run's params: a conf key the DAG does not take fails the task, without retries."""
+    from pipelines.runtime.run_params import from_context
+
+    return from_context(get_current_context())
 
 
 def _this_run() -> tuple:
@@ -79,9 +81,9 @@ def _this_run() -> tuple:
         "landing": Param(os.environ.get("DIBAO_LANDING", "var/landing"), type="string"),
         "warehouse": Param(os.environ.get("DIBAO_WAREHOUSE", "var/warehouse.duckdb"), type="string"),
         "out": Param(os.environ.get("DIBAO_OUT", "var/out"), type="string"),
-        "feedback": Param(str(feedback_folder(os.environ.get("DIBAO_LANDING", "var/landing"))), type="string",
-                          description="folder of caseworkers' returned lists (DIBAO_FEEDBACK, else"
-                                      " feedback/ in the landing folder)"),
+        "feedback": Param(None, type=["null", "string"],
+                          description="folder of caseworkers' returned lists; empty: DIBAO_FEEDBACK, else"
+                                      " feedback/ in the run's landing folder"),
         "until": Param(None, type=["null", "string"], format="date",  # refused at trigger unless YYYY-MM-DD
                        description="load deliveries up to this extract date (YYYY-MM-DD)"),
         "full_rebuild": Param(False, type="boolean",

@@ -52,18 +52,23 @@ WRITER_POOL = "dibao_writer"
     },
 )
 def dibao_retrain():
+    def _params() -> dict:  # a conf key the DAG does not take fails the task (pipelines/runtime/run_params.py)
+        from pipelines.runtime.run_params import from_context
+
+        return from_context(get_current_context())
+
     @task(pool=WRITER_POOL)
     def train_candidate() -> dict:
         from pipelines.score.train import train_candidate as train
 
-        p = get_current_context()["params"]
+        p = _params()
         return train(p["warehouse"], p["models_dir"], seed=p["seed"])
 
     @task(pool=WRITER_POOL)
     def promote(candidate: dict) -> dict:
         from pipelines.score.train import promote_if_not_worse
 
-        p = get_current_context()["params"]
+        p = _params()
         return promote_if_not_worse(p["warehouse"], p["models_dir"], version=candidate["version"])
 
     promote(train_candidate())

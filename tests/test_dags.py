@@ -103,23 +103,41 @@ def test_retrain_shape(dagbag):
     assert dag.get_task("promote").upstream_task_ids == {"train_candidate"}
 
 
-def test_a_scheduled_night_reads_returned_lists_and_writes_alerts_where_dibao_run_does(tmp_path, monkeypatch):
+def test_a_scheduled_night_reads_returned_lists_and_writes_alerts_where_dibao_run_does(tmp_path, monkeypatch, dagbag):
     """Production sets DIBAO_LANDING and DIBAO_OUT only (docs/operations.md): the feedback folder and
-    the alert log follow them, as under `dibao run`, never the scheduler's working directory."""
+    the alert log follow them, as under `dibao run`, never the scheduler's working directory; a run
+    triggered with its own landing and out reads and writes there."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from pipelines.runtime.alerts import alert_log_path
+    from pipelines.runtime import alerts
+    from pipelines.runtime.run_params import resolve
 
     for name in ("DIBAO_FEEDBACK", "DIBAO_ALERT_LOG"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(alerts, "_run_out", None)
     monkeypatch.setenv("DIBAO_LANDING", str(tmp_path / "landing"))
     monkeypatch.setenv("DIBAO_OUT", str(tmp_path / "out"))
     params = DagBag(dag_folder=str(DAGS_FOLDER), safe_mode=False).dags["dibao_nightly"].params
-    assert params["feedback"] == str(tmp_path / "landing" / "feedback")
-    assert alert_log_path() == tmp_path / "out" / "alerts.log"
+    declared = list(params)
+    assert resolve({**params}, declared)["feedback"] == str(tmp_path / "landing" / "feedback")
+    assert alerts.alert_log_path() == tmp_path / "out" / "alerts.log"
+    triggered = {**params, "landing": str(tmp_path / "other"), "out": str(tmp_path / "other-out")}
+    assert resolve(triggered, declared)["feedback"] == str(tmp_path / "other" / "feedback")
+    assert alerts.alert_log_path() == tmp_path / "other-out" / "alerts.log"
+    assert resolve({**triggered, "feedback": str(tmp_path / "f")}, declared)["feedback"] == str(tmp_path / "f")
     monkeypatch.setenv("DIBAO_FEEDBACK", str(tmp_path / "returned"))
-    params = DagBag(dag_folder=str(DAGS_FOLDER), safe_mode=False).dags["dibao_nightly"].params
-    assert params["feedback"] == str(tmp_path / "returned")
+    assert resolve(triggered, declared)["feedback"] == str(tmp_path / "returned")
+    monkeypatch.setenv("DIBAO_ALERT_LOG", str(tmp_path / "named.log"))  # a deployment's own choice wins
+    assert alerts.alert_log_path() == tmp_path / "named.log"
+
+
+def test_a_conf_key_the_dag_does_not_take_is_refused_in_one_line(dagbag):
+    from pipelines.runtime.run_params import RunParamsError, resolve
+
+    params = dagbag.dags["dibao_nightly"].params
+    with pytest.raises(RunParamsError, match=r"^run conf key 'landng' unknown to this DAG \(it takes .*landing"):
+        resolve({**params, "landng": "/data/landing"}, list(params))
+    assert resolve({**params, "runner": "host:1"}, list(params))["runner"] == "host:1"  # the runtime's own key
 
 
 def test_a_mistyped_until_is_refused_when_the_run_is_triggered(dagbag):
@@ -130,3 +148,32 @@ def test_a_mistyped_until_is_refused_when_the_run_is_triggered(dagbag):
     assert params.get_param("until").resolve("2024-07-31") == "2024-07-31"
     with pytest.raises(ParamValidationError):
         params.get_param("until").resolve("31/07/2024")
+
+
+def test_a_triggered_run_with_a_mistyped_conf_key_fails_at_once_and_alerts_in_its_out(tmp_path):
+    """Really through Airflow (`dag.test()` in a subprocess, as `dibao run`): the run fails on its
+    first task without retrying, loads nothing, and the alert goes to the run's `out`."""
+    import os
+
+    runner = ("import json, sys\n"
+              "from pathlib import Path\n"
+              "from pipelines.runtime.embedded_airflow import configure, ensure_metadata_db, output_to, run_dag\n"
+              "configure()\n"
+              "with output_to(Path(sys.argv[2])):\n"
+              "    ensure_metadata_db()\n"
+              "    state, _ = run_dag('dibao_nightly', json.loads(sys.argv[1]))\n"
+              "Path(sys.argv[3]).write_text(state)\n")
+    (tmp_path / "landing").mkdir()
+    conf = {"landing": str(tmp_path / "landing"), "warehouse": str(tmp_path / "wh.duckdb"),
+            "out": str(tmp_path / "out"), "until": None, "landng": "/data/landing"}
+    env = {k: v for k, v in os.environ.items() if k != "DIBAO_ALERT_LOG"}
+    env.update(DIBAO_OUT=str(tmp_path / "default-out"), DIBAO_TASK_RETRIES="2", DIBAO_RETRY_DELAY_SECONDS="60")
+    proc = subprocess.run([sys.executable, "-c", runner, json.dumps(conf), str(tmp_path / "airflow.log"),
+                           str(tmp_path / "state")],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "state").read_text() == "failed"
+    alerts = [json.loads(line) for line in (tmp_path / "out" / "alerts.log").read_text(encoding="utf-8").splitlines()]
+    assert [a["kind"] for a in alerts] == ["task_failed"]  # once: no retry can mend a conf
+    assert "'landng' unknown to this DAG" in alerts[0]["message"] and "discover" in alerts[0]["message"]
+    assert not (tmp_path / "default-out").exists() and not (tmp_path / "wh.duckdb").exists()

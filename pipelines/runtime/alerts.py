@@ -18,11 +18,21 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT_S = 5
+# The output folder of the DAG run this process is working for (pipelines/runtime/run_params.py):
+# a run triggered with its own `out` logs its alerts there, unless DIBAO_ALERT_LOG names a file.
+_run_out: Path | None = None
+
+
+def for_run(out: str | Path | None) -> None:
+    global _run_out
+    _run_out = Path(out) if out else None
 
 
 def alert_log_path() -> Path:
     from pipelines.config import alert_log
 
+    if _run_out is not None and not os.environ.get("DIBAO_ALERT_LOG"):
+        return _run_out / "alerts.log"
     return alert_log()
 
 
