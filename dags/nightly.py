@@ -60,6 +60,18 @@ def _params() -> dict:
     return from_context(get_current_context())
 
 
+# The UI and the failure alert name each mapped task by its delivery (`mz/2024-03-31`), not its index.
+BY_DELIVERY = "{{ delivery }}"
+
+
+def _named_by_delivery(item_or_staged) -> dict:
+    """Set the mapped task's name (BY_DELIVERY reads it from the context); return the run's params."""
+    from pipelines.runtime.nightly import delivery_label
+
+    get_current_context()["delivery"] = delivery_label(item_or_staged)
+    return _params()
+
+
 def _this_run() -> tuple:
     """(run id, Airflow's state of another run of this DAG): what claiming the warehouse needs."""
     from pipelines.runtime.run_claim import airflow_run_state
@@ -100,17 +112,18 @@ def dibao_nightly():
         p = _params()
         return discover_pending(p["landing"], p["warehouse"], p["until"], _this_run())
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2, map_index_template=BY_DELIVERY)
     def stage(item: dict) -> str:
         from pipelines.runtime.nightly import stage_delivery
 
-        return stage_delivery(item, _params()["warehouse"])
+        return stage_delivery(item, _named_by_delivery(item)["warehouse"])
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2, map_index_template=BY_DELIVERY)
     def validate(staged_folder: str) -> str:
         from pipelines.runtime.nightly import validate_delivery
 
-        return validate_delivery(staged_folder, _params()["warehouse"], get_current_context()["run_id"])
+        p = _named_by_delivery(staged_folder)
+        return validate_delivery(staged_folder, p["warehouse"], get_current_context()["run_id"])
 
     @task(trigger_rule="none_failed", outlets=[STAGING], pool=WRITER_POOL)  # also runs when there was nothing to stage
     def load(staged_folders: list[str]) -> dict:

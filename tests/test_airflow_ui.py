@@ -173,9 +173,17 @@ def test_dibao_airflow_serves_safely_on_any_port(tmp_path):
         try:
             loaded = con.sql("SELECT count(*) FROM audit.load_ledger WHERE status = 'loaded'").fetchall()[0][0]
             households = con.sql("SELECT count(*) FROM staging.mz_households").fetchall()[0][0]
+            deliveries = {f"{s}/{d}" for s, d in con.sql("SELECT DISTINCT source, extract_date FROM audit.load_ledger")
+                          .fetchall()}
         finally:
             con.close()
         assert loaded > 0 and households > 0
+        tis = api.call("GET", f"/api/v2/dags/dibao_nightly/dagRuns/{run['dag_run_id']}/taskInstances")
+        named = {t["task_id"]: set() for t in tis["task_instances"] if t["map_index"] >= 0}
+        for t in tis["task_instances"]:
+            if t["map_index"] >= 0:
+                named[t["task_id"]].add(t["rendered_map_index"])
+        assert named == {"stage": deliveries, "validate": deliveries}, named  # the UI names deliveries
 
         # A failure carries its cause into the task log and the alert.
         missing = tmp_path / "no-such-landing"

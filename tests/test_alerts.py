@@ -69,6 +69,10 @@ def test_failure_callback_writes_one_line(tmp_path, monkeypatch):
     airflow_hooks.on_task_failure({"task_instance": TI(), "run_id": "r1", "exception": ValueError("bad\nthing")})
     record = json.loads((tmp_path / "alerts.log").read_text(encoding="utf-8"))
     assert record["message"] == "dibao_nightly.stage[3] failed in run r1: bad"
+    airflow_hooks.on_task_failure({"task_instance": TI(), "run_id": "r2", "exception": ValueError("bad"),
+                                   "delivery": "mz/2024-03-31"})  # set by the task before it failed
+    record = json.loads((tmp_path / "alerts.log").read_text(encoding="utf-8").splitlines()[-1])
+    assert record["message"] == "dibao_nightly.stage[mz/2024-03-31] failed in run r2: bad"
 
 
 def test_an_alert_log_that_cannot_be_written_does_not_stop_the_webhook(tmp_path, monkeypatch, webhook):

@@ -191,6 +191,29 @@ def test_retried_tasks_do_not_count_twice(town, tmp_path):
     assert counts(wh_twice) == counts(wh_once)
 
 
+def test_each_delivery_says_in_its_task_log_what_it_held(town, tmp_path, caplog):
+    """The data team reads a mapped task's log first: rows read, clean, repaired, set aside, checks."""
+    import logging
+
+    wh = tmp_path / "w.duckdb"
+    pending = nightly.discover_pending(str(town / "landing"), str(wh), "2024-01-31")
+    with caplog.at_level(logging.INFO, logger=nightly.__name__):
+        folders = [nightly.validate_delivery(nightly.stage_delivery(p, str(wh)), str(wh), "test") for p in pending]
+    lines = [r.getMessage() for r in caplog.records if r.name == nightly.__name__]
+    set_aside = 0
+    for f in folders:
+        s = Staged.open(f)
+        staged = next(line for line in lines if line.startswith(f"staged {s.delivery.rel}: "))
+        validated = next(line for line in lines if line.startswith(f"validated {s.delivery.rel}: "))
+        for sf in s.files:
+            assert f"{sf.file_name}: {sf.rows_read} rows read, {sf.rows_loaded} clean ({sf.rows_repaired} repaired)," \
+                   f" {sf.rows_quarantined} set aside" in validated, validated
+            assert f"{sf.file_name}: {sf.rows_read} rows read" in staged
+            set_aside += sf.rows_quarantined
+        assert f"{len(s.dq)} checks passed" in validated and "checks" not in staged
+    assert set_aside > 0  # the town's deliveries carry defects: the figures are not all zero
+
+
 # --- The raw layer: every delivered row written once (issue #17, pipelines/load/raw_archive.py)
 
 def raw_by_file(wh: Path) -> dict:

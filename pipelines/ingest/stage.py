@@ -67,6 +67,24 @@ class Staged:
     def path(self) -> Path:
         return Path(self.folder)
 
+    def quality(self) -> str:
+        """One line for the task log: each file's rows, what was repaired and set aside, and
+        what would stop the delivery at the gate (the run report holds the detail)."""
+        parts = []
+        for f in self.files:
+            if f.error:
+                parts.append(f"{f.file_name}: {f.error}")
+            else:
+                parts.append(f"{f.file_name}: {f.rows_read} rows read, {f.rows_loaded} clean"
+                             f" ({f.rows_repaired} repaired), {f.rows_quarantined} set aside")
+        failed = sorted({d["expectation"] for d in self.dq if not d.get("success", True)})
+        if self.dq:
+            parts.append(f"{len(self.dq) - len(failed)} of {len(self.dq)} checks passed"
+                         + (f" (failed: {', '.join(failed)})" if failed else ""))
+        if problems := self.errors + self.validation_errors:
+            parts.append(f"{len(problems)} problem(s) for the gate: {problems[0]}")
+        return f"{self.delivery.rel}: " + "; ".join(parts or ["no data file"])
+
     def part(self, stem: str, kind: str) -> Path:
         return self.path / f"{stem}.{kind}.parquet"
 

@@ -56,6 +56,6 @@ def on_task_failure(context) -> None:
     reason = str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__ if exc else NO_EXCEPTION
     where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
     if getattr(ti, "map_index", -1) not in (-1, None):
-        where += f"[{ti.map_index}]"
+        where += f"[{context.get('delivery') or ti.map_index}]"  # the delivery a mapped task set, if it got so far
     failures.add(where, reason)  # before the alert: a full disk may refuse the alert log
     alerts.send("error", "task_failed", f"{where} failed in run {context.get('run_id', '?')}: {reason}")

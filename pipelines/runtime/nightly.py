@@ -59,6 +59,16 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
     return pending
 
 
+def delivery_label(item_or_staged: dict | str) -> str:
+    """`mz/2024-03-31`: what the Airflow UI and the failure alert name a mapped stage or validate by
+    (its discover item, or its staged folder `<source>-<YYYYMMDD>-<digest>-<attempt>`)."""
+    if isinstance(item_or_staged, dict):
+        d = item_or_staged["delivery"]
+        return f"{d['source']}/{d['extract_date']}"
+    source, day = Path(item_or_staged).name.split("-")[:2]
+    return f"{source}/{day[:4]}-{day[4:6]}-{day[6:8]}"
+
+
 def _clear_stale_staging(work: Path) -> None:
     """Staged folders left by an interrupted run are redone, never loaded as they are."""
     import shutil
@@ -77,6 +87,7 @@ def stage_delivery(item: dict, warehouse: str) -> str:
 
     delivery = Delivery.from_dict(item["delivery"])
     staged = stage(delivery, work_dir(warehouse), load_id_for(delivery, item["attempt"]))
+    log.info("staged %s", staged.quality())
     return staged.folder
 
 
@@ -92,6 +103,7 @@ def validate_delivery(staged_folder: str, warehouse: str, run_id: str) -> str:
     from pipelines.validate.gate import validate_staged
 
     staged = validate_staged(Staged.open(staged_folder), dq_dir(warehouse, run_id))
+    log.info("validated %s", staged.quality())
     return staged.folder
 
 
