@@ -395,6 +395,16 @@ def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path
     from tests.pipeline_run import run_with_outputs
 
     wh, out = tmp_path / "w.duckdb", tmp_path / "out"
+    # The first mz/2024-03-31 lacks one household the snapshots before it showed, checked in 2023:
+    # the correction adds its row back, which tells nothing new of that check.
+    households = landing / "mz" / "2024-03-31" / "households.xlsx"
+    frame = read_file(households).frame.drop("_line")
+    back = frame.filter(pl.col("核对日期").str.contains(r"^2023-\d\d-\d\d$"))["家庭编号"][0]
+    write_xlsx(frame.filter(pl.col("家庭编号") != back), households)
+    ready = landing / "mz" / "2024-03-31" / "_READY"
+    counts = ready.read_text(encoding="utf-8")
+    ready.write_text(counts.replace(f'"households.xlsx": {frame.height}', f'"households.xlsx": {frame.height - 1}'),
+                     encoding="utf-8")
     monkeypatch.setenv("DIBAO_TODAY", "2024-04-02")
     first = run_with_outputs(landing, wh, out)
     assert first["lists"]["status"] == "written" and first["lists"]["as_of_date"] == "2024-03-31"
@@ -404,16 +414,17 @@ def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path
                                           " WHERE extract_date = '2024-03-31' AND household_id = ?", [hid])
 
     # 民政 re-delivers mz/2024-03-31 on 2024-04-20 with this household's income corrected
-    households = landing / "mz" / "2024-03-31" / "households.xlsx"
-    frame = read_file(households).frame.drop("_line")
     frame = frame.with_columns(pl.when(pl.col("家庭编号") == hid).then(pl.lit("1.00"))
                                .otherwise(pl.col("月人均收入")).alias("月人均收入"))
     write_xlsx(frame, households)
+    ready.write_text(counts, encoding="utf-8")
     monkeypatch.setenv("DIBAO_TODAY", "2024-04-20")
     second = run_with_outputs(landing, wh, out)
     assert [(d["extract_date"], d["status"]) for d in second["deliveries"]] == [("2024-03-31", "loaded")]
-    assert rows(wh, "SELECT household_id, changed, received_on::VARCHAR FROM audit.corrected_rows") == [
-        (hid, ["income_per_capita"], "2024-04-20")]
+    assert sorted(rows(wh, "SELECT household_id, changed, received_on::VARCHAR FROM audit.corrected_rows")) == sorted([
+        (hid, ["income_per_capita"], "2024-04-20"), (back, [], "2024-04-20")])
+    assert rows(wh, "SELECT first_seen < '2024-03-31', corrected_on FROM core.income_checks WHERE household_id = ?"
+                    " AND year(check_date) = 2023", [back]) == [(True, None)]  # not 2024-04-20
 
     # history: the corrected value is known from the day it was delivered
     assert rows(wh, "SELECT income_per_capita, first_seen::VARCHAR, corrected_on::VARCHAR FROM core.income_checks"

@@ -17,14 +17,17 @@ WITH checks AS (
     WHERE check_date IS NOT NULL
     GROUP BY household_id, check_date
 ),
--- a same-date correction that changed the check (or added the row) was delivered on
--- received_on: the corrected value is known from then, not from the extract date
+-- a same-date correction that changed the check, or added the row that first showed it,
+-- was delivered on received_on: the check is known from then, not from the extract date.
+-- A row added back that an earlier snapshot showed (a first delivery missing a county's
+-- rows) tells nothing new of its checks: they stay known from that snapshot.
 corrected AS (
     SELECT c.household_id, c.check_date, max(r.received_on) AS corrected_on
     FROM checks c
     JOIN audit.corrected_rows r
       ON r.household_id = c.household_id AND r.extract_date BETWEEN c.shown_from AND c.shown_to
-     AND (len(r.changed) = 0 OR list_has_any(r.changed, ['income_per_capita', 'check_date']))
+     AND (list_has_any(r.changed, ['income_per_capita', 'check_date'])
+          OR (len(r.changed) = 0 AND r.extract_date = c.shown_from))
     JOIN audit.deliveries d ON d.load_id = r.load_id AND d.status = 'loaded'
     GROUP BY ALL
 )
