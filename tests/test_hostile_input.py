@@ -402,3 +402,33 @@ def test_nothing_outside_the_landing_folder_was_read(tricks):
     for path in Path(f"{tricks['wh']}.work").rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_an_xlsx_with_a_stray_cell_far_from_its_data_is_rejected_in_one_line_not_a_crash(tmp_path):
+    """One cell at XFD1048576 in a 7 KB workbook made the XLSX reader allocate 17 billion cells and
+    abort the whole process (SIGABRT, no exception) every night. Run in a child process, so that a
+    regression fails this test instead of killing the suite."""
+    import subprocess
+    import sys
+
+    import xlsxwriter
+
+    landing = tmp_path / "landing"
+    far = _delivery(landing / "mz" / "2024-01-31")
+    (far / "households.csv").unlink()
+    book = xlsxwriter.Workbook(str(far / "households.xlsx"))
+    sheet = book.add_worksheet()
+    for r, row in enumerate([spec("mz", "households").headers, *_households_rows()]):
+        sheet.write_row(r, 0, row)
+    sheet.write(1_048_575, 16_383, "x")  # XFD1048576
+    book.close()
+    _delivery(landing / "mz" / "2024-02-29")  # the night after must still load
+    code = ("import sys, json; from pathlib import Path; from tests.pipeline_run import load_all\n"
+            "s = load_all(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+            "print(json.dumps([(d['extract_date'], d['status'], d.get('message')) for d in s['deliveries']]))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(landing), str(tmp_path / "w.duckdb")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-1500:]
+    statuses = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [(d, s) for d, s, _ in statuses] == [("2024-01-31", "rejected"), ("2024-02-29", "loaded")]
+    assert "cells reach XFD1048576" in statuses[0][2] and "stray cell" in statuses[0][2]

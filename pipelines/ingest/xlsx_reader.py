@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingest.xlsx_extent import too_large
 from pipelines.ingest.xlsx_numbers import stored_number_texts
 from pipelines.ingest.file_table import (
     LINE,
@@ -33,6 +34,8 @@ def read_xlsx(path: Path, sheet: int | str = 0, number_limit: int = _FLOAT_EXACT
     import fastexcel  # only XLSX deliveries pay for it
 
     data = read_regular_bytes(path)  # parse the bytes that are hashed, not a second read of the file
+    if problem := too_large(data, sheet):  # the reader would abort the process, not raise
+        raise UnreadableFile(problem)
     try:
         reader = fastexcel.read_excel(data)
         if not reader.sheet_names:

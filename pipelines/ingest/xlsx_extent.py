@@ -1,0 +1,82 @@
+"""How far a sheet's cells reach, read from its XML before the spreadsheet reader sees it.
+
+The reader (calamine, under fastexcel) allocates one slot per cell of the sheet's bounding
+box, whatever the `<dimension>` element says: one stray cell at XFD1048576 in a 7 KB file
+asks for 17 billion slots and aborts the process (a Rust allocation failure, no exception to
+catch), night after night. The cell references are scanned instead: only those beyond
+column Z (rare in a delivery, so the scan costs little more than decompressing the sheet),
+and the last row of each chunk (rows are stored in order).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from pipelines.ingest.xlsx_numbers import _sheet_path
+
+# Slots the reader may allocate (about 32 bytes each): a million rows of 40 columns.
+MAX_SHEET_CELLS = 40_000_000
+_WIDE_CELL = re.compile(rb' r="([A-Z]{2,3})([0-9]{1,7})"')  # a cell reference beyond column Z
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*? r="([0-9]{1,7})"')
+_CHUNK = 1 << 22
+_NARROW = 26  # every sheet is taken to reach column Z: single-letter references are not scanned
+
+
+def column_number(letters: str | bytes) -> int:
+    n = 0
+    for ch in letters.encode() if isinstance(letters, str) else letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def sheet_extent(data: bytes, sheet: int | str = 0) -> tuple[int, int] | None:
+    """(last row, last column) the sheet's cells reach, columns counted from at least 26;
+    None when the package cannot be read this way (the reader then reports it)."""
+    max_row, max_col = 0, _NARROW
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            path = _sheet_path(book, sheet)
+            if path is None:
+                return None
+            with book.open(path) as xml:
+                tail = b""
+                while chunk := xml.read(_CHUNK):
+                    buf = tail + chunk
+                    cut = buf.rfind(b"<")
+                    scan, tail = (buf[:cut], buf[cut:]) if cut > 0 else (buf, b"")
+                    max_row, max_col = _reach(scan, max_row, max_col)
+                max_row, max_col = _reach(tail, max_row, max_col)
+    except (zipfile.BadZipFile, KeyError, OSError, SyntaxError, ValueError):
+        return None
+    return max_row, max_col
+
+
+def _reach(scan: bytes, max_row: int, max_col: int) -> tuple[int, int]:
+    for m in _WIDE_CELL.finditer(scan):
+        max_col, max_row = max(max_col, column_number(m[1])), max(max_row, int(m[2]))
+    last = None
+    for last in _ROW.finditer(scan, max(0, len(scan) - 4096)):
+        pass
+    return (max(max_row, int(last[1])) if last else max_row), max_col
+
+
+def too_large(data: bytes, sheet: int | str = 0) -> str | None:
+    """Why the reader must not open this sheet, or None."""
+    extent = sheet_extent(data, sheet)
+    if extent is None:
+        return None
+    rows, cols = extent
+    if rows * cols <= MAX_SHEET_CELLS:
+        return None
+    return (f"the sheet's cells reach {column_letters(cols)}{rows} ({rows * cols:,} cells, over the"
+            f" {MAX_SHEET_CELLS:,} a reader can hold): a stray cell far from the data? Clear it and deliver again")
