@@ -432,3 +432,35 @@ def test_an_xlsx_with_a_stray_cell_far_from_its_data_is_rejected_in_one_line_not
     statuses = json.loads(done.stdout.strip().splitlines()[-1])
     assert [(d, s) for d, s, _ in statuses] == [("2024-01-31", "rejected"), ("2024-02-29", "loaded")]
     assert "cells reach XFD1048576" in statuses[0][2] and "stray cell" in statuses[0][2]
+
+
+def test_a_delivery_folder_the_pipeline_may_not_enter_is_alerted_and_the_others_load(tmp_path):
+    """`chmod 000` on one delivery folder stopped discovery, so no source loaded, night after night."""
+    import shutil
+    import subprocess
+    import sys
+
+    landing, wh = tmp_path / "landing", tmp_path / "w.duckdb"
+    _delivery(landing / "mz" / "2024-01-31")
+    locked = _delivery(landing / "mz" / "2024-02-29")
+    locked.chmod(0)
+    prefix = []
+    if os.geteuid() == 0:  # root reads any folder: drop the two capabilities that let it
+        if not shutil.which("setpriv"):
+            pytest.skip("setpriv (util-linux) is needed to read as root without DAC override")
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+    code = ("import sys, json; from pipelines.runtime import nightly\n"
+            "print(json.dumps([p['delivery']['extract_date'] for p in nightly.discover_pending(sys.argv[1], sys.argv[2])]))\n")
+    try:
+        done = subprocess.run([*prefix, sys.executable, "-c", code, str(landing), str(wh)],
+                              capture_output=True, text=True, timeout=300)
+    finally:
+        locked.chmod(0o755)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["2024-01-31"]
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        alerts = con.execute("SELECT source, message FROM audit.alerts WHERE kind = 'delivery_refused'").fetchall()
+    finally:
+        con.close()
+    assert alerts == [("mz", "mz/2024-02-29: cannot be read (Permission denied), delivery refused")]

@@ -78,7 +78,7 @@ _HINTS = {
     "Disk quota exceeded": "disk quota reached",
     "disk I/O error": "disk full or failing?",
     "database or disk is full": "disk full",
-    "Permission denied": "no permission to write there",
+    "Permission denied": "no permission to read or write there: check its owner and mode",
     "Read-only file system": "the file system is read-only",
 }
 

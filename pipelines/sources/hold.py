@@ -106,22 +106,33 @@ def _record(con: duckdb.DuckDBPyConnection, d: Delivery, reason: str) -> bool:
 def alert_misnamed(con: duckdb.DuckDBPyConnection, rels: list[str]) -> list[str]:
     """One `delivery_misnamed` alert per folder (`landing.misnamed_deliveries`), recorded in
     audit.alerts; a folder alerted before is not alerted again. Returns the messages."""
-    from pipelines.runtime.alerts import send
-
     messages = []
     for rel in rels:
         source, _, name = rel.partition("/")
         message = (f"{rel}: holds _READY but is not named YYYY-MM-DD{_meant(name)}: not loaded until the folder "
                    "is renamed to its extract date")
         messages.append(message)
-        log.warning("%s", message)
-        if con.execute("SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_misnamed' AND message = ?",
-                       [message]).fetchall()[0][0]:
-            continue
-        con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'delivery_misnamed', ?, NULL, ?)",
-                    [datetime.now(timezone.utc).replace(tzinfo=None), source, message[:2000]])
-        send("warning", "delivery_misnamed", message)
+        _alert_once(con, "delivery_misnamed", source, message)
     return messages
+
+
+def alert_refused(con: duckdb.DuckDBPyConnection, notes: list[str]) -> None:
+    """One `delivery_refused` alert per folder discovery will not read (`landing.refused`: no
+    permission, a symbolic link, a _READY that is not a file), once while the note stays the same."""
+    for note in notes:
+        _alert_once(con, "delivery_refused", note.split("/")[0].split(":")[0], note)
+
+
+def _alert_once(con: duckdb.DuckDBPyConnection, kind: str, source: str, message: str) -> None:
+    from pipelines.runtime.alerts import send
+
+    log.warning("%s", message)
+    if con.execute("SELECT count(*) FROM audit.alerts WHERE kind = ? AND message = ?",
+                   [kind, message[:2000]]).fetchall()[0][0]:
+        return
+    con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', ?, ?, NULL, ?)",
+                [datetime.now(timezone.utc).replace(tzinfo=None), kind, source, message[:2000]])
+    send("warning", kind, message)
 
 
 def _meant(name: str) -> str:

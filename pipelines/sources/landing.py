@@ -128,6 +128,9 @@ def parse_folder_date(name: str) -> date | None:
     return d if d.isoformat() == name else None
 
 
+REFUSED = "delivery refused"  # ends a note on a folder the pipeline will not read: alerted
+
+
 def discover(landing: Path, until: date | None = None,
              digests: Path | None = None) -> tuple[list[Delivery], list[str]]:
     """Complete deliveries with extract date <= until, in date order (mz, cl, rs within a date).
@@ -144,35 +147,24 @@ def discover(landing: Path, until: date | None = None,
     notes: list[str] = []
     for source in SOURCES:
         root = landing / source
-        if root.is_symlink():  # nothing outside the landing folder is read
-            notes.append(f"{source}: is a symbolic link, not followed (deliveries must lie inside the landing folder)")
+        try:
+            if root.is_symlink():  # nothing outside the landing folder is read
+                notes.append(f"{source}: is a symbolic link, not followed (deliveries must lie inside the landing"
+                             f" folder), {REFUSED}")
+                continue
+            if not root.is_dir():
+                continue
+            folders = sorted(root.iterdir())
+        except OSError as exc:  # a folder the pipeline may not enter: the other sources still load
+            notes.append(f"{source}: cannot be read ({exc.strerror or exc}), {REFUSED}")
             continue
-        if not root.is_dir():
-            continue
-        for folder in sorted(root.iterdir()):
-            if folder.is_symlink():
-                notes.append(f"{source}/{folder.name!r}: a symbolic link, not followed")
-                continue
-            if not folder.is_dir():
-                continue
-            d = parse_folder_date(folder.name)
-            if d is None:
-                notes.append(f"{source}/{folder.name!r}: not a YYYY-MM-DD folder, ignored")
-                continue
-            if until is not None and d > until:
-                continue
-            ready = folder / READY
-            if ready.is_symlink() or (ready.exists() and not ready.is_file()):
-                notes.append(f"{source}/{folder.name}: {READY} is not a regular file (symlink, pipe or folder), "
-                             "delivery refused")
-                continue
-            if not ready.is_file():
-                notes.append(f"{source}/{folder.name}: no {READY} yet (incomplete), skipped")
-                continue
+        for folder in folders:
             try:
-                found.append(describe(source, folder, landing, cache))
-            except OSError as exc:  # e.g. _READY swapped or unreadable since it was looked at
-                notes.append(f"{source}/{folder.name}: cannot be read ({exc.strerror or exc}), delivery refused")
+                note = _look(source, folder, until, landing, cache, found)
+            except OSError as exc:  # one unreadable folder must not stop the others
+                note = f"{source}/{folder.name}: cannot be read ({exc.strerror or exc}), {REFUSED}"
+            if note:
+                notes.append(note)
     order = {s: i for i, s in enumerate(SOURCES)}
     found.sort(key=lambda x: (x.extract_date, order[x.source]))
     if cache is not None:
@@ -182,16 +174,48 @@ def discover(landing: Path, until: date | None = None,
     return found, notes
 
 
+def _look(source: str, folder: Path, until: date | None, landing: Path, cache, found: list) -> str | None:
+    """Add the folder's delivery to `found` if it is one to load; else say why not (None: silently not)."""
+    if folder.is_symlink():
+        return f"{source}/{folder.name!r}: a symbolic link, not followed, {REFUSED}"
+    if not folder.is_dir():
+        return None
+    d = parse_folder_date(folder.name)
+    if d is None:
+        return f"{source}/{folder.name!r}: not a YYYY-MM-DD folder, ignored"
+    if until is not None and d > until:
+        return None
+    ready = folder / READY
+    if ready.is_symlink() or (ready.exists() and not ready.is_file()):
+        return f"{source}/{folder.name}: {READY} is not a regular file (symlink, pipe or folder), {REFUSED}"
+    if not ready.is_file():
+        return f"{source}/{folder.name}: no {READY} yet (incomplete), skipped"
+    found.append(describe(source, folder, landing, cache))  # OSError: _READY swapped or unreadable since
+    return None
+
+
+def refused(notes: list[str]) -> list[str]:
+    """The notes on folders that hold, or may hold, a delivery the pipeline will not read."""
+    return [n for n in notes if n.endswith(REFUSED)]
+
+
 def misnamed_deliveries(landing: Path) -> list[str]:
     """`source/folder` of every folder that holds a `_READY` but is not named by a date
     (`rs/2024-3-31`, `mz/2024-13-31`): a delivery nobody will load until it is renamed."""
     found = []
     for source in SOURCES:
         root = Path(landing) / source
-        if root.is_dir() and not root.is_symlink():
-            found += [f"{source}/{f.name}" for f in sorted(root.iterdir())
-                      if f.is_dir() and not f.is_symlink() and parse_folder_date(f.name) is None
-                      and (f / READY).is_file()]
+        try:
+            folders = sorted(root.iterdir()) if root.is_dir() and not root.is_symlink() else []
+        except OSError:  # discovery notes an unreadable folder
+            continue
+        for f in folders:
+            try:
+                if (f.is_dir() and not f.is_symlink() and parse_folder_date(f.name) is None
+                        and (f / READY).is_file()):
+                    found.append(f"{source}/{f.name}")
+            except OSError:
+                continue
     return found
 
 
