@@ -154,15 +154,47 @@ def test_years_of_backlog_on_a_first_night_are_one_history_not_held(landing, tmp
 def test_the_first_nights_history_is_the_run_of_dates_without_a_years_gap():
     from datetime import date
 
-    from pipelines.sources.hold import first_night_start
+    from pipelines.sources.hold import first_night_span
 
     months = [date(2021 + m // 12, m % 12 + 1, 28) for m in range(36)]
-    assert first_night_start(months, date(2024, 1, 1), 366) == date(2021, 1, 28)
+    assert first_night_span(months, date(2024, 1, 1), 366) == (date(2021, 1, 28), date(2023, 12, 28))
     stray = [date(2014, 1, 31), date(2014, 2, 28)]
-    assert first_night_start(stray + months, date(2024, 1, 1), 366) == date(2021, 1, 28)
+    assert first_night_span(stray + months, date(2024, 1, 1), 366)[0] == date(2021, 1, 28)
     future = date(2030, 1, 31)  # after today: held for that, and no part of the run
-    assert first_night_start([future, *months], date(2024, 1, 1), 366) == date(2021, 1, 28)
-    assert first_night_start([date(2030, 1, 31)], date(2024, 1, 1), 366) is None
+    assert first_night_span([future, *months], date(2024, 1, 1), 366)[0] == date(2021, 1, 28)
+    assert first_night_span([date(2030, 1, 31)], date(2024, 1, 1), 366) is None
+    typo = date(2026, 1, 31)  # a year mistyped ahead, yet before today: the history is not that folder
+    assert first_night_span([*months[:3], typo], date(2026, 12, 1), 366) == (date(2021, 1, 28), date(2021, 3, 28))
+
+
+def test_a_folder_mistyped_years_ahead_on_the_first_night_is_held_and_the_real_ones_load(landing, tmp_path,
+                                                                                        monkeypatch):
+    """mz/2026-01-31 (meant 2024-01-31) beside the real folders on a first night used to become the
+    history: every real mz folder was held as "far before" it, and the list was scored on the copy."""
+    import polars as pl
+
+    from pipelines.ingest.readers import read_file
+
+    def copy_of_march(day: str, name: str) -> None:  # one head's name changed: not a replay
+        folder = shutil.copytree(landing / "mz" / "2024-03-31", landing / "mz" / day)
+        frame = read_file(folder / "households.xlsx").frame.drop("_line")
+        first = frame["家庭编号"][0]
+        write_xlsx(frame.with_columns(pl.when(pl.col("家庭编号") == first).then(pl.lit(name))
+                                      .otherwise(pl.col("户主姓名")).alias("户主姓名")), folder / "households.xlsx")
+
+    copy_of_march("2026-01-31", "甲")
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DIBAO_TODAY", "2026-12-01")
+    load_all(landing, wh)
+    assert rows(wh, "SELECT extract_date::VARCHAR, status FROM audit.deliveries WHERE source = 'mz'"
+                    " AND status <> 'skipped_duplicate' ORDER BY 1") == [("2024-01-31", "loaded"), ("2024-02-29", "loaded"), ("2024-03-31", "loaded"),
+                                       ("2026-01-31", "held")]
+    assert "after the mz history (to 2024-03-31)" in rows(
+        wh, "SELECT message FROM audit.alerts WHERE kind = 'delivery_held'")[0][0]
+    copy_of_march("2026-02-28", "乙")  # the next delivery confirms the jump
+    load_all(landing, wh)
+    assert rows(wh, "SELECT extract_date::VARCHAR FROM audit.deliveries WHERE source = 'mz' AND status = 'loaded'"
+                    " AND extract_date > '2025-01-01' ORDER BY 1") == [("2026-01-31",), ("2026-02-28",)]
 
 
 def save_like_libreoffice(csv_path: Path, share: float = 0.9) -> Path:

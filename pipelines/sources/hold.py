@@ -1,7 +1,8 @@
 """Held deliveries: folders whose date cannot be a real extract date yet.
 
-A folder dated after today (the run's clock, `config.today()`) or far before its
-source's history is almost always a mistyped name (`mz/2030-01-31`). Loaded, it
+A folder dated after today (the run's clock, `config.today()`), far before its
+source's history, or far after it with no other delivery near it is almost always a
+mistyped name (`mz/2030-01-31`, `mz/2026-01-31` among 2024's). Loaded, it
 would become the latest snapshot and freeze scoring on a date that never comes.
 Such a folder is *held*: nothing of it is staged or loaded, `audit.deliveries` and
 `audit.load_ledger` record it with status `held` (never `loaded`), one alert is
@@ -25,39 +26,58 @@ log = logging.getLogger(__name__)
 HELD = "held"
 
 
-def hold_reason(d: Delivery, today: date, history_start: date | None) -> str | None:
+def hold_reason(d: Delivery, today: date, span: tuple[date, date] | None, pending: list[date]) -> str | None:
+    """Why `d` is held, or None. `span`: the source's history (earliest, latest loaded; on its
+    first night, `first_night_span`); `pending`: the source's complete folders found tonight."""
     if d.extract_date > today:
         return f"{d.rel} is dated after today ({today}): held until that date or until the folder is renamed"
-    limit = config.HOLD_BEFORE_HISTORY_DAYS
-    if history_start is not None and d.extract_date < history_start - timedelta(days=limit):
-        return (f"{d.rel} is dated more than {limit} days before the {d.source} history (from {history_start}):"
+    if span is None:
+        return None
+    limit, (start, end) = config.HOLD_BEFORE_HISTORY_DAYS, span
+    if d.extract_date < start - timedelta(days=limit):
+        return (f"{d.rel} is dated more than {limit} days before the {d.source} history (from {start}):"
                 " held until the folder is renamed")
+    ahead = [p for p in pending if end + timedelta(days=limit) < p <= today]
+    if d.extract_date in ahead and len(next(c for c in runs(ahead, limit) if d.extract_date in c)) < 2:
+        return (f"{d.rel} is dated more than {limit} days after the {d.source} history (to {end}) and no"
+                " delivery near it confirms it: held until the folder is renamed or the next one arrives")
     return None
 
 
-def first_night_start(dates: list[date], today: date, limit: int) -> date | None:
-    """The start of the run of dates, back from the latest on or before `today`, with no gap
-    longer than `limit` days: a stray old folder stands apart and cannot become the start of
-    the history it is judged by, while years of backlog delivered at once are one run."""
-    start = None
-    for d in sorted((d for d in dates if d <= today), reverse=True):
-        if start is not None and (start - d).days > limit:
-            break
-        start = d
-    return start
+def runs(dates: list[date], limit: int) -> list[list[date]]:
+    """The dates in runs with no gap longer than `limit` days, in date order."""
+    out: list[list[date]] = []
+    for d in sorted(set(dates)):
+        if out and (d - out[-1][-1]).days <= limit:
+            out[-1].append(d)
+        else:
+            out.append([d])
+    return out
 
 
-def history_starts(con: duckdb.DuckDBPyConnection, found: list[Delivery], today: date) -> dict[str, date]:
-    """Per source, the earliest loaded delivery; on its first night, `first_night_start`."""
-    starts = dict(con.execute(
-        "SELECT source, min(extract_date) FROM audit.deliveries WHERE status = 'loaded' GROUP BY source"
-    ).fetchall())
-    for source in {d.source for d in found} - set(starts):
-        start = first_night_start([d.extract_date for d in found if d.source == source], today,
-                                  config.HOLD_BEFORE_HISTORY_DAYS)
-        if start is not None:
-            starts[source] = start
-    return starts
+def first_night_span(dates: list[date], today: date, limit: int) -> tuple[date, date] | None:
+    """A source's first history: of the runs of dates on or before `today` with no gap longer
+    than `limit` days, the one of most deliveries (the latest of equals). A stray folder, old
+    or mistyped years ahead (`mz/2026-01-31` among 2024's), stands apart and cannot become the
+    history the others are judged by, while years of backlog delivered at once are one run."""
+    found = runs([d for d in dates if d <= today], limit)
+    if not found:
+        return None
+    best = max(found, key=lambda r: (len(r), r[-1]))
+    return best[0], best[-1]
+
+
+def history_spans(con: duckdb.DuckDBPyConnection, found: list[Delivery], today: date) -> dict[str, tuple]:
+    """Per source, the earliest and latest loaded delivery; on its first night, `first_night_span`."""
+    spans = {s: (a, b) for s, a, b in con.execute(
+        "SELECT source, min(extract_date), max(extract_date) FROM audit.deliveries WHERE status = 'loaded'"
+        " GROUP BY source").fetchall()}
+    for source in {d.source for d in found} - set(spans):
+        span = first_night_span([d.extract_date for d in found if d.source == source], today,
+                                config.HOLD_BEFORE_HISTORY_DAYS)
+        if span is not None:
+            spans[source] = span
+    return spans
 
 
 def hold_implausible(con: duckdb.DuckDBPyConnection, found: list[Delivery]) -> tuple[list[Delivery], list[str]]:
@@ -65,10 +85,11 @@ def hold_implausible(con: duckdb.DuckDBPyConnection, found: list[Delivery]) -> t
     from pipelines.runtime.alerts import send
 
     today = config.today()
-    starts = history_starts(con, found, today)
+    spans = history_spans(con, found, today)
     kept, messages = [], []
     for d in found:
-        reason = hold_reason(d, today, starts.get(d.source))
+        pending = [f.extract_date for f in found if f.source == d.source]
+        reason = hold_reason(d, today, spans.get(d.source), pending)
         if reason is None:
             kept.append(d)
             continue
