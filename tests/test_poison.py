@@ -246,6 +246,33 @@ def test_mostly_quarantined_snapshot_is_rejected_whole(landing, tmp_path):
                     " AND kind IN ('household_exited', 'left_dibao')") == [(0,)]
 
 
+def test_a_snapshot_size_change_two_deliveries_show_is_loaded_not_rejected_for_ever(landing, tmp_path):
+    """One undersized snapshot accepted (a first delivery of 40% of the households): every later
+    full one was judged against it and rejected, leaving 民政 stale for good. The second snapshot
+    of the new size confirms the change."""
+    import json
+
+    jan = landing / "mz" / "2024-01-31"
+    lines = (jan / "households.csv").read_bytes().rstrip(b"\n").split(b"\n")
+    kept = lines[:1 + int(0.4 * (len(lines) - 1))]
+    (jan / "households.csv").write_bytes(b"\n".join(kept) + b"\n")
+    ready = (jan / "_READY").read_text(encoding="utf-8").strip()
+    if ready:
+        counts = json.loads(ready)
+        counts["files"]["households.csv"] = len(kept) - 1
+        (jan / "_READY").write_text(json.dumps(counts), encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    summary = load_all(landing, wh)
+    mz = {d["extract_date"]: d for d in summary["deliveries"] if d["source"] == "mz" and d["status"] != "skipped_duplicate"}
+    # this world re-sends February's bytes as mz/2024-03-01: the second snapshot of the new size
+    assert {day: d["status"] for day, d in mz.items()} == {
+        "2024-01-31": "loaded", "2024-02-29": "rejected", "2024-03-01": "loaded", "2024-03-31": "loaded"}
+    assert "rows loadable against" in mz["2024-02-29"]["message"]
+    assert "as in the snapshot of 2024-02-29 rejected for it: loaded as a real change" in mz["2024-03-01"]["message"]
+    assert not mz["2024-03-31"]["message"]  # judged against 2024-03-01 now
+    assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'snapshot_size_confirmed'") == [(1,)]
+
+
 def corrupt_cell(csv_path: Path, key: str, column: str, value: str) -> int:
     """Replace one cell of the row starting with `key` (the generator's CSVs are GB18030,
     unquoted here); return its line number."""

@@ -99,13 +99,16 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
         "folder": d.rel, "source": d.source, "extract_date": d.extract_date, "content": d.content_sha256,
         "append": append}).fetchall()
     rate_errors = _quarantine_rate_errors(staged)
-    errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged) + rate_errors
+    confirmed: list[str] = []  # size changes a rejected snapshot showed first: loaded, and said so
+    errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged, confirmed) + rate_errors
     if original:
         result.status = SKIPPED
         result.message = f"replay of {original[0][1]} (same content), nothing loaded"
     elif errors:
         result.status = REJECTED
         result.message = "; ".join(errors)
+    elif confirmed:
+        result.message = "; ".join(confirmed)
 
     if result.status == LOADED:
         from pipelines.load.corrections import keep_superseded_rows, record_corrections
@@ -131,13 +134,17 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
             "INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
             [now, d.source, d.extract_date, f"{d.rel} rejected: {result.message}"[:2000]],
         )
+    elif result.status == LOADED and confirmed:
+        con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'snapshot_size_confirmed', ?, ?, ?)",
+                    [now, d.source, d.extract_date, f"{d.rel}: {result.message}"[:2000]])
     return result
 
 
-def _snapshot_size_errors(con, staged: Staged) -> list[str]:
+def _snapshot_size_errors(con, staged: Staged, confirmed: list[str]) -> list[str]:
     """A snapshot whose *loaded* rows moved by half against the previous accepted one is
     unusable: read rows alone let a mostly-quarantined snapshot pass as complete and
-    every household it lost read as an exit."""
+    every household it lost read as an exit. Unless the last snapshot rejected for its size
+    showed the same change (`confirmed` gets a line for it)."""
     d = staged.delivery
     errors = []
     limit = config.SNAPSHOT_CHANGE_LIMIT
@@ -152,11 +159,26 @@ def _snapshot_size_errors(con, staged: Staged) -> list[str]:
         ).fetchall()
         # judged against a previous snapshot of some size: a small one may well double
         if prev and prev[0][0] >= config.MIN_ROWS_JUDGED and abs(sf.rows_loaded - prev[0][0]) >= limit * prev[0][0]:
+            if again := _confirmed_size(con, d, sf.stem, sf.rows_loaded, prev[0][1], limit):
+                confirmed.append(f"{sf.file_name}: {sf.rows_loaded} rows against {prev[0][0]} in the snapshot of"
+                                 f" {prev[0][1]}, as in the snapshot of {again} rejected for it: loaded as a real change")
+                continue
             errors.append(
                 f"{sf.file_name}: {sf.rows_loaded} rows loadable against {prev[0][0]} loaded in the snapshot of"
                 f" {prev[0][1]} (changed by {limit:.0%} or more: truncated, duplicated or mostly quarantined?)"
             )
     return errors
+
+
+def _confirmed_size(con, d: Delivery, stem: str, rows: int, loaded_date, limit: float):
+    """The date of the snapshot rejected for its size since `loaded_date` whose size this one
+    repeats (within the limit), or None: two exports in a row of the new size are not an accident,
+    and judging every later snapshot against the old size would leave the source stale for good."""
+    found = con.execute(query("load/rejected_snapshot_size"), {
+        "source": d.source, "extract_date": d.extract_date, "loaded_date": loaded_date, "stem": stem}).fetchall()
+    if found and abs(rows - found[0][0]) < limit * found[0][0]:
+        return found[0][1]
+    return None
 
 
 def _quarantine_rate_errors(staged: Staged) -> list[str]:

@@ -57,7 +57,7 @@ REPAIRS = {  # audit.repairs.kind (docs/ingest.md)
 
 ALERTS = {  # audit.alerts.kind and .level
     "delivery_rejected": "交付被拒收", "delivery_held": "交付暂缓", "delivery_refused": "交付无法读取",
-    "delivery_misnamed": "交付目录名有误", "source_stale": "来源数据过期",
+    "delivery_misnamed": "交付目录名有误", "snapshot_size_confirmed": "快照规模变化已确认", "source_stale": "来源数据过期",
     "list_corrected": "名单已更正", "standard_outdated": "保障标准待更新", "task_failed": "任务失败",
     "error": "错误", "warning": "警告",
 }

@@ -113,7 +113,7 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
     """Commit staged deliveries in date order, one transaction each; return a summary."""
     from pipelines.runtime.alerts import send
     from pipelines.ingest.stage import Staged, discard
-    from pipelines.load.deliveries import REJECTED, defer_checkpoints, is_pending, load_staged, stale_sources
+    from pipelines.load.deliveries import LOADED, REJECTED, defer_checkpoints, is_pending, load_staged, stale_sources
     from pipelines.warehouse import warehouse as open_wh
 
     staged = sorted((Staged.open(f) for f in staged_folders if f),
@@ -136,6 +136,8 @@ def load_deliveries(staged_folders: list[str], warehouse: str) -> dict:
             results.append(vars(result))
             if result.status == REJECTED:
                 send("error", "delivery_rejected", f"{s.delivery.rel} rejected: {result.message}")
+            elif result.status == LOADED and result.message:  # a snapshot size change confirmed
+                send("warning", "snapshot_size_confirmed", f"{s.delivery.rel}: {result.message}")
         report("load deliveries", len(staged), len(staged))
         stale = stale_sources(con)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
