@@ -387,26 +387,50 @@ def test_a_small_file_is_judged_row_by_row_whatever_its_share_of_bad_rows(loaded
     assert ledger == [("contributions.csv", 0, 0, 0), ("registrations.csv", 25, 19, 6)]
 
 
-def test_a_snapshot_back_to_an_older_state_loads_and_an_append_copy_stays_a_replay(loaded):
-    """The same bytes as the snapshot in force just before are a replay; as an older one,
-    with another snapshot between, they are the state going back (docs/ingest.md). 人社's
-    deliveries are events: a copy of any earlier one is a replay."""
+def test_an_old_delivery_dropped_again_under_a_new_date_is_a_replay_whatever_lies_between(loaded):
+    """sources.md: the same bytes as an earlier delivery, under a new date folder, are a replay.
+    A January snapshot copied to 2024-04-30, February and March loaded between, used to load as
+    the state going back: the history turned to January's and the scoring date moved to April."""
     landing, wh = loaded
     shutil.copytree(landing / "cl" / "2024-01-31", landing / "cl" / "2024-04-30")
+    shutil.copytree(landing / "mz" / "2024-01-31", landing / "mz" / "2024-04-30")
     shutil.copytree(landing / "rs" / "2024-01-31", landing / "rs" / "2024-04-30")
     summary = run_once(landing, wh)
-    assert sorted((d["source"], d["status"]) for d in summary["deliveries"]) == [
-        ("cl", "loaded"), ("rs", "skipped_duplicate")]
+    assert sorted((d["source"], d["status"], d["message"]) for d in summary["deliveries"]) == [
+        ("cl", "skipped_duplicate", "replay of cl/2024-01-31 (same content), nothing loaded"),
+        ("mz", "skipped_duplicate", "replay of mz/2024-01-31 (same content), nothing loaded"),
+        ("rs", "skipped_duplicate", "replay of rs/2024-01-31 (same content), nothing loaded")]
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        rows = {day: con.execute("SELECT count(*), count(DISTINCT cert_no) FROM staging.cl_disability"
-                                 " WHERE extract_date = ?", [day]).fetchall()[0]
-                for day in ("2024-01-31", "2024-04-30")}
-        state = con.execute("SELECT * EXCLUDE (load_id, extract_date) FROM staging.cl_disability"
-                            " WHERE extract_date = '2024-04-30' EXCEPT ALL SELECT * EXCLUDE (load_id, extract_date)"
-                            " FROM staging.cl_disability WHERE extract_date = '2024-01-31'").fetchall()
+        assert con.execute("SELECT count(*) FROM staging.cl_disability WHERE extract_date = '2024-04-30'"
+                           ).fetchall() == [(0,)]
     finally:
         con.close()
-    assert rows["2024-04-30"] == rows["2024-01-31"] and state == []
-    shutil.copytree(landing / "cl" / "2024-04-30", landing / "cl" / "2024-05-31")  # the one just before
-    assert [(d["source"], d["status"]) for d in run_once(landing, wh)["deliveries"]] == [("cl", "skipped_duplicate")]
+
+
+def test_a_file_named_in_capitals_is_the_contract_file_and_beside_its_lower_case_twin_is_refused(town, tmp_path):
+    """A Windows export names it `Households.CSV`: it is the households file (it was an unknown extra
+    file, so the delivery lacked households); beside `households.csv` which one is meant is unknown."""
+    import json
+
+    landing = tmp_path / "landing"
+    shutil.copytree(town / "landing" / "mz" / "2024-01-31", landing / "mz" / "2024-01-31")
+    jan = landing / "mz" / "2024-01-31"
+    (jan / "households.csv").rename(jan / "Households.CSV")
+    ready = (jan / "_READY").read_text(encoding="utf-8").strip()
+    if ready:  # the agency's _READY names the file as it wrote it
+        counts = json.loads(ready)
+        counts["files"] = {("Households.CSV" if k == "households.csv" else k): v for k, v in counts["files"].items()}
+        (jan / "_READY").write_text(json.dumps(counts), encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    assert [(d["status"], d["message"]) for d in run_once(landing, wh)["deliveries"]] == [("loaded", "")]
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) > 100 FROM staging.mz_households").fetchall() == [(True,)]
+    finally:
+        con.close()
+    feb = shutil.copytree(town / "landing" / "mz" / "2024-02-29", landing / "mz" / "2024-02-29")
+    shutil.copy(feb / "households.csv", feb / "Households.CSV")
+    (feb / "_READY").write_text("", encoding="utf-8")
+    [(status, message)] = [(d["status"], d["message"]) for d in run_once(landing, wh)["deliveries"]]
+    assert status == "rejected" and "households delivered twice (Households.CSV, households.csv)" in message

@@ -3,6 +3,7 @@ nightly job nor tell officials something false. Real DuckDB, GX and generated da
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -191,6 +192,8 @@ def test_a_folder_mistyped_years_ahead_on_the_first_night_is_held_and_the_real_o
                                        ("2026-01-31", "held")]
     assert "after the mz history (to 2024-03-31)" in rows(
         wh, "SELECT message FROM audit.alerts WHERE kind = 'delivery_held'")[0][0]
+    summary = json.loads(Path(nightly.write_summary({}, str(tmp_path / "out"), str(wh))).read_text(encoding="utf-8"))
+    assert [h.split(" is dated")[0] for h in summary["held"]] == ["mz/2026-01-31"]  # `dibao run` prints it
     copy_of_march("2026-02-28", "乙")  # the next delivery confirms the jump
     load_all(landing, wh)
     assert rows(wh, "SELECT extract_date::VARCHAR FROM audit.deliveries WHERE source = 'mz' AND status = 'loaded'"
@@ -250,7 +253,6 @@ def test_a_snapshot_size_change_two_deliveries_show_is_loaded_not_rejected_for_e
     """One undersized snapshot accepted (a first delivery of 40% of the households): every later
     full one was judged against it and rejected, leaving 民政 stale for good. The second snapshot
     of the new size confirms the change."""
-    import json
 
     jan = landing / "mz" / "2024-01-31"
     lines = (jan / "households.csv").read_bytes().rstrip(b"\n").split(b"\n")

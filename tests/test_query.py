@@ -121,6 +121,16 @@ def test_a_certificate_number_an_old_id_or_an_id_touching_letters_is_masked_in_t
         assert value not in text
 
 
+def test_an_id_typed_in_full_width_digits_is_masked_in_the_access_log(wh):
+    """sources.md repairs full-width digits into a 身份证号: typed so in a query it is one too."""
+    from pipelines.publish.access_log import log_path
+
+    full = "３７１５０２１９７００１０１１０１６"
+    run_query(wh, f"SELECT '{full}' AS id")
+    text = log_path(wh).read_text(encoding="utf-8")
+    assert "371502********1016" in text and full not in text and "371502197001011016" not in text
+
+
 def test_json_output_is_json_whatever_the_numbers(wh, capsys):
     """NaN and ±Infinity have no JSON spelling: null, nested values too."""
     sql = "SELECT 1/0 AS inf, 'nan'::DOUBLE AS nan, [1.5, '-inf'::DOUBLE] AS list, 2.5::DOUBLE AS x"

@@ -129,6 +129,8 @@ def _print_run_summary(console, path: Path, state: str, run_id: str, elapsed: fl
         line = (f"{f['rows_loaded']} rows loaded, {f['rows_quarantined']} quarantined" if f["status"] == "loaded"
                 else f"[red]{f['status']}[/]: {f.get('message') or ''}")
         console.print(f"returned list {Path(f['file']).name}: {line}", markup=True, highlight=False)
+    for s in summary.get("held", []):  # not loaded tonight, and every night until mended
+        console.print(f"[yellow]not loaded[/] {s}", markup=True, highlight=False)
     for s in summary.get("stale", []):
         console.print(f"[yellow]stale source[/] {s}")
     if summary.get("data_docs"):

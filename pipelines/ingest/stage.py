@@ -196,7 +196,8 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
         if counts is not None:
             _check_ready_count(staged, counts, sf)
     if counts is not None:
-        for name in sorted(set(counts) - set(delivery.files)):
+        delivered = {n.lower() for n in delivery.files}
+        for name in sorted(n for n in counts if n not in delivery.files and n.lower() not in delivered):
             staged.errors.append(f"_READY lists {name}, which is not in the delivery")
     report(f"stage {delivery.rel}", len(todo), len(todo))
     staged.save()
@@ -208,7 +209,7 @@ def _files_to_read(staged: Staged, specs: dict[str, FileSpec]) -> list[tuple[Fil
     does not know, files delivered twice and files missing are noted on `staged`."""
     by_stem: dict[str, list[str]] = {}
     for name in sorted(staged.delivery.files):
-        stem = Path(name).stem
+        stem = Path(name).stem.lower()  # `Households.CSV`, as a Windows export names it, is households
         if stem in specs:
             by_stem.setdefault(stem, []).append(name)
         else:
@@ -225,7 +226,7 @@ def _files_to_read(staged: Staged, specs: dict[str, FileSpec]) -> list[tuple[Fil
 def _check_ready_count(staged: Staged, counts: dict[str, int], sf: StagedFile) -> None:
     """The rows read against the count `_READY` gives for the file."""
     name = sf.file_name
-    expected = counts.get(name)
+    expected = counts.get(name, {n.lower(): c for n, c in counts.items()}.get(name.lower()))
     if expected is None:
         staged.errors.append(f"_READY gives no count for {name}")
     elif expected != sf.rows_read:

@@ -2,9 +2,9 @@
 
 For each staged delivery, in date order:
 - the same data files as the delivery this folder has in force (a rewritten
-  `_READY`), as any earlier 人社 delivery, or as a loaded snapshot with no other
-  snapshot dated between the two (warehouse/queries/load/replay_of.sql) -> a
-  replay: ledger `skipped_duplicate`, nothing else changes;
+  `_READY`) or as any earlier delivery of the source, loaded or since corrected
+  (warehouse/queries/load/replay_of.sql) -> a replay: ledger `skipped_duplicate`,
+  nothing else changes;
 - any delivery-level error (unreadable file, `_READY` count mismatch, missing
   file or mandatory column, table-level expectation failed, snapshot row count
   moved by half against the previous one) -> `rejected`: every file rejected,
@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 import duckdb
 
 from pipelines import config
-from pipelines.sources.contract import FILES, files_of, spec as file_spec
+from pipelines.sources.contract import FILES, spec as file_spec
 from pipelines.ingest.stage import Staged
 from pipelines.load import raw_archive
 from pipelines.sources.landing import Delivery
@@ -94,10 +94,8 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     d = staged.delivery
     result = LoadResult(staged.load_id, d.source, d.extract_date.isoformat(), LOADED)
 
-    append = all(f.semantics == "append" for f in files_of(d.source))
     original = con.execute(query("load/replay_of"), {
-        "folder": d.rel, "source": d.source, "extract_date": d.extract_date, "content": d.content_sha256,
-        "append": append}).fetchall()
+        "folder": d.rel, "source": d.source, "content": d.content_sha256}).fetchall()
     rate_errors = _quarantine_rate_errors(staged)
     confirmed: list[str] = []  # size changes a rejected snapshot showed first: loaded, and said so
     errors = staged.errors + staged.validation_errors + _snapshot_size_errors(con, staged, confirmed) + rate_errors
@@ -153,7 +151,7 @@ def _snapshot_size_errors(con, staged: Staged, confirmed: list[str]) -> list[str
             continue
         prev = con.execute(
             "SELECT rows_loaded, extract_date FROM audit.load_ledger WHERE source = ? AND status = 'loaded'"
-            " AND extract_date < ? AND regexp_replace(file_name, '\\.[^.]*$', '') = ?"
+            " AND extract_date < ? AND lower(regexp_replace(file_name, '\\.[^.]*$', '')) = ?"
             " ORDER BY extract_date DESC LIMIT 1",
             [d.source, d.extract_date, sf.stem],
         ).fetchall()

@@ -59,7 +59,12 @@ _OLD_ID = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{5}([0-9]{4})(?![0-9])")
 _HEX_KEY = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{64}(?![0-9A-Za-z])")
 
 
+# Full-width digits and Ｘ spell a 身份证号 too (sources.md repairs them): read as ASCII first.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
+
+
 def mask_ids(text: str) -> str:
+    text = text.translate(_FULL_WIDTH)
     kept, last, out = _HEX_KEY.finditer(text), 0, []
     for key in kept:
         out += [_mask(text[last:key.start()]), key.group()]

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 
 DIGESTS = "landing-digests.json"  # the landing files' digests, kept between nights (sources/digests.py)
+HELD = "held.json"  # tonight's held and refused folders, for the run summary (written by discover)
 # How long a run waits for another run of the DAG to finish with the warehouse: inside the
 # two hours discover may take (the DAG's execution_timeout), with room for its own work.
 CLAIM_WAIT_SECONDS = 100 * 60
@@ -50,13 +51,15 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
     with open_wh(Path(warehouse)) as con:
         # only folders still to load are judged: a clock set back never holds what is loaded
         due, held = hold_implausible(con, [d for d in found if is_pending(con, d)])
-        alert_misnamed(con, misnamed_deliveries(Path(landing)))
+        misnamed = alert_misnamed(con, misnamed_deliveries(Path(landing)))
         alert_refused(con, refused(notes))
         for d in due:
             pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
     log.info("%d complete deliveries, %d not yet loaded, %d held", len(found), len(pending), len(held))
     for n in notes:
         log.info(n)
+    work_dir(warehouse).mkdir(parents=True, exist_ok=True)
+    (work_dir(warehouse) / HELD).write_text(json.dumps(held + misnamed + refused(notes), ensure_ascii=False), encoding="utf-8")
     return pending
 
 
@@ -252,6 +255,9 @@ def write_summary(summary: dict, out: str, warehouse: str | None = None, run_id:
     """The run summary, the run's last step: the warehouse's claim (`discover_pending`) is released."""
     path = Path(out) / "run-summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    held = work_dir(warehouse) / HELD if warehouse else None
+    if held is not None and held.exists() and "held" not in summary:  # every night a folder stays held
+        summary = {**summary, "held": json.loads(held.read_text(encoding="utf-8"))}
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     if warehouse and run_id:
         from pipelines.runtime.run_claim import release

@@ -5,7 +5,7 @@
 SELECT l.rows_read, l.extract_date FROM audit.load_ledger l
 WHERE l.source = $source AND l.status = 'rejected' AND l.extract_date < $extract_date
   AND l.extract_date > $loaded_date
-  AND regexp_replace(l.file_name, '\.[^.]*$', '') = $stem
+  AND lower(regexp_replace(l.file_name, '\.[^.]*$', '')) = $stem
   AND l.message LIKE '%rows loadable against%'
 ORDER BY l.extract_date DESC, l.loaded_at DESC
 LIMIT 1;
