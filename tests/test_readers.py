@@ -73,6 +73,19 @@ def test_unreadable_content(tmp_path, content, message):
         read_file(write(tmp_path, content))
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_nul_or_an_invalid_byte_in_one_line_loses_that_line_not_the_file(tmp_path, encoding):
+    """One bad byte in a cell used to reject the whole file (and its delivery): the line is now a
+    malformed row, its bytes shown as escapes for the reviewer, and the others read as usual."""
+    good = [f"{HEADER}\n", "1,张三,2024-01-01\n", "2,王五,2024-01-02\n", "3,赵六,2024-01-03\n"]
+    data = b"".join(line.encode(encoding) for line in good[:2]) + "4,李".encode(encoding) + b"\x00\x81\n" \
+        + b"".join(line.encode(encoding) for line in good[2:])
+    result = read_file(write(tmp_path, data))
+    assert result.encoding == encoding and result.rows_read == 4
+    assert [(r[-2], r[-1]) for r in rows(result)] == [(2, None), (3, "4,李\\x00\\x81"), (4, None), (5, None)]
+    assert rows(result)[2][:3] == ("2", "王五", "2024-01-02")
+
+
 def test_decode_gives_utf8_bytes_without_bom():
     assert decode_csv_bytes("\ufeffa,b\n".encode("utf-8")) == ("utf-8-sig", b"a,b\n")
     assert decode_csv_bytes("甲,乙\n".encode("gb18030")) == ("gb18030", "甲,乙\n".encode())

@@ -33,10 +33,21 @@ _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 
 def read_csv(path: Path) -> ReadResult:
     data = read_regular_bytes(path)
-    encoding, utf8 = decode_csv_bytes(data)
+    try:
+        encoding, utf8 = decode_csv_bytes(data)
+        bad: list[tuple[int, str]] = []
+    except UnreadableFile:
+        salvaged = salvage_lines(data)  # text but for a line or two: those lines are malformed rows
+        if salvaged is None:
+            raise
+        encoding, utf8, bad = salvaged
     table = parse_csv_fast(utf8)
     if table is None:
         table = parse_csv_slow(utf8.decode("utf-8"))
+    if bad:
+        table = ParsedTable(table.headers, pl.concat([table.frame, pl.DataFrame(
+            {LINE: [n for n, _ in bad], MALFORMED: [t for _, t in bad]}, schema={LINE: pl.Int64, MALFORMED: pl.String},
+        )], how="diagonal").sort(LINE))
     result = table_result(table, encoding)
     result.sha256 = hashlib.sha256(data).hexdigest()
     return result
@@ -65,6 +76,40 @@ def decode_csv_bytes(data: bytes) -> tuple[str, bytes]:
         return "gb18030", data.decode("gb18030").encode("utf-8")
     except UnicodeDecodeError as err:
         raise UnreadableFile(f"not UTF-8 or GB18030 text (bad byte at {err.start})") from None
+
+
+# A text file with a NUL or an invalid byte in a cell or two (a clerk's paste, a truncated
+# character) loses those lines, not the file; more than this share of its lines and it is
+# no text file (an XLSX renamed .csv, a binary dump), rejected as before.
+SALVAGE_SHARE = 0.01
+_SHOWN = {c: f"\\x{c:02x}" for c in range(32) if c != 9}  # control characters, as escapes
+
+
+def salvage_lines(data: bytes) -> tuple[str, bytes, list[tuple[int, str]]] | None:
+    """(encoding, the content as UTF-8 with its bad lines blanked, each bad line's (line number,
+    text with the bad bytes as escapes)), or None when the header is bad, or every data line, or
+    more than SALVAGE_SHARE of them (one is always allowed)."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    lines = (data[len(codecs.BOM_UTF8):] if bom else data).split(b"\n")
+    best = None
+    for encoding in ("utf-8", "gb18030"):
+        kept, bad = [], []
+        for number, line in enumerate(lines, start=1):
+            body = line[:-1] if line.endswith(b"\r") else line
+            try:
+                if body.translate(None, _NOT_CONTROL):
+                    raise ValueError("control byte")
+                kept.append(line.decode(encoding).encode("utf-8"))
+            except ValueError:  # UnicodeDecodeError included
+                bad.append((number, body.decode(encoding, errors="backslashreplace").translate(_SHOWN)))
+                kept.append(b"")
+        if best is None or len(bad) < len(best[2]):
+            best = ("utf-8-sig" if bom and encoding == "utf-8" else encoding, b"\n".join(kept), bad)
+    encoding, text, bad = best
+    data_lines = sum(1 for line in lines[1:] if line.strip(b" \t\r"))
+    if not bad or bad[0][0] == 1 or len(bad) > max(1, SALVAGE_SHARE * data_lines) or len(bad) >= data_lines:
+        return None
+    return encoding, text, bad
 
 
 def parse_csv_fast(data: bytes) -> ParsedTable | None:
