@@ -208,6 +208,10 @@ def test_a_repeated_header_reads_and_only_a_contract_column_repeated_is_refused(
         ('a,b\n1,"unterminated\n2,3\n', {2: '1,"unterminated'}, [("2", "3", 3)]),
         ('a,b\n1,"x"y\n4,5\n', {2: '1,"x"y'}, [("4", "5", 3)]),
         ('a,b\n1,2\n"3,4\n5,6\n7,"8\n', {3: '"3,4', 5: '7,"8'}, [("1", "2", 2), ("5", "6", 4)]),
+        # a quote opened by mistake and closed lines later: one record of the wrong width, which
+        # sources.md counts as lines (so _READY did) and made the delivery "truncated"
+        ('a,b\n1,2\n3,"x\n4,5\n6",7\n8,9\n', {3: '3,"x'}, [("1", "2", 2), ("4", "5", 4), ('6"', "7", 5),
+                                                         ("8", "9", 6)]),
     ],
 )
 def test_a_malformed_line_is_one_row(tmp_path, content, malformed, good):

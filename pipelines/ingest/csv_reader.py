@@ -45,9 +45,7 @@ def read_csv(path: Path) -> ReadResult:
     if table is None:
         table = parse_csv_slow(utf8.decode("utf-8"))
     if bad:
-        table = ParsedTable(table.headers, pl.concat([table.frame, pl.DataFrame(
-            {LINE: [n for n, _ in bad], MALFORMED: [t for _, t in bad]}, schema={LINE: pl.Int64, MALFORMED: pl.String},
-        )], how="diagonal").sort(LINE))
+        table = ParsedTable(table.headers, _with_malformed(table.frame, bad))
     result = table_result(table, encoding)
     result.sha256 = hashlib.sha256(data).hexdigest()
     return result
@@ -235,13 +233,14 @@ class CsvRecords:
         self.header_line = 1
         self.records: list[list[str]] = []
         self.lines: list[int] = []
+        self.ends: list[int] = []  # each record's last line: later than its first when a quote spans lines
         self.consumed = 0  # lines read by the last reader up to its last good record
 
     def read(self, reader, offset: int = 0) -> None:
         """Collect a reader's records; `offset` lines precede its first line. On
         csv.Error, the failing record starts at line offset + self.consumed + 1."""
         headers, header_line = self.headers, self.header_line
-        records, lines = self.records, self.lines
+        records, lines, ends = self.records, self.lines, self.ends
         consumed = 0
         try:
             for record in reader:
@@ -253,6 +252,7 @@ class CsvRecords:
                 else:
                     records.append(record)
                     lines.append(first - header_line + 1)
+                    ends.append(offset + consumed - header_line + 1)
         finally:
             self.headers, self.header_line, self.consumed = headers, header_line, consumed
 
@@ -267,6 +267,8 @@ def parse_csv_slow(text: str) -> ParsedTable:
         found.read(reader)
         if found.headers is None:
             raise UnreadableFile("empty file: no header")
+        if _first_merged(found, 0) is not None:
+            return parse_csv_recovering(text)
         return ParsedTable(found.headers, _records_frame(found.records, found.lines, len(found.headers)))
     except csv.Error:  # one bad line is one quarantined row, not a bad file
         return parse_csv_recovering(text)
@@ -276,30 +278,52 @@ def parse_csv_slow(text: str) -> ParsedTable:
 
 
 def parse_csv_recovering(text: str) -> ParsedTable:
-    """The csv module's reading, except that a record the module rejects makes its first
-    line a malformed row (its text in `_malformed`) and parsing resumes on the next line."""
+    """The csv module's reading, except that a record the module rejects, or one that spans
+    lines yet has the wrong number of fields (a quote opened by mistake, `6,"3725…`, closed six
+    lines down: its lines are rows of their own, as sources.md counts rows), makes its first line
+    a malformed row (its text in `_malformed`) and parsing resumes on the next line."""
     lines = io.StringIO(text, newline="").readlines()
     found = CsvRecords()
     malformed: list[tuple[int, str]] = []
     pos = 0
     while pos < len(lines):
+        start = len(found.records)
         try:
             found.read(csv.reader(islice(lines, pos, None), strict=True), offset=pos)
-            break
+            error = None
         except csv.Error as err:
+            error = err
+        merged = _first_merged(found, start)
+        if merged is not None:  # before any error further down: resume after its first line
+            bad = found.lines[merged] + found.header_line - 2  # 0-based physical line
+            del found.records[merged:], found.lines[merged:], found.ends[merged:]
+        elif error is not None:
             bad = pos + found.consumed  # 0-based index of the failing record's first line
             if found.headers is None:
-                raise UnreadableFile(f"malformed CSV header at line {bad + 1}: {err}") from None
-            malformed.append((bad + 1 - found.header_line + 1, lines[bad].rstrip("\r\n")))
-            pos = bad + 1
+                raise UnreadableFile(f"malformed CSV header at line {bad + 1}: {error}") from None
+        else:
+            break
+        malformed.append((bad + 1 - found.header_line + 1, lines[bad].rstrip("\r\n")))
+        pos = bad + 1
     if found.headers is None:
         raise UnreadableFile("empty file: no header")
     frame = _records_frame(found.records, found.lines, len(found.headers))
-    if malformed:
-        bad_rows = pl.DataFrame({LINE: [n for n, _ in malformed], MALFORMED: [t for _, t in malformed]},
-                                schema={LINE: pl.Int64, MALFORMED: pl.String})
-        frame = pl.concat([frame, bad_rows], how="diagonal").sort(LINE)
-    return ParsedTable(found.headers, frame)
+    return ParsedTable(found.headers, _with_malformed(frame, malformed))
+
+
+def _first_merged(found: CsvRecords, start: int) -> int | None:
+    """The first record from `start` that spans lines with a field count other than the header's."""
+    width = len(found.headers or [])
+    return next((i for i in range(start, len(found.records))
+                 if found.ends[i] > found.lines[i] and len(found.records[i]) != width), None)
+
+
+def _with_malformed(frame: pl.DataFrame, malformed: list[tuple[int, str]]) -> pl.DataFrame:
+    if not malformed:
+        return frame
+    bad_rows = pl.DataFrame({LINE: [n for n, _ in malformed], MALFORMED: [t for _, t in malformed]},
+                            schema={LINE: pl.Int64, MALFORMED: pl.String})
+    return pl.concat([frame, bad_rows], how="diagonal").sort(LINE)
 
 
 def _is_blank(record: list[str]) -> bool:
