@@ -464,3 +464,33 @@ def test_a_delivery_folder_the_pipeline_may_not_enter_is_alerted_and_the_others_
     finally:
         con.close()
     assert alerts == [("mz", "mz/2024-02-29: cannot be read (Permission denied), delivery refused")]
+
+
+def test_a_600_kb_quoted_cell_and_a_10_mb_extra_header_are_read_not_refused(tmp_path):
+    """The csv module's 128 KB field limit made a long quoted name a malformed line (no column)
+    and a long extra column's name a bad file: the name is now cell_too_long on its column, and
+    the extra column is recorded in the drift under a name cut to 200 characters."""
+    from tests.pipeline_run import load_all
+
+    landing, wh = tmp_path / "landing", tmp_path / "w.duckdb"
+    folder = landing / "mz" / "2024-01-31"
+    folder.mkdir(parents=True)
+    headers = spec("mz", "households").headers
+    rows = _households_rows(3)
+    rows[1][2] = "名" * 200_000  # 600 KB
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows([headers + ["x" * 10_000_000],
+                                                                               *[r + [""] for r in rows]])
+    (folder / "households.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    _csv(folder / "members.csv", spec("mz", "members").headers, _members_rows(n=3))
+    (folder / "_READY").write_text("")
+    [delivery] = load_all(landing, wh)["deliveries"]
+    assert delivery["status"] == "loaded", delivery["message"]
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT line_number, column_name, reason FROM audit.quarantine").fetchall() == [
+            (3, "户主姓名", "cell_too_long")]
+        [(name,)] = con.execute("SELECT column_name FROM audit.schema_drift WHERE drift = 'extra_column'").fetchall()
+    finally:
+        con.close()
+    assert name == "x" * 200 + "…[truncated: 10000000 characters]"

@@ -25,6 +25,11 @@ from pipelines.ingest.file_table import (
     table_result,
 )
 
+# The csv module refuses a field over 128 KB as a bad line: a 600 KB name would be a
+# `malformed_line` with no column, and a long extra header a bad file. Fields of any size
+# are read; an oversized contract cell is then quarantined as `cell_too_long` (row_defects.py).
+csv.field_size_limit(2**31 - 1)
+
 # Control bytes never occur in the text encodings we accept (not even inside a
 # GB18030 multi-byte character); their presence means a binary file.
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r")

@@ -176,7 +176,7 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
             staged.errors.append(sf.error)
             continue
         extra, missing = match_headers(result.headers, spec)
-        sf.extra_columns = extra
+        sf.extra_columns = [_shown_name(e) for e in extra]  # a 10 MB header is no name to keep
         sf.missing_optional = [h for h in missing if spec.column(h).optional]
         rows, row_defects, bounded = split_row_defects(result.frame, set(spec.headers))
         try:
@@ -202,6 +202,12 @@ def stage(delivery: Delivery, work: Path, load_id: str) -> Staged:
     report(f"stage {delivery.rel}", len(todo), len(todo))
     staged.save()
     return staged
+
+
+def _shown_name(name: str) -> str:
+    from pipelines.ingest.row_defects import KEEP_CHARS
+
+    return name if len(name) <= KEEP_CHARS else f"{name[:KEEP_CHARS]}…[truncated: {len(name)} characters]"
 
 
 def _files_to_read(staged: Staged, specs: dict[str, FileSpec]) -> list[tuple[FileSpec, str]]:
