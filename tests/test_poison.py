@@ -460,8 +460,11 @@ def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path
     # the correction adds its row back, which tells nothing new of that check.
     households = landing / "mz" / "2024-03-31" / "households.xlsx"
     frame = read_file(households).frame.drop("_line")
-    back = frame.filter(pl.col("核对日期").str.contains(r"^2023-\d\d-\d\d$"))["家庭编号"][0]
-    write_xlsx(frame.filter(pl.col("家庭编号") != back), households)
+    checked_2023 = frame.filter(pl.col("核对日期").str.contains(r"^2023-\d\d-\d\d$"))["家庭编号"]
+    back, fixed = checked_2023[0], checked_2023[1]  # and one whose income the first delivery had wrong
+    write_xlsx(frame.filter(pl.col("家庭编号") != back).with_columns(
+        pl.when(pl.col("家庭编号") == fixed).then(pl.lit("9999")).otherwise(pl.col("月人均收入")).alias("月人均收入")),
+        households)
     ready = landing / "mz" / "2024-03-31" / "_READY"
     counts = ready.read_text(encoding="utf-8")
     ready.write_text(counts.replace(f'"households.xlsx": {frame.height}', f'"households.xlsx": {frame.height - 1}'),
@@ -483,9 +486,10 @@ def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path
     second = run_with_outputs(landing, wh, out)
     assert [(d["extract_date"], d["status"]) for d in second["deliveries"]] == [("2024-03-31", "loaded")]
     assert sorted(rows(wh, "SELECT household_id, changed, received_on::VARCHAR FROM audit.corrected_rows")) == sorted([
-        (hid, ["income_per_capita"], "2024-04-20"), (back, [], "2024-04-20")])
-    assert rows(wh, "SELECT first_seen < '2024-03-31', corrected_on FROM core.income_checks WHERE household_id = ?"
-                    " AND year(check_date) = 2023", [back]) == [(True, None)]  # not 2024-04-20
+        (hid, ["income_per_capita"], "2024-04-20"), (back, [], "2024-04-20"), (fixed, ["income_per_capita"], "2024-04-20")])
+    for known in (back, fixed):  # the correction shows what January and February showed: known since
+        assert rows(wh, "SELECT first_seen < '2024-03-31', corrected_on FROM core.income_checks"
+                        " WHERE household_id = ? AND year(check_date) = 2023", [known]) == [(True, None)], known
 
     # history: the corrected value is known from the day it was delivered
     assert rows(wh, "SELECT income_per_capita, first_seen::VARCHAR, corrected_on::VARCHAR FROM core.income_checks"

@@ -69,6 +69,12 @@ def test_a_new_snapshot_rebuilds_from_its_month(built, tmp_path):
     ("UPDATE audit.schema_migrations SET applied_at = current_timestamp + INTERVAL 1 MINUTE"
      " WHERE name = (SELECT min(name) FROM audit.schema_migrations)",
      "a migration was applied since the last build"),
+    # a same-date correction of the latest mz snapshot, loaded since the build
+    ("CREATE TEMP TABLE c AS SELECT load_id, extract_date FROM audit.deliveries WHERE source = 'mz'"
+     " AND status = 'loaded' ORDER BY extract_date DESC LIMIT 1;"
+     " INSERT INTO audit.corrected_rows SELECT load_id, load_id, 'mz', extract_date, 'H1', [], current_date FROM c;"
+     " DELETE FROM audit.built_deliveries WHERE load_id IN (SELECT load_id FROM c)",
+     "a same-date correction re-dates when checks were known, in months before it too"),
 ])
 def test_what_makes_a_night_full(built, tmp_path, change, reason):
     wh = _copy(built, tmp_path)

@@ -111,9 +111,12 @@ def plan(con: duckdb.DuckDBPyConnection, layer: str = "mart", full: bool = False
         return made(FULL, "the policy parameters changed")
     if _hash_key_changed(con):
         return made(FULL, "the person_key hash key changed")
-    changed, rs_superseded, months_from = con.execute(query("core/scope_months_from"), {"layer": layer}).fetchall()[0]
+    changed, rs_superseded, corrected, months_from = con.execute(
+        query("core/scope_months_from"), {"layer": layer}).fetchall()[0]
     if rs_superseded:
         return made(FULL, "a 人社 delivery was superseded: the months it held are unknown")
+    if corrected:
+        return made(FULL, "a same-date correction re-dates when checks were known, in months before it too")
     if not changed:
         if layer != "core" and con.execute(query("core/scope_core_rebuilt_since"), [last[0][2]]).fetchall()[0][0]:
             return made(FULL, "the core layer was rebuilt since the last build")

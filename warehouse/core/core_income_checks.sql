@@ -17,17 +17,20 @@ WITH checks AS (
     WHERE check_date IS NOT NULL
     GROUP BY household_id, check_date
 ),
--- a same-date correction that changed the check, or added the row that first showed it,
--- was delivered on received_on: the check is known from then, not from the extract date.
--- A row added back that an earlier snapshot showed (a first delivery missing a county's
--- rows) tells nothing new of its checks: they stay known from that snapshot.
+-- a same-date correction that changed the check, or added the row showing it, was delivered
+-- on received_on: the value it shows is known from then, not from the extract date. Unless a
+-- snapshot before the corrected one already showed that very value (a correction that puts
+-- back what the superseded delivery had wrong, or a row added back): known from then.
 corrected AS (
     SELECT c.household_id, c.check_date, max(r.received_on) AS corrected_on
     FROM checks c
     JOIN audit.corrected_rows r
       ON r.household_id = c.household_id AND r.extract_date BETWEEN c.shown_from AND c.shown_to
-     AND (list_has_any(r.changed, ['income_per_capita', 'check_date'])
-          OR (len(r.changed) = 0 AND r.extract_date = c.shown_from))
+     AND (len(r.changed) = 0 OR list_has_any(r.changed, ['income_per_capita', 'check_date']))
+     AND NOT EXISTS (
+         SELECT 1 FROM core.household_history h
+         WHERE h.household_id = c.household_id AND h.check_date = c.check_date AND h.valid_from < r.extract_date
+           AND h.income_per_capita IS NOT DISTINCT FROM c.income_per_capita)
     JOIN audit.deliveries d ON d.load_id = r.load_id AND d.status = 'loaded'
     GROUP BY ALL
 )

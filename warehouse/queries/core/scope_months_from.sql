@@ -7,7 +7,9 @@
 -- extract month and every month it brings contributions for (they may arrive
 -- late, or again with another base). A superseded 人社 delivery's rows are gone
 -- from staging, so nobody can say which months it held: rs_superseded > 0 asks
--- for a full build.
+-- for a full build. So does a same-date correction of 民政 rows (corrected_rows > 0):
+-- it re-dates when a check was known (core.income_checks.first_seen), and the month that
+-- counted it before may lie before the corrected one.
 WITH changed AS (
     SELECT d.source, d.extract_date, d.load_id, d.status
     FROM audit.deliveries d
@@ -24,4 +26,5 @@ months AS (
 SELECT
     (SELECT count(*) FROM changed) AS changed,
     (SELECT count(*) FROM changed WHERE source = 'rs' AND status = 'superseded') AS rs_superseded,
+    (SELECT count(*) FROM audit.corrected_rows WHERE load_id IN (SELECT load_id FROM changed)) AS corrected_rows,
     (SELECT min(month) FROM months) AS months_from
