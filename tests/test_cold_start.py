@@ -116,3 +116,37 @@ def test_a_judged_model_is_retrained_only_once_two_month_ends_behind(risk_world)
     assert [behind(judged, m) for m in (0, 1, 2, 3)] == [False, False, True, True]
     assert [behind(young, m) for m in (0, 1, 2)] == [False, True, True]
     assert not _outgrown(str(risk_world["warehouse"]), {"data_window": {"last_as_of": dates[0]}})
+
+
+def test_a_model_trained_on_a_delivery_corrected_since_is_retrained(risk_world, tmp_path):
+    """A same-date correction loaded after the model was trained replaces data it learned from
+    (a night-order probe: a June snapshot with wrong incomes trained the model, the correction
+    came, and the model stayed in force, listing every household 高)."""
+    from datetime import timedelta, timezone
+
+    from pipelines.score.upkeep import labelled_dates, outgrown
+    from tests.risk_world import copy_warehouse
+
+    wh = copy_warehouse(risk_world, tmp_path)
+    con = duckdb.connect(str(wh))
+    try:
+        last = str(labelled_dates(con)[-1])
+        [(load_id, attempted)] = con.execute("SELECT load_id, attempted_at FROM audit.deliveries WHERE source = 'mz'"
+                                             " AND status = 'loaded' ORDER BY extract_date DESC LIMIT 1").fetchall()
+    finally:
+        con.close()
+    created = (attempted + timedelta(minutes=5)).replace(tzinfo=timezone.utc)
+    model = {"guard": {"in_force": "logistic", "judged": True}, "data_window": {"last_as_of": last},
+             "created_at": created.isoformat(), "version": "m"}
+    assert not outgrown(str(wh), model)
+    con = duckdb.connect(str(wh))
+    try:  # the agency re-delivers that folder after the model was trained: a correction loads
+        con.execute("INSERT INTO audit.deliveries SELECT * REPLACE (load_id || '-c' AS load_id,"
+                    " ?::TIMESTAMP AS attempted_at) FROM audit.deliveries WHERE load_id = ?",
+                    [(created + timedelta(minutes=5)).replace(tzinfo=None), load_id])
+        con.execute("UPDATE audit.deliveries SET status = 'superseded' WHERE load_id = ?", [load_id])
+    finally:
+        con.close()
+    assert outgrown(str(wh), model)
+    later = {**model, "created_at": (created + timedelta(minutes=10)).isoformat()}  # trained after the correction
+    assert not outgrown(str(wh), later)

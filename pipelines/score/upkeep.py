@@ -10,7 +10,7 @@ imports the training code.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -75,14 +75,23 @@ def ensure_model(warehouse: str, models_dir: str | None = None, seed: int = 0) -
 
 
 def outgrown(warehouse: str, current: dict) -> bool:
-    """A provisional model with a newer labelled month-end than it saw, or any model
-    STALE_MONTHS or more month-ends behind (the monthly DAG keeps it within one)."""
+    """A provisional model with a newer labelled month-end than it saw, any model
+    STALE_MONTHS or more month-ends behind (the monthly DAG keeps it within one), or one
+    trained on a delivery a same-date correction has since superseded."""
     if "guard" not in current:  # registered before the guard existed: left to the monthly DAG
         return False
+    from pipelines.sql import query
+
     con = open_read_only(warehouse)
     try:
         dates = labelled_dates(con)
+        created = current.get("created_at")
+        corrected = created is not None and con.execute(query("score/trained_on_corrected"), {
+            "created": datetime.fromisoformat(created).astimezone(timezone.utc).replace(tzinfo=None)}).fetchall()[0][0]
     finally:
         con.close()
+    if corrected:
+        log.info("model %s retrained: %d delivery it learned from was corrected since", current["version"], corrected)
+        return True
     newer = [d for d in dates if str(d) > current.get("data_window", {}).get("last_as_of", "9999")]
     return len(newer) >= (1 if provisional(current) else STALE_MONTHS)
