@@ -46,7 +46,7 @@ def test_future_dated_delivery_is_held_and_later_deliveries_score(landing, tmp_p
     assert held == [("cl/2024-03-31",), ("mz/2024-03-31",), ("mz/2030-01-31",)]
     assert rows(wh, "SELECT count(*) FROM audit.deliveries WHERE status = 'loaded' AND extract_date > '2024-03-15'"
                 ) == [(0,)]
-    assert rows(wh, "SELECT DISTINCT status FROM audit.load_ledger WHERE load_id LIKE '%-held'") == [("held",)]
+    assert rows(wh, "SELECT DISTINCT status FROM audit.load_ledger WHERE load_id LIKE '%-held'") == [("pending",)]
     assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_held'") == [(3,)]
     assert rows(wh, "SELECT core.scoring_date()") == [(__import__("datetime").date(2024, 2, 29),)]
 
@@ -55,6 +55,10 @@ def test_future_dated_delivery_is_held_and_later_deliveries_score(landing, tmp_p
     assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'mz/2024-03-31' ORDER BY status"
                 ) == [("held",), ("loaded",)]
     assert rows(wh, "SELECT status FROM audit.deliveries WHERE folder = 'mz/2030-01-31'") == [("held",)]
+    # the ledger: no `pending` row is left for a folder attempted since (outputs.md's four statuses)
+    assert rows(wh, "SELECT status, count(*) FROM audit.load_ledger WHERE extract_date = '2024-03-31'"
+                    " AND source = 'mz' GROUP BY ALL") == [("loaded", 2)]
+    assert rows(wh, "SELECT DISTINCT status FROM audit.load_ledger WHERE extract_date = '2030-01-31'") == [("pending",)]
     assert rows(wh, "SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_held'") == [(3,)]  # once each
     scored = nightly.score(str(wh))
     assert scored["status"] == "scored" and scored["as_of_date"] == "2024-03-31"

@@ -296,6 +296,9 @@ def _write_ledger(con, staged: Staged, result: LoadResult, now: datetime, replay
         [staged.load_id, d.source, d.extract_date, d.rel, d.content_sha256, d.ready_sha256, result.status,
          result.message or None, replay_of, now],
     )
+    # A hold was no attempt (pipelines/sources/hold.py): its `pending` ledger rows give way to this one's.
+    con.execute("DELETE FROM audit.load_ledger WHERE status = 'pending' AND load_id IN"
+                " (SELECT load_id FROM audit.deliveries WHERE folder = ? AND status = 'held')", [d.rel])
 
 
 def stale_sources(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -24,6 +24,9 @@ from pipelines.sources.landing import Delivery
 log = logging.getLogger(__name__)
 
 HELD = "held"
+# The ledger speaks the contract's words (outputs.md: a folder not attempted has no row or
+# status `pending`): a hold is `pending` there, until the folder is attempted.
+PENDING = "pending"
 
 
 def hold_reason(d: Delivery, today: date, span: tuple[date, date] | None, pending: list[date]) -> str | None:
@@ -112,7 +115,7 @@ def _record(con: duckdb.DuckDBPyConnection, d: Delivery, reason: str) -> bool:
                     [load_id, d.source, d.extract_date, d.rel, d.content_sha256, d.ready_sha256, HELD, reason, now])
         for name, sha in sorted(d.files.items()):
             con.execute("INSERT INTO audit.load_ledger VALUES (?, ?, ?, ?, 0, 0, 0, ?, ?, ?, NULL, 0, ?)",
-                        [load_id, d.source, d.extract_date, name, HELD, now, sha, reason])
+                        [load_id, d.source, d.extract_date, name, PENDING, now, sha, reason])
         con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'delivery_held', ?, ?, ?)",
                     [now, d.source, d.extract_date, reason[:2000]])
         con.execute("COMMIT")
