@@ -434,3 +434,52 @@ def test_a_file_named_in_capitals_is_the_contract_file_and_beside_its_lower_case
     (feb / "_READY").write_text("", encoding="utf-8")
     [(status, message)] = [(d["status"], d["message"]) for d in run_once(landing, wh)["deliveries"]]
     assert status == "rejected" and "households delivered twice (Households.CSV, households.csv)" in message
+
+
+def test_unknown_person_conflicts_do_not_depend_on_the_order_deliveries_arrived(town, tmp_path):
+    """人社's February registrations judged before 民政's February snapshot arrived, a night late,
+    used to keep an `unknown_person` conflict for someone that snapshot lists (a night-order probe)."""
+    import json
+
+    from pipelines.ingest.readers import read_file
+
+    landing = tmp_path / "landing"
+    shutil.copytree(town / "landing", landing)
+
+    def conflicts(wh):
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            return con.execute("SELECT extract_date::VARCHAR, file_name, line_number, masked_id FROM audit.conflicts"
+                               " WHERE kind = 'unknown_person' ORDER BY ALL").fetchall()
+        finally:
+            con.close()
+
+    # someone 人社 registers in February whom no delivery names: 民政's February snapshot now lists them
+    probe = tmp_path / "probe.duckdb"
+    run_once(landing, probe, "2024-02-29")
+    rs = landing / "rs" / "2024-02-29" / "registrations.csv"
+    ids = dict(zip(read_file(rs).frame["_line"].to_list(), read_file(rs).frame["身份证号"].to_list()))
+    line = next(n for d, f, n, _ in conflicts(probe) if d == "2024-02-29" and f == "registrations.csv"
+                and len(ids[n]) == 18 and ids[n][:17].isdigit())
+    feb = landing / "mz" / "2024-02-29"
+    members = feb / "members.csv"
+    encoding = "utf-8" if members.read_bytes()[:3] == b"\xef\xbb\xbf" else "gb18030"
+    header = members.read_bytes().decode(encoding).lstrip("\ufeff").splitlines()[0].split(",")
+    first = members.read_bytes().decode(encoding).lstrip("\ufeff").splitlines()[1].split(",")
+    row = dict(zip(header, first)) | {"身份证号": ids[line], "姓名": "新成员", "与户主关系": "子女", "出生日期": "2000-01-01"}
+    with members.open("ab") as f:
+        f.write((",".join(row[h] for h in header) + "\n").encode(encoding))
+    ready = json.loads((feb / "_READY").read_text(encoding="utf-8") or "{}")
+    if ready:
+        ready["files"]["members.csv"] += 1
+        (feb / "_READY").write_text(json.dumps(ready), encoding="utf-8")
+
+    aside = shutil.move(feb, tmp_path / "aside")
+    night_by_night = tmp_path / "nights.duckdb"
+    run_once(landing, night_by_night, "2024-02-29")  # 人社's February first
+    shutil.move(aside, feb)
+    run_once(landing, night_by_night, "2024-02-29")
+    at_once = tmp_path / "once.duckdb"
+    run_once(landing, at_once, "2024-02-29")
+    assert ("2024-02-29", "registrations.csv", line) not in [c[:3] for c in conflicts(at_once)]
+    assert conflicts(night_by_night) == conflicts(at_once)

@@ -122,11 +122,13 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     if result.status == LOADED:
         # after the ledger: the views read the deliveries' status
         raw_archive.point_views(con, [file_spec(d.source, sf.stem).key for sf in staged.files])
-        from pipelines.core.link import record_conflicts  # the source's cross-checks, same transaction
+        from pipelines.core.link import recheck_later_registrations, record_conflicts  # same transaction
         from pipelines.runtime.timing import timed
 
         with timed("link", delivery=d.rel):
             record_conflicts(con, staged.load_id, d.source, d.extract_date)
+            if d.source in ("mz", "cl"):
+                recheck_later_registrations(con, d.extract_date)
     if result.status == REJECTED:
         con.execute(
             "INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
