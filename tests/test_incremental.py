@@ -165,7 +165,7 @@ def test_the_nights_take_the_scopes_the_plan_says(nights):
     assert [(s, f) for s, _, f in builds] == [
         ("full", None),              # the first build
         ("months", "2024-02-01"),    # February's mz (its cl is rejected for its _READY count)
-        ("months", "2024-02-01"),    # the late rs and the mz correction of 2024-02-29
+        ("full", None),              # the late rs and the mz correction of 2024-02-29: a correction re-dates
         ("months", "2024-01-01"),    # March's deliveries: its rs pays for January too
         ("months", "2024-03-01"),    # the cl correction
         ("unchanged", None),         # nothing new

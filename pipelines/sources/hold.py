@@ -4,8 +4,8 @@ A folder dated after today (the run's clock, `config.today()`), far before its
 source's history, or far after it with no other delivery near it is almost always a
 mistyped name (`mz/2030-01-31`, `mz/2026-01-31` among 2024's). Loaded, it
 would become the latest snapshot and freeze scoring on a date that never comes.
-Such a folder is *held*: nothing of it is staged or loaded, `audit.deliveries` and
-`audit.load_ledger` record it with status `held` (never `loaded`), one alert is
+Such a folder is *held*: nothing of it is staged or loaded, `audit.deliveries` records
+it as `held` and `audit.load_ledger` as `pending` (never `loaded`), one alert is
 raised, and every later night looks at it again: once the clock reaches its date,
 or the operator renames the folder, it loads like any other delivery.
 """
