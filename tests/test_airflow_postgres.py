@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.airflow_env import (
-    Components, Requirement, airflow, airflow_env, free_port, fresh_database, metadata, migrate,
+    Components, Requirement, airflow_env, dags_test, free_port, fresh_database, metadata, migrate,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -64,8 +64,7 @@ def run(postgres_url, tmp_path_factory):
         components.wait_api_server(port)
         seconds["api_server_ready"] = time.perf_counter() - started - seconds["migrate_and_pool"]
         t = time.perf_counter()
-        airflow("dags", "test", "dibao_nightly", "--use-executor", "--conf", json.dumps(conf),
-                env=env, log=log, timeout=1800)
+        dags_test("dibao_nightly", "--use-executor", "--conf", json.dumps(conf), env=env, log=log)
         seconds["dag_run"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     print("\nPostgreSQL + LocalExecutor wall time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
