@@ -494,3 +494,41 @@ def test_a_600_kb_quoted_cell_and_a_10_mb_extra_header_are_read_not_refused(tmp_
     finally:
         con.close()
     assert name == "x" * 200 + "…[truncated: 10000000 characters]"
+
+
+def _far_cell_variant(tmp_path: Path, name: str, edit) -> Path:
+    """A small workbook with one cell at XFD1048576, its sheet XML then rewritten by `edit`."""
+    import xlsxwriter
+
+    plain = tmp_path / f"{name}-plain.xlsx"
+    book = xlsxwriter.Workbook(str(plain))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, spec("mz", "households").headers)
+    sheet.write(1_048_575, 16_383, "x")
+    book.close()
+    target = tmp_path / f"{name}.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            out.writestr(item.filename, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return target
+
+
+@pytest.mark.parametrize("name, edit", [
+    # valid XML the reference scan does not read: the reader still allocates the far cell's box
+    ("single-quoted", lambda x: re.sub(rb'<dimension[^>]*/>', b"", x).replace(b'r="XFD1048576"', b"r='XFD1048576'")),
+])
+def test_a_workbook_the_reader_dies_on_is_one_unreadable_file_and_the_next_reads(tmp_path, name, edit):
+    """The reader aborts its process on such a workbook (a review of the cell-reference scan found
+    these ways past it): it runs in a worker process of its own, so the file is rejected in one line
+    and the next workbook is read by a new worker."""
+    hostile = _far_cell_variant(tmp_path, name, edit)
+    with pytest.raises(UnreadableFile, match=r"^the XLSX reader died on this workbook \(exit -6\)"):
+        read_file(hostile)
+    fine = tmp_path / "fine.xlsx"
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(fine))
+    book.add_worksheet().write_row(0, 0, ["a", "b"])
+    book.close()
+    assert read_file(fine).headers == ["a", "b"]

@@ -19,7 +19,7 @@ from pipelines.ingest.file_table import (
     UnreadableFile,
     read_regular_bytes,
 )
-from pipelines.ingest.xlsx_reader import read_xlsx
+from pipelines.ingest.xlsx_worker import read_xlsx_apart
 
 __all__ = [
     "EXTRA", "LINE", "MALFORMED", "RESERVED_NAMES", "ReadResult", "UnreadableFile",
@@ -36,8 +36,8 @@ def read_file(path: Path, sheet: int | str = 0, **xlsx) -> ReadResult:
     try:
         if suffix == ".csv":
             return read_csv(path)
-        if suffix == ".xlsx":
-            return read_xlsx(path, sheet, **xlsx)
+        if suffix == ".xlsx":  # in a process of its own: the reader can abort on a hostile workbook
+            return read_xlsx_apart(path, sheet, **xlsx)
     except OSError as err:  # e.g. no read permission: the file is rejected, the run goes on
         raise UnreadableFile(f"cannot read file: {err.strerror or err}") from None
     raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}: expected .csv or .xlsx")
