@@ -170,6 +170,8 @@ def test_the_first_nights_history_is_the_run_of_dates_without_a_years_gap():
     assert first_night_span([date(2030, 1, 31)], date(2024, 1, 1), 366) is None
     typo = date(2026, 1, 31)  # a year mistyped ahead, yet before today: the history is not that folder
     assert first_night_span([*months[:3], typo], date(2026, 12, 1), 366) == (date(2021, 1, 28), date(2021, 3, 28))
+    # one real folder and one mistyped: the earliest, since a folder ahead is held only until confirmed
+    assert first_night_span([date(2024, 1, 31), typo], date(2026, 12, 1), 366) == (date(2024, 1, 31),) * 2
 
 
 def test_a_folder_mistyped_years_ahead_on_the_first_night_is_held_and_the_real_ones_load(landing, tmp_path,

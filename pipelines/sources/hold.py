@@ -60,13 +60,16 @@ def runs(dates: list[date], limit: int) -> list[list[date]]:
 
 def first_night_span(dates: list[date], today: date, limit: int) -> tuple[date, date] | None:
     """A source's first history: of the runs of dates on or before `today` with no gap longer
-    than `limit` days, the one of most deliveries (the latest of equals). A stray folder, old
+    than `limit` days, the one of most deliveries, the earliest of equals. A stray folder, old
     or mistyped years ahead (`mz/2026-01-31` among 2024's), stands apart and cannot become the
-    history the others are judged by, while years of backlog delivered at once are one run."""
+    history the others are judged by, while years of backlog delivered at once are one run.
+    Of equals the earliest, because that choice mends itself: a folder ahead of it is held only
+    until the next delivery near it confirms the jump, while one before a later history is held
+    until renamed, and so would every real delivery after it be."""
     found = runs([d for d in dates if d <= today], limit)
     if not found:
         return None
-    best = max(found, key=lambda r: (len(r), r[-1]))
+    best = max(found, key=lambda r: (len(r), -r[0].toordinal()))
     return best[0], best[-1]
 
 
