@@ -434,6 +434,11 @@ def test_a_file_named_in_capitals_is_the_contract_file_and_beside_its_lower_case
     (feb / "_READY").write_text("", encoding="utf-8")
     [(status, message)] = [(d["status"], d["message"]) for d in run_once(landing, wh)["deliveries"]]
     assert status == "rejected" and "households delivered twice (Households.CSV, households.csv)" in message
+    # January's bytes again in March under names in lower case: the same delivery, a replay
+    mar = shutil.copytree(jan, landing / "mz" / "2024-03-31")
+    (mar / "Households.CSV").rename(mar / "households.csv")
+    assert [(d["status"], d["message"]) for d in run_once(landing, wh)["deliveries"]] == [
+        ("skipped_duplicate", "replay of mz/2024-01-31 (same content), nothing loaded")]
 
 
 def test_unknown_person_conflicts_do_not_depend_on_the_order_deliveries_arrived(town, tmp_path):

@@ -106,8 +106,8 @@ def _digest_or_none(path: Path, cache: DigestCache | None = None) -> str | None:
 
 def describe(source: str, folder: Path, landing: Path, cache: DigestCache | None = None) -> Delivery:
     files = {p.name: _digest_or_none(p, cache) for p in data_files(folder)}
-    content = hashlib.sha256(
-        "".join(f"{name}\0{digest}\n" for name, digest in sorted(files.items())).encode()
+    content = hashlib.sha256(  # names as the contract matches them: `Disability.CSV` is disability.csv
+        "".join(f"{name}\0{digest}\n" for name, digest in sorted((n.lower(), d) for n, d in files.items())).encode()
     ).hexdigest()
     return Delivery(
         source=source,
