@@ -159,7 +159,7 @@ def _snapshot_size_errors(con, staged: Staged, confirmed: list[str]) -> list[str
         ).fetchall()
         # judged against a previous snapshot of some size: a small one may well double
         if prev and prev[0][0] >= config.MIN_ROWS_JUDGED and abs(sf.rows_loaded - prev[0][0]) >= limit * prev[0][0]:
-            if again := _confirmed_size(con, d, sf.stem, sf.rows_loaded, prev[0][1], limit):
+            if again := _confirmed_size(con, d, sf.stem, sf.rows_read, prev[0][1]):
                 confirmed.append(f"{sf.file_name}: {sf.rows_loaded} rows against {prev[0][0]} in the snapshot of"
                                  f" {prev[0][1]}, as in the snapshot of {again} rejected for it: loaded as a real change")
                 continue
@@ -170,13 +170,19 @@ def _snapshot_size_errors(con, staged: Staged, confirmed: list[str]) -> list[str
     return errors
 
 
-def _confirmed_size(con, d: Delivery, stem: str, rows: int, loaded_date, limit: float):
+# Rows read within this share of the snapshot rejected for its size: the same size again
+# (a month's entries and exits), not a second, different truncation.
+CONFIRM_SHARE = 0.1
+
+
+def _confirmed_size(con, d: Delivery, stem: str, rows_read: int, loaded_date):
     """The date of the snapshot rejected for its size since `loaded_date` whose size this one
-    repeats (within the limit), or None: two exports in a row of the new size are not an accident,
-    and judging every later snapshot against the old size would leave the source stale for good."""
+    repeats (rows read within CONFIRM_SHARE), or None: two exports in a row of the new size are
+    not an accident, and judging every later snapshot against the old size would leave the
+    source stale for good."""
     found = con.execute(query("load/rejected_snapshot_size"), {
         "source": d.source, "extract_date": d.extract_date, "loaded_date": loaded_date, "stem": stem}).fetchall()
-    if found and abs(rows - found[0][0]) < limit * found[0][0]:
+    if found and abs(rows_read - found[0][0]) <= CONFIRM_SHARE * found[0][0]:
         return found[0][1]
     return None
 
