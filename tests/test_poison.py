@@ -67,6 +67,7 @@ def test_future_dated_delivery_is_held_and_later_deliveries_score(landing, tmp_p
     (landing / "mz" / "2030-01-31").rename(landing / "mz" / "2024-01-30")
     summary = load_all(landing, wh)
     assert [(d["extract_date"], d["status"]) for d in summary["deliveries"]] == [("2024-01-30", "skipped_duplicate")]
+    assert rows(wh, "SELECT count(*) FROM audit.load_ledger WHERE status = 'pending'") == [(0,)]  # no folder left
 
 
 def test_a_complete_folder_not_named_by_a_date_is_alerted_once_and_loads_when_renamed(landing, tmp_path,

@@ -36,7 +36,7 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
     """Complete deliveries not yet attempted, in date order, each with its load id.
     `run` (run id, state of a run id): the warehouse is claimed for this run first, waiting
     while another run of the DAG holds it (pipelines/runtime/run_claim.py)."""
-    from pipelines.sources.hold import alert_misnamed, alert_refused, hold_implausible
+    from pipelines.sources.hold import alert_misnamed, alert_refused, forget_vanished, hold_implausible
     from pipelines.sources.landing import discover, misnamed_deliveries, refused
     from pipelines.load.deliveries import attempts, is_pending
     from pipelines.runtime.run_claim import claim
@@ -51,6 +51,7 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
     with open_wh(Path(warehouse)) as con:
         # only folders still to load are judged: a clock set back never holds what is loaded
         due, held = hold_implausible(con, [d for d in found if is_pending(con, d)])
+        forget_vanished(con, found)
         misnamed = alert_misnamed(con, misnamed_deliveries(Path(landing)))
         alert_refused(con, refused(notes))
         for d in due:

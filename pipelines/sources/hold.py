@@ -86,6 +86,14 @@ def history_spans(con: duckdb.DuckDBPyConnection, found: list[Delivery], today: 
     return spans
 
 
+def forget_vanished(con: duckdb.DuckDBPyConnection, found: list[Delivery]) -> None:
+    """A held folder no longer in the landing folder (renamed, or taken away) is pending no more:
+    its ledger rows go; audit.deliveries keeps the hold."""
+    con.execute("DELETE FROM audit.load_ledger WHERE status = 'pending' AND load_id IN (SELECT load_id"
+                " FROM audit.deliveries WHERE status = 'held' AND NOT list_contains(?, folder))",
+                [[d.rel for d in found]])
+
+
 def hold_implausible(con: duckdb.DuckDBPyConnection, found: list[Delivery]) -> tuple[list[Delivery], list[str]]:
     """Split off the deliveries to hold; record each (once per content) and alert."""
     from pipelines.runtime.alerts import send
