@@ -432,6 +432,7 @@ def test_an_xlsx_with_a_stray_cell_far_from_its_data_is_rejected_in_one_line_not
     statuses = json.loads(done.stdout.strip().splitlines()[-1])
     assert [(d, s) for d, s, _ in statuses] == [("2024-01-31", "rejected"), ("2024-02-29", "loaded")]
     assert "cells reach XFD1048576" in statuses[0][2] and "stray cell" in statuses[0][2]
+    assert "over the 100,000,000 a reader can hold" in statuses[0][2]
 
 
 def test_a_delivery_folder_the_pipeline_may_not_enter_is_alerted_and_the_others_load(tmp_path):

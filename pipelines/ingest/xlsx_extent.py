@@ -16,8 +16,11 @@ import zipfile
 
 from pipelines.ingest.xlsx_numbers import _sheet_path
 
-# Slots the reader may allocate (about 32 bytes each): a million rows of 40 columns.
-MAX_SHEET_CELLS = 40_000_000
+# Slots the reader may allocate (about 32 bytes each): a million rows of 95 columns. Below it
+# the reader's worker (xlsx_worker.py, its heap bounded) is the guard; above it the refusal is
+# this one-line reason. 40 million refused a real workbook: 45 columns of data and one empty
+# formatted cell in row 1048576, which the reader opens in 78 MB.
+MAX_SHEET_CELLS = 100_000_000
 _WIDE_CELL = re.compile(rb' r="([A-Z]{2,3})([0-9]{1,7})"')  # a cell reference beyond column Z
 _ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*? r="([0-9]{1,7})"')
 _CHUNK = 1 << 22
