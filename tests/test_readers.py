@@ -212,6 +212,8 @@ def test_a_repeated_header_reads_and_only_a_contract_column_repeated_is_refused(
         # sources.md counts as lines (so _READY did) and made the delivery "truncated"
         ('a,b\n1,2\n3,"x\n4,5\n6",7\n8,9\n', {3: '3,"x'}, [("1", "2", 2), ("4", "5", 4), ('6"', "7", 5),
                                                          ("8", "9", 6)]),
+        # closed in the same column: the width matches, yet the lines between are rows of their own
+        ('a,b,c\n1,"x,2\n3,4,5\n6,y",7\n', {2: '1,"x,2'}, [("3", "4", 3), ("6", 'y"', 4)]),
     ],
 )
 def test_a_malformed_line_is_one_row(tmp_path, content, malformed, good):

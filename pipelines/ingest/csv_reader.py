@@ -317,10 +317,13 @@ def parse_csv_recovering(text: str) -> ParsedTable:
 
 
 def _first_merged(found: CsvRecords, start: int) -> int | None:
-    """The first record from `start` that spans lines with a field count other than the header's."""
+    """The first record from `start` that spans lines with a field count other than the header's,
+    or with a field whose text after a line break holds a whole row's commas (a stray quote
+    closed in the same column lines later: the width then matches, the rows between do not)."""
     width = len(found.headers or [])
-    return next((i for i in range(start, len(found.records))
-                 if found.ends[i] > found.lines[i] and len(found.records[i]) != width), None)
+    return next((i for i in range(start, len(found.records)) if found.ends[i] > found.lines[i] and (
+        len(found.records[i]) != width
+        or any("\n" in f and f.split("\n", 1)[1].count(",") >= width - 1 for f in found.records[i]))), None)
 
 
 def _with_malformed(frame: pl.DataFrame, malformed: list[tuple[int, str]]) -> pl.DataFrame:
