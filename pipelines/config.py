@@ -82,9 +82,10 @@ def feedback_folder(landing: str | Path | None = None) -> Path:
     return env_path("DIBAO_FEEDBACK", Path(landing or default_landing()) / "feedback")
 
 
-def alert_log() -> Path:
-    """DIBAO_ALERT_LOG, else `alerts.log` in the output folder (DIBAO_OUT, else var/out)."""
-    return env_path("DIBAO_ALERT_LOG", default_out() / "alerts.log")
+def alert_log(out: str | Path | None = None) -> Path:
+    """DIBAO_ALERT_LOG, else `alerts.log` in the output folder: `out` (a run's own), else
+    DIBAO_OUT, else var/out."""
+    return env_path("DIBAO_ALERT_LOG", Path(out or default_out()) / "alerts.log")
 
 
 # Two gates beyond the contract's (docs/ingest.md, *The gate*): they judge a file by a

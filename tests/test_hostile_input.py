@@ -38,6 +38,7 @@ from pipelines.sources.contract import FILES, spec
 from pipelines.ingest.readers import LINE, UnreadableFile, read_file
 from pipelines.ingest.repair import MissingColumns, match_headers, repair_frame
 from pipelines.publish.sheets import FORMULA_START, Column, Sheet, write_csv, write_workbook
+from tests.ci import skip_outside_ci
 from tests.staging_builder import make_id
 
 FORMULAS = ['=HYPERLINK("http://x","click")', "+cmd", "-1+1", "@SUM(A1)", "=1+1", '=cmd|" /C calc"!A0',
@@ -448,7 +449,7 @@ def test_a_delivery_folder_the_pipeline_may_not_enter_is_alerted_and_the_others_
     prefix = []
     if os.geteuid() == 0:  # root reads any folder: drop the two capabilities that let it
         if not shutil.which("setpriv"):
-            pytest.skip("setpriv (util-linux) is needed to read as root without DAC override")
+            skip_outside_ci("setpriv (util-linux) is needed to read as root without DAC override")
         prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
     code = ("import sys, json; from pipelines.runtime import nightly\n"
             "print(json.dumps([p['delivery']['extract_date'] for p in nightly.discover_pending(sys.argv[1], sys.argv[2])]))\n")

@@ -35,18 +35,11 @@ from pipelines.publish.role_paths import RoleError, analyst_copy_path, township_
 from pipelines.publish.roles import publish_role_copies, role_workers, source
 from pipelines.publish.township_copies import build_township_copy, list_townships
 from pipelines.warehouse import publish_query_copy, query_copy_path, warehouse
-from tests.ci import ci_required
+from tests.ci import skip_outside_ci
 from tests.outputs_builder import ALL_IDS, JUNE, MAY, T1, T2, build_warehouse
 from tests.worlds import copy_file
 
 ROLE_SCHEMAS = {"core", "mart", "audit", "main"}
-
-
-def _skip_outside_ci(reason: str) -> None:
-    """A developer's machine may lack root or a shared interpreter; CI (root) must run these."""
-    if ci_required():
-        pytest.fail(f"{reason} (CI must run this test)", pytrace=False)
-    pytest.skip(reason)
 
 
 def publish(wh: Path) -> dict:
@@ -335,7 +328,7 @@ def test_groups_come_from_the_environment_and_a_missing_group_closes_the_file(wo
         return Group(gids[name])
 
     if os.geteuid() != 0:
-        _skip_outside_ci("chown to another group needs root")
+        skip_outside_ci("chown to another group needs root")
     wh = tmp_path / "w.duckdb"
     shutil.copyfile(world.wh, wh)
     monkeypatch.setattr(grp, "getgrnam", getgrnam)
@@ -365,7 +358,7 @@ def test_another_os_user_can_open_only_the_files_of_their_groups(world, monkeypa
     other townships' files do not; in T1's caseworker group: T1 opens, T2 does not."""
     unavailable = _as_user_available()
     if unavailable:
-        _skip_outside_ci(unavailable)  # under CI a missing root or setpriv fails, never skips
+        skip_outside_ci(unavailable)  # under CI a missing root or setpriv fails, never skips
     import grp
 
     groups = {"dibao-query": 61000, "dibao-analysts": 61003, f"dibao-cw-{T1}": 61001, f"dibao-cw-{T2}": 61002}
@@ -410,7 +403,7 @@ def test_another_os_user_can_open_only_the_files_of_their_groups(world, monkeypa
 
         analyst = as_nobody("61000,61003", "--role", "analyst", "SELECT count(*) AS n FROM mart.risk_list")
         if analyst.returncode != 0 and "No module named" in analyst.stderr:
-            _skip_outside_ci(f"no interpreter usable by nobody: {analyst.stderr.strip()[-200:]}")
+            skip_outside_ci(f"no interpreter usable by nobody: {analyst.stderr.strip()[-200:]}")
         assert analyst.returncode == 0, analyst.stderr
         assert json.loads(analyst.stdout)[0]["n"] > 0
         admin = as_nobody("61000,61003", "SELECT count(*) FROM restricted.person_identity")

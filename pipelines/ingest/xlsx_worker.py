@@ -58,8 +58,9 @@ def _receive(stream):
     head = stream.read(_HEAD.size)
     if len(head) < _HEAD.size:
         raise EOFError
-    data = stream.read(_HEAD.unpack(head)[0])
-    if len(data) < _HEAD.unpack(head)[0]:
+    (size,) = _HEAD.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
         raise EOFError
     return pickle.loads(data)
 

@@ -31,9 +31,7 @@ def for_run(out: str | Path | None) -> None:
 def alert_log_path() -> Path:
     from pipelines.config import alert_log
 
-    if _run_out is not None and not os.environ.get("DIBAO_ALERT_LOG"):
-        return _run_out / "alerts.log"
-    return alert_log()
+    return alert_log(_run_out)
 
 
 def webhook_url() -> str | None:

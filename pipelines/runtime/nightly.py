@@ -53,14 +53,15 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
         due, held = hold_implausible(con, [d for d in found if is_pending(con, d)])
         forget_vanished(con, found)
         misnamed = alert_misnamed(con, misnamed_deliveries(Path(landing)))
-        alert_refused(con, refused(notes))
+        unread = refused(notes)
+        alert_refused(con, unread)
         for d in due:
             pending.append({"delivery": d.to_dict(), "attempt": attempts(con, d) + 1})
     log.info("%d complete deliveries, %d not yet loaded, %d held", len(found), len(pending), len(held))
     for n in notes:
         log.info(n)
     work_dir(warehouse).mkdir(parents=True, exist_ok=True)
-    (work_dir(warehouse) / HELD).write_text(json.dumps(held + misnamed + refused(notes), ensure_ascii=False), encoding="utf-8")
+    (work_dir(warehouse) / HELD).write_text(json.dumps(held + misnamed + unread, ensure_ascii=False), encoding="utf-8")
     return pending
 
 
@@ -257,7 +258,7 @@ def write_summary(summary: dict, out: str, warehouse: str | None = None, run_id:
     path = Path(out) / "run-summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     held = work_dir(warehouse) / HELD if warehouse else None
-    if held is not None and held.exists() and "held" not in summary:  # every night a folder stays held
+    if held is not None and held.exists():  # every night a folder stays held, misnamed or unreadable
         summary = {**summary, "held": json.loads(held.read_text(encoding="utf-8"))}
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     if warehouse and run_id:

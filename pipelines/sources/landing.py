@@ -160,11 +160,13 @@ def discover(landing: Path, until: date | None = None,
             continue
         for folder in folders:
             try:
-                note = _look(source, folder, until, landing, cache, found)
+                seen = _look(source, folder, until, landing, cache)
             except OSError as exc:  # one unreadable folder must not stop the others
-                note = f"{source}/{folder.name}: cannot be read ({exc.strerror or exc}), {REFUSED}"
-            if note:
-                notes.append(note)
+                seen = f"{source}/{folder.name}: cannot be read ({exc.strerror or exc}), {REFUSED}"
+            if isinstance(seen, Delivery):
+                found.append(seen)
+            elif seen:
+                notes.append(seen)
     order = {s: i for i, s in enumerate(SOURCES)}
     found.sort(key=lambda x: (x.extract_date, order[x.source]))
     if cache is not None:
@@ -174,8 +176,8 @@ def discover(landing: Path, until: date | None = None,
     return found, notes
 
 
-def _look(source: str, folder: Path, until: date | None, landing: Path, cache, found: list) -> str | None:
-    """Add the folder's delivery to `found` if it is one to load; else say why not (None: silently not)."""
+def _look(source: str, folder: Path, until: date | None, landing: Path, cache) -> Delivery | str | None:
+    """The folder's delivery if it is one to load; else why not (None: nothing to say)."""
     if folder.is_symlink():
         return f"{source}/{folder.name!r}: a symbolic link, not followed, {REFUSED}"
     if not folder.is_dir():
@@ -190,8 +192,7 @@ def _look(source: str, folder: Path, until: date | None, landing: Path, cache, f
         return f"{source}/{folder.name}: {READY} is not a regular file (symlink, pipe or folder), {REFUSED}"
     if not ready.is_file():
         return f"{source}/{folder.name}: no {READY} yet (incomplete), skipped"
-    found.append(describe(source, folder, landing, cache))  # OSError: _READY swapped or unreadable since
-    return None
+    return describe(source, folder, landing, cache)  # OSError: _READY swapped or unreadable since
 
 
 def refused(notes: list[str]) -> list[str]:
