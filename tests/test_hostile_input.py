@@ -562,3 +562,25 @@ def test_a_workbook_the_reader_dies_on_is_one_unreadable_file_and_the_next_reads
     book.add_worksheet().write_row(0, 0, ["a", "b"])
     book.close()
     assert read_file(fine).headers == ["a", "b"]
+
+
+def test_the_run_report_lists_the_alerts_discovery_raised_before_the_first_load(tmp_path):
+    """The report's alerts began at the run's first load, so a misnamed folder's alert, raised by
+    discovery before it, was missing from the page the data team reads."""
+    from pipelines.runtime import nightly
+    from tests.pipeline_run import run_with_outputs
+
+    landing, wh = tmp_path / "landing", tmp_path / "w.duckdb"
+    _delivery(landing / "mz" / "2024-01-31")
+    _delivery(landing / "mz" / "2024-2-29")  # misnamed: alerted by discovery, never loaded
+    summary = run_with_outputs(landing, wh, tmp_path / "out")
+    started = (nightly.work_dir(wh) / nightly.STARTED).read_text(encoding="utf-8")
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        [(raised,)] = con.execute("SELECT raised_at FROM audit.alerts WHERE kind = 'delivery_misnamed'").fetchall()
+        [(first_load,)] = con.execute("SELECT min(loaded_at) FROM audit.load_ledger").fetchall()
+    finally:
+        con.close()
+    assert started <= raised.isoformat() and raised < first_load
+    alerts = Path(summary["report"]).read_text(encoding="utf-8").split("告警")[-1]
+    assert "交付目录名有误" in alerts and "mz/2024-2-29" in alerts

@@ -117,12 +117,16 @@ def quality(con, run_summary) -> Section:
     section.body.append(bar_chart([(repair_name(k), n) for k, n in repairs], color=GOOD, unit=" 格"))
     section.body.append(h3("告警", "Alerts"))
     section.body.append(html_table(["时间 raised", "级别 level", "类型 kind", "来源 source", "内容 message"],
-                                   _alerts(con, ids), numeric_from=99))
+                                   _alerts(con, ids, (run_summary or {}).get("started_at")), numeric_from=99))
     return section
 
 
-def _alerts(con, ids) -> list[tuple]:
+def _alerts(con, ids, started_at: str | None = None) -> list[tuple]:
+    """The run's alerts: from its discovery (held, misnamed, refused folders) when its start is known,
+    else from its first load."""
     since = _rows(con, "SELECT min(loaded_at) FROM audit.load_ledger WHERE list_contains($1, load_id)", [ids])[0][0]
+    if started_at:
+        since = min(since, datetime.fromisoformat(started_at)) if since else datetime.fromisoformat(started_at)
     alerts = _rows(con, """
         SELECT strftime(raised_at, '%Y-%m-%d %H:%M'), level, kind, coalesce(source, ''), message FROM audit.alerts
         WHERE $1::TIMESTAMP IS NULL OR raised_at >= $1::TIMESTAMP ORDER BY raised_at DESC LIMIT 20""", [since])

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 DIGESTS = "landing-digests.json"  # the landing files' digests, kept between nights (sources/digests.py)
 HELD = "held.json"  # tonight's held and refused folders, for the run summary (written by discover)
+STARTED = "run-started"  # when tonight's discovery began: the run report's alerts start there
 # How long a run waits for another run of the DAG to finish with the warehouse: inside the
 # two hours discover may take (the DAG's execution_timeout), with room for its own work.
 CLAIM_WAIT_SECONDS = 100 * 60
@@ -44,6 +45,7 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
 
     if run is not None:
         claim(work_dir(warehouse), *run, wait_seconds=CLAIM_WAIT_SECONDS)
+    started = datetime.now(timezone.utc).replace(tzinfo=None)  # before any alert discovery raises
     found, notes = discover(Path(landing), date.fromisoformat(until) if until else None,
                             digests=work_dir(warehouse) / DIGESTS)
     _clear_stale_staging(work_dir(warehouse))
@@ -61,6 +63,7 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
     for n in notes:
         log.info(n)
     work_dir(warehouse).mkdir(parents=True, exist_ok=True)
+    (work_dir(warehouse) / STARTED).write_text(started.isoformat(), encoding="utf-8")
     (work_dir(warehouse) / HELD).write_text(json.dumps(held + misnamed + unread, ensure_ascii=False), encoding="utf-8")
     return pending
 
@@ -213,7 +216,7 @@ def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
     # the whole history (docs/benchmarks.md, *What a monthly night cannot shed*).
     with timed("lists"):
         lists = write_lists(Path(warehouse), Path(out), new_only=True)
-        report_path = write_report(Path(warehouse), Path(out), loaded)
+        report_path = write_report(Path(warehouse), Path(out), {**loaded, "started_at": _run_started(warehouse)})
     log.info("run report: %s", report_path)
     query_log = import_query_log(Path(warehouse))  # before the copies, so they hold it
     publish_query_copy(Path(warehouse))
@@ -225,6 +228,11 @@ def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
              ", ".join(f"{k} {v['rewritten']}/{v['kept']}" for k, v in files.items()))
     return {"lists": lists, "report": str(report_path), "query_log": query_log, "roles": roles,
             "published_files": files}
+
+
+def _run_started(warehouse: str) -> str | None:
+    path = work_dir(warehouse) / STARTED
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
 
 
 def _build_summary(layer: str, built: list[dict]) -> dict:
