@@ -147,6 +147,10 @@ def test_cert_rejects(raw, reason):
         ("3654", date(1910, 1, 1), ["date_excel_serial"]),
         ("73050", date(2099, 12, 31), ["date_excel_serial"]),
         ("2024-06-19 00:00:00", date(2024, 6, 19), ["date_datetime"]),
+        ("2024-06-19 14:30:00", date(2024, 6, 19), ["date_time_dropped"]),  # a date-time cell of a workbook
+        ("2024-06-19T08:05:59.250", date(2024, 6, 19), ["date_time_dropped"]),
+        ("2024/6/19 9:05", date(2024, 6, 19), ["date_slash", "date_time_dropped"]),
+        ("45462.6042", date(2024, 6, 19), ["date_excel_serial", "date_time_dropped"]),
         (" 2024-06-19 ", date(2024, 6, 19), ["date_whitespace"]),
         ("\u30002024/6/19", date(2024, 6, 19), ["date_whitespace", "date_slash"]),
         ("2024-02-29", date(2024, 2, 29), []),
@@ -166,8 +170,9 @@ def test_date_repairs(raw, value, kinds):
         ("2024-13-01", "date_unparseable"),
         ("20241301", "date_unparseable"),
         ("2024年2月30日", "date_unparseable"),
-        ("2024-06-19 13:45:00", "date_unparseable"),
-        ("45462.5", "date_unparseable"),
+        ("2024-06-19 25:00", "date_unparseable"),  # no time of day: not a date with its time
+        ("2024-06-19 13:45:00 北京时间", "date_unparseable"),
+        ("2024-02-30 13:45:00", "date_unparseable"),
         ("2024", "date_unparseable"),  # a year, or serial 2024? neither reading is sure
         ("3653", "date_unparseable"),
         ("73051", "date_unparseable"),

@@ -45,7 +45,7 @@ REPAIRS = {  # audit.repairs.kind (docs/ingest.md)
     "id_float_notation": "身份证号还原数字", "id_15_to_18": "15位身份证号升18位",
     "date_whitespace": "日期去空格", "date_slash": "日期斜杠格式", "date_dot": "日期点号格式",
     "date_unpadded": "日期补零", "date_compact": "日期8位数字", "date_chinese": "日期中文格式",
-    "date_datetime": "日期带时间", "date_excel_serial": "日期Excel序列号",
+    "date_datetime": "日期带时间", "date_time_dropped": "日期带时刻（取日期）", "date_excel_serial": "日期Excel序列号",
     "amount_whitespace": "金额去空格", "amount_yuan_suffix": "金额去“元”", "amount_thousands": "金额去千分位",
     "amount_rounded": "金额四舍五入到分",
     "int_whitespace": "整数去空格", "int_float_notation": "整数去小数点",
