@@ -55,6 +55,10 @@ def test_cli_formats_and_errors(wh, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "malformed SQL" in err
     assert main(["query", "--warehouse", str(wh / "missing"), "SELECT 1"]) == 2
+    capsys.readouterr()
+    # typed without quotes, the words are one statement, options after it included
+    assert main(["query", "--warehouse", str(wh), "SELECT", "count(*)", "AS", "n", "FROM", "mart.t", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n", "2"]
 
 
 def test_queries_read_the_published_copy_while_a_writer_holds_the_file(wh):

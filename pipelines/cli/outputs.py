@@ -14,7 +14,7 @@ def cmd_query(args) -> int:
     from pipelines.publish.query import QueryError, run_query
 
     try:
-        columns, rows = run_query(args.warehouse, args.sql, role=args.role, township=args.township)
+        columns, rows = run_query(args.warehouse, " ".join(args.sql), role=args.role, township=args.township)
     except QueryError as exc:  # a path that is no warehouse at all says so, not "not published yet"
         raise CliError(f"dibao query: {warehouse_problem(Path(args.warehouse), look_inside=False) or exc}") from None
     _print_rows(columns, rows, args.format)

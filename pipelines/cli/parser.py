@@ -59,7 +59,8 @@ def _add_query(sub) -> None:
     p.add_argument("--role", choices=["admin", "analyst", "caseworker"], default=None,
                    help="read that role's published copy (default admin; see docs/security.md)")
     p.add_argument("--township", default=None, help="the caseworker's township code (9 digits)")
-    p.add_argument("sql")
+    # unquoted words are one statement: `dibao query SELECT 1` as `dibao query "SELECT 1"`
+    p.add_argument("sql", nargs="+", help="the statement; quote it when the shell would read its characters")
     p.set_defaults(func=cmd_query)
 
 
