@@ -103,7 +103,9 @@ def test_parse_standards():
     assert parse_standards([" 城镇 = 960元 "]) == {"城市": 960.0}
     for bad, message in [(["城市"], "expected 城市=AMOUNT"), (["乡村=700"], "expected 城市=AMOUNT"),
                          (["城市=九百"], "not an amount"), (["城市=-1"], "positive"), (["城市=nan"], "positive"),
-                         (["城市=1", "城市=2"], "given twice"), ([], "at least one")]:
+                         (["城市=900", "城市=2"], "given twice"), ([], "at least one"),
+                         # the parameter file's range: 96000 for 960 cost 2.46 billion 元 a year, unrefused
+                         (["城市=96000"], r"outside the range .*\(200\.\.3000"), (["农村=93.1"], "a typo")]:
         with pytest.raises(StandardsError, match=message) as err:
             parse_standards(bad)
         assert "\n" not in str(err.value)

@@ -166,6 +166,16 @@ def _range(path: Path, doc: dict) -> tuple[Decimal, Decimal]:
     return low, high
 
 
+def plausible_range(name: str, folder: Path = PARAMETERS) -> tuple[Decimal, Decimal]:
+    """The `range` of parameter `name`'s file: what a proposed value of it can plausibly be."""
+    path = Path(folder) / f"{name}.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+    return _range(path, doc if isinstance(doc, dict) else {})
+
+
 def _as_date(path: Path, value) -> date:
     if isinstance(value, datetime):
         raise ParameterError(f"{path.name}: {value} has a time of day: give the date a value takes effect")

@@ -79,6 +79,15 @@ def _amount(text: str, given) -> float:
         raise StandardsError(f"not an amount in yuan: {given!r}") from None
     if not math.isfinite(amount) or amount <= 0:
         raise StandardsError(f"a standard must be a positive amount in yuan: {given!r}")
+    from pipelines.core.parameters import ParameterError, plausible_range
+
+    try:
+        low, high = plausible_range("dibao_standard")
+    except ParameterError as exc:
+        raise StandardsError(str(exc)) from None
+    if not low <= amount <= high:  # the parameter file's own rule: 96000 for 960 is a typo
+        raise StandardsError(f"{given!r} is outside the range a 低保 standard can plausibly take ({low}..{high}"
+                             " 元/人·月, `range` in parameters/dibao_standard.yaml): a typo?")
     return amount
 
 
