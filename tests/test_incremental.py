@@ -294,3 +294,47 @@ def test_dibao_rebuild_goes_full_and_the_next_night_is_unchanged(nights, tmp_pat
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines() == [
         f"dibao rebuild: no warehouse at {tmp_path / 'none.duckdb'}: run `dibao run` first"]
+
+
+def test_a_month_whose_mz_delivery_never_loaded_carries_the_month_before_in_the_monthly_marts(tmp_path):
+    """The monthly marts had no row for a month whose 民政 delivery was rejected, so a year's
+    funds summed from them were a month short (found by the officials' audit), while the report
+    said the month carried the month before. The month now carries the snapshot before it,
+    flagged, built the same night by night as in a full rebuild."""
+    import json
+
+    from pipelines.generate import generate
+
+    landing, wh = tmp_path / "landing", tmp_path / "w.duckdb"
+    generate(landing, tmp_path / "truth", scale="town", months=3, seed=7)
+    ready = landing / "mz" / "2024-02-29" / "_READY"
+    ready.write_text(json.dumps({"files": {"households.csv": 1}}), encoding="utf-8")  # rejected for its count
+    for until in ("2024-01-31", "2024-02-29", "2024-03-31"):
+        loaded = _load(landing, wh, until)
+        nightly.build_history(str(wh))
+        nightly.publish_marts(str(wh))
+        if until == "2024-02-29":
+            assert ("mz", "rejected") in {(d["source"], d["status"]) for d in loaded}
+    full = tmp_path / "full.duckdb"
+    shutil.copyfile(wh, full)
+    nightly.build_history(str(full), full=True)
+    nightly.publish_marts(str(full), full=True)
+    assert [p for p in differences(wh, full) if p.split(":")[0] in MONTHLY | {"core.mz_months"}] == []
+    with duckdb.connect(str(wh), read_only=True) as con:
+        months = con.execute("SELECT month::VARCHAR, mz_snapshot_date::VARCHAR, mz_snapshot_carried,"
+                             " sum(households) > 0, sum(benefit_paid) FROM mart.county_month"
+                             " GROUP BY ALL ORDER BY 1").fetchall()
+        carried = con.execute("SELECT DISTINCT snapshot_date::VARCHAR, snapshot_carried FROM mart.household_month"
+                              " WHERE month = '2024-02-01'").fetchall()
+    assert [m[:4] for m in months] == [("2024-01-01", "2024-01-31", False, True),
+                                       ("2024-02-01", "2024-01-31", True, True),
+                                       ("2024-03-01", "2024-03-31", False, True)]
+    assert months[1][4] == months[0][4]  # January's benefits, carried
+    assert carried == [("2024-01-31", True)]
+    from pipelines.publish.report_summary import _months_missing
+    from pipelines.sql import query
+
+    with duckdb.connect(str(wh), read_only=True) as con:  # the report's monthly table and its note
+        assert [r[0] for r in con.execute(query("publish/report_population_trend")).fetchall()] == [
+            "2024-01", "2024-02 ※", "2024-03"]
+        assert "民政数据未入库：2024-02-29（" in _months_missing(con)

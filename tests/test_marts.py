@@ -206,8 +206,14 @@ def test_household_month(con):
         " FROM mart.household_month WHERE household_id = 'HA' ORDER BY month").fetchall()
     assert got == [
         (date(2023, 12, 1), 1, 890, "below_dibao", 1, 0, 0, True, ["income_checked"]),
+        # no mz snapshot from January to May: each month carries December's state, priced with
+        # its own standard and its check a month older each month
+        *[(date(2024, m, 1), 1, 931, "below_dibao", m + 1, 0, 0, True, []) for m in range(1, 6)],
         (date(2024, 6, 1), 2, 931, "below_dibao", 3, 1000, 850, True, ["income_checked", "member_added"]),
     ]
+    carried = con.execute("SELECT month, snapshot_date, snapshot_carried FROM mart.household_month"
+                          " WHERE household_id = 'HA' AND month IN ('2024-05-01', '2024-06-01') ORDER BY month").fetchall()
+    assert carried == [(date(2024, 5, 1), date(2023, 12, 31), True), (date(2024, 6, 1), date(2024, 6, 30), False)]
 
 
 def test_township_and_county_month(con):
@@ -220,8 +226,10 @@ def test_township_and_county_month(con):
     # (16 一级/二级 + S_GRADE3's 三级 for 生活补贴; 15 一级 + S_18's 二级 + S_GRADE3's 三级 for 护理补贴)
     # 2023-12: the 2024 standards are not in force yet, so recipients count and amounts are 0
     assert town[0] == (2, 4, 2, 4, 0, 0, 0, 562, 17, 0, 17, 0)
+    # 2024-01..05, no mz snapshot: December's households and benefits carried
+    assert len(town) == 7 and all(month[:8] == town[0][:8] for month in town[1:6])
     # 2024-06: HA, HD (低保), HB (特困), HE (其他低收入) 在册 and HC 退出
-    assert town[1] == (4, 6, 2, 5, 1, 1, 1, 262 + 300 + 1242, 17, 16 * 187 + 140, 17, 15 * 168 + 140 + 0)
+    assert town[6] == (4, 6, 2, 5, 1, 1, 1, 262 + 300 + 1242, 17, 16 * 187 + 140, 17, 15 * 168 + 140 + 0)
     county = con.execute("SELECT county_name, households, nursing_subsidy_recipients FROM mart.county_month"
                          " WHERE county_code = '371521' AND month = '2024-06-01'").fetchall()
     assert county == [("阳谷县", 0, 0)]

@@ -264,8 +264,8 @@ def test_a_month_whose_delivery_never_loaded_is_named_under_the_monthly_table(wh
         con.execute("INSERT INTO audit.deliveries VALUES ('mz-20240430-x', 'mz', '2024-04-30', 'mz/2024-04-30',"
                     " 'c', 'r', 'rejected', 'counts', NULL, '2024-06-01 02:00:00')")
     text = write_report(copy, tmp_path / "out", {}, today=REPORT_DAY).read_text(encoding="utf-8")
-    assert "表中没有这些月份：民政数据未入库 2024-04-30（" in text and "2024-04-30 (rejected)" in text
-    assert "表中没有这些月份" not in write_report(wh, tmp_path / "out2", {}, today=REPORT_DAY).read_text(
+    assert "民政数据未入库：2024-04-30（" in text and "2024-04-30 (rejected)" in text
+    assert "民政数据未入库" not in write_report(wh, tmp_path / "out2", {}, today=REPORT_DAY).read_text(
         encoding="utf-8")
 
 

@@ -84,7 +84,7 @@ def trends(con) -> Section:
                                           [(lvl, LEVEL_COLORS[lvl]) for lvl in ("高", "中")], unit=" 户"))
     section.body.append(html_table(
         ["评分日期 scoring date", "监测家庭 scored", "高 high", "中 medium", "名单户数 listed",
-         "新增/升级 new or raised", "主动发现（名单） candidates", "其中新增 new"],
+         "新增/升级 new or raised", "主动发现（名单，人） candidates (people)", "其中新增 new"],
         [(str(d), scored, high, medium, *listed.get(d, (None, None)), *candidates.get(d, (None, None)))
          for d, scored, high, medium in reversed(trend)], numeric_from=1))
     if table_exists(con, "mart.county_month"):
@@ -99,13 +99,14 @@ def trends(con) -> Section:
 
 
 def _months_missing(con) -> str:
-    """The months the tables skip because their 民政 delivery never loaded: said, not silently jumped."""
+    """The months whose 民政 delivery never loaded: the table carries the snapshot before them (※)."""
     gaps = _rows(con, query("publish/report_months_missing")) if table_exists(con, "audit.deliveries") else []
     if not gaps:
         return ""
     zh = "、".join(f"{d}（{status_name(s)}）" for d, s in gaps)
     en = ", ".join(f"{d} ({s})" for d, s in gaps)
-    return (f'<p class="note">表中没有这些月份：民政数据未入库 {zh}。该月的户数、资金等按上月数据延续，'
-            f'以民政重新报送为准。<span class="en">No row for these month-ends: their 民政 delivery never '
-            f'loaded ({en}); figures as of them carry the month before.</span></p>')
+    return (f'<p class="note">民政数据未入库：{zh}。表中这些月份标 ※，户数、资金等沿用上一期民政快照，'
+            f'以民政重新报送为准（最近一期快照之后的月份尚无行）。<span class="en">Their 民政 delivery never '
+            f'loaded ({en}): the table marks those months ※ and carries the snapshot before them; a month '
+            f'after the latest loaded snapshot has no row yet.</span></p>')
 

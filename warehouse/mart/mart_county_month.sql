@@ -34,7 +34,9 @@ SELECT
     sum(t.nursing_subsidy_amount)::DECIMAL(14,2) AS nursing_subsidy_amount,
     c.county_name IS NULL AS out_of_city,
     sum(t.households_row_quarantined)::BIGINT AS households_row_quarantined,
-    max(t.cl_snapshot_date) AS cl_snapshot_date
+    max(t.cl_snapshot_date) AS cl_snapshot_date,
+    max(t.mz_snapshot_date) AS mz_snapshot_date,
+    bool_or(t.mz_snapshot_carried) AS mz_snapshot_carried
 FROM mart.township_month t
 LEFT JOIN counties c USING (county_code)
 WHERE t.month >= coalesce(getvariable('months_from'), t.month)  -- a month-scoped night

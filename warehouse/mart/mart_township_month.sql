@@ -8,11 +8,13 @@
 -- severe flagged certificate); amounts = recipients x the standard for the grade
 -- in force then (a flag on a grade with no standard counts as a recipient, 0 yuan).
 -- households_row_quarantined: 在册 households counted with the state last read, their
--- row in this snapshot quarantined; cl_snapshot_date: the cl snapshot the subsidies use.
+-- row in this snapshot quarantined; cl_snapshot_date: the cl snapshot the subsidies use;
+-- mz_snapshot_date: the mz snapshot the month's figures use, an earlier month's when the
+-- month's own delivery never loaded (mz_snapshot_carried, core.mz_months).
 CREATE OR REPLACE TABLE mart.township_month AS
-WITH months AS (
-    SELECT month, extract_date FROM core.snapshots WHERE source = 'mz' AND is_month_latest
-      AND month >= coalesce(getvariable('months_from'), month)  -- a month-scoped night: pipelines/core/scope.py
+WITH months AS (  -- a month whose mz delivery never loaded carries the snapshot before it
+    SELECT month, extract_date, carried, as_of FROM core.mz_months
+    WHERE month >= coalesce(getvariable('months_from'), month)  -- a month-scoped night: pipelines/core/scope.py
 ),
 households AS (
     SELECT
@@ -41,7 +43,7 @@ households AS (
 holders AS (
     SELECT
         m.month,
-        m.extract_date,
+        m.as_of AS extract_date,  -- the day the certificates in force and the standards are read on
         c.person_key,
         arg_min(c.division_code, c.grade_rank) AS division_code,
         list_extract(['一级', '二级', '三级', '四级'],
@@ -50,9 +52,9 @@ holders AS (
                      min(c.grade_rank) FILTER (WHERE c.nursing_subsidy = '是')) AS nursing_grade
     FROM months m
     JOIN core.certificate_history c
-      ON c.valid_from <= m.extract_date AND coalesce(c.valid_to, DATE '9999-12-31') > m.extract_date
+      ON c.valid_from <= m.as_of AND coalesce(c.valid_to, DATE '9999-12-31') > m.as_of
     WHERE c.cert_status = '有效' AND (c.living_subsidy = '是' OR c.nursing_subsidy = '是')
-    GROUP BY m.month, m.extract_date, c.person_key
+    GROUP BY m.month, m.as_of, c.person_key
 ),
 by_grade AS (
     SELECT
@@ -81,7 +83,7 @@ cl_dates AS (
     -- missing or rejected shows an earlier one, and says which
     SELECT m.month, max(s.extract_date) AS cl_snapshot_date
     FROM months m
-    LEFT JOIN core.snapshots s ON s.source = 'cl' AND s.extract_date <= m.extract_date
+    LEFT JOIN core.snapshots s ON s.source = 'cl' AND s.extract_date <= m.as_of
     GROUP BY m.month
 ),
 subsidies AS (
@@ -119,8 +121,11 @@ SELECT
     coalesce(s.nursing_subsidy_recipients, 0)::BIGINT AS nursing_subsidy_recipients,
     coalesce(s.nursing_subsidy_amount, 0)::DECIMAL(14,2) AS nursing_subsidy_amount,
     coalesce(h.households_row_quarantined, 0)::BIGINT AS households_row_quarantined,
-    d.cl_snapshot_date
+    d.cl_snapshot_date,
+    m.extract_date AS mz_snapshot_date,
+    m.carried AS mz_snapshot_carried
 FROM households h
 FULL JOIN subsidies s USING (month, county_code, township_code)
 LEFT JOIN cl_dates d USING (month)
+LEFT JOIN months m USING (month)
 ORDER BY month, county_code, township_code;

@@ -9,7 +9,8 @@
 -- from staging, so nobody can say which months it held: rs_superseded > 0 asks
 -- for a full build. So does a same-date correction of 民政 rows (corrected_rows > 0):
 -- it re-dates when a check was known (core.income_checks.first_seen), and the month that
--- counted it before may lie before the corrected one.
+-- counted it before may lie before the corrected one. A 民政 snapshot also changes the
+-- months between it and the snapshot before it (carried months, core.mz_months).
 WITH changed AS (
     SELECT d.source, d.extract_date, d.load_id, d.status
     FROM audit.deliveries d
@@ -22,6 +23,14 @@ months AS (
     SELECT min(strptime(c.contrib_month, '%Y%m'))::DATE
     FROM staging.rs_contributions c
     WHERE c.load_id IN (SELECT load_id FROM changed WHERE source = 'rs' AND status = 'loaded')
+    UNION ALL
+    -- a 民政 snapshot also ends the months since the one loaded before it, which carried that
+    -- one (core.mz_months): a month whose delivery was rejected gets its row tonight
+    SELECT (date_trunc('month', max(s.extract_date)) + INTERVAL 1 MONTH)::DATE
+    FROM changed c
+    JOIN core.snapshots s ON s.source = 'mz' AND s.extract_date < c.extract_date
+    WHERE c.source = 'mz' AND c.status = 'loaded'
+    GROUP BY c.load_id
 )
 SELECT
     (SELECT count(*) FROM changed) AS changed,

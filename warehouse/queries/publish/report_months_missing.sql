@@ -1,5 +1,5 @@
 -- mz month-ends that were delivered but never loaded (rejected, or held): the monthly
--- trend has no row for them, and the report says so. The latest attempt's status.
+-- trend carries the snapshot before them (※), and the report says so. The latest attempt's status.
 SELECT extract_date, arg_max(status, attempted_at) AS status
 FROM audit.deliveries WHERE source = 'mz'
 GROUP BY extract_date
