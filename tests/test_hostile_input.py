@@ -25,7 +25,7 @@ import re
 import signal
 import zipfile
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -440,6 +440,9 @@ def test_an_xlsx_with_a_stray_cell_far_from_its_data_is_rejected_in_one_line_not
 @pytest.mark.parametrize("name, edit", [
     ("single-quoted", lambda x: re.sub(rb"<dimension[^>]*/>", b"", x).replace(b'r="XFD1048576"', b"r='XFD1048576'")),
     ("prefixed", lambda x: re.sub(rb"<(/?)(\w)", rb"<\1x:\2", x).replace(b'xmlns="http', b'xmlns:x="http')),
+    # a `>` in an attribute value before the reference hid it (found by the review)
+    ("gt-in-attribute", lambda x: x.replace(b'<c r="XFD1048576"', b'<c x:a="a>b" xmlns:x="urn:x" r="XFD1048576"')),
+    ("spaced", lambda x: x.replace(b'<c r="XFD1048576"', b'<c r = "XFD1048576"')),
 ])
 def test_far_cell_references_in_other_spellings_are_refused_before_the_reader(tmp_path, name, edit):
     hostile = _far_cell_variant(tmp_path, name, edit)
@@ -574,7 +577,7 @@ def test_the_run_report_lists_the_alerts_discovery_raised_before_the_first_load(
     _delivery(landing / "mz" / "2024-01-31")
     _delivery(landing / "mz" / "2024-2-29")  # misnamed: alerted by discovery, never loaded
     summary = run_with_outputs(landing, wh, tmp_path / "out")
-    started = (nightly.work_dir(wh) / nightly.STARTED).read_text(encoding="utf-8")
+    started = nightly._run_started(str(wh))
     con = duckdb.connect(str(wh), read_only=True)
     try:
         [(raised,)] = con.execute("SELECT raised_at FROM audit.alerts WHERE kind = 'delivery_misnamed'").fetchall()
@@ -584,3 +587,23 @@ def test_the_run_report_lists_the_alerts_discovery_raised_before_the_first_load(
     assert started <= raised.isoformat() and raised < first_load
     alerts = Path(summary["report"]).read_text(encoding="utf-8").split("告警")[-1]
     assert "交付目录名有误" in alerts and "mz/2024-2-29" in alerts
+    # a retry of the same run's discovery keeps the first try's start (its alerts are raised once);
+    # another run's discovery starts anew
+    mark = nightly.work_dir(wh) / nightly.STARTED
+    nightly._mark_started(mark, "run-1", datetime(2024, 7, 1, 2, 0))
+    nightly._mark_started(mark, "run-1", datetime(2024, 7, 1, 2, 5))
+    assert nightly._run_started(str(wh)) == "2024-07-01T02:00:00"
+    nightly._mark_started(mark, "run-2", datetime(2024, 7, 2, 2, 0))
+    assert nightly._run_started(str(wh)) == "2024-07-02T02:00:00"
+
+
+def test_a_bad_byte_after_a_lone_cr_keeps_its_own_line_number(tmp_path):
+    """Found by the hypothesis test above: a lone CR ends a line for the csv module, not for the
+    salvage of bad bytes, so a NUL line after it took the number of the line before it (two
+    rows on line 3) and the file's rows were no longer accounted for."""
+    headers = ",".join(spec("mz", "households").headers).encode()
+    path = tmp_path / "households.csv"
+    path.write_bytes(headers + b"\n\r=1\n\x00")
+    read = read_file(path)
+    assert read.frame[LINE].to_list() == [3, 4]
+    assert read.frame["_malformed"].to_list() == [None, "\\x00"]

@@ -151,6 +151,9 @@ def test_cert_rejects(raw, reason):
         ("2024-06-19T08:05:59.250", date(2024, 6, 19), ["date_time_dropped"]),
         ("2024/6/19 9:05", date(2024, 6, 19), ["date_slash", "date_time_dropped"]),
         ("45462.6042", date(2024, 6, 19), ["date_excel_serial", "date_time_dropped"]),
+        ("4546.5", date(1912, 6, 11), ["date_excel_serial", "date_time_dropped"]),  # as 4546.0 is a serial
+        ("2024年6月19日 08:00", date(2024, 6, 19), ["date_chinese", "date_time_dropped"]),
+        ("20240619 12:00:59", date(2024, 6, 19), ["date_compact", "date_time_dropped"]),
         (" 2024-06-19 ", date(2024, 6, 19), ["date_whitespace"]),
         ("\u30002024/6/19", date(2024, 6, 19), ["date_whitespace", "date_slash"]),
         ("2024-02-29", date(2024, 2, 29), []),
@@ -173,6 +176,12 @@ def test_date_repairs(raw, value, kinds):
         ("2024-06-19 25:00", "date_unparseable"),  # no time of day: not a date with its time
         ("2024-06-19 13:45:00 北京时间", "date_unparseable"),
         ("2024-02-30 13:45:00", "date_unparseable"),
+        # found by the review: one date, one time, a fraction only after a serial
+        ("20240619.5", "date_unparseable"),
+        ("2024-06-19 10:30 11:45", "date_unparseable"),
+        ("2024-06-19 10:30:00.12345.5", "date_unparseable"),
+        ("45462 10:30", "date_unparseable"),
+        ("2024-06-19TTT10:30", "date_unparseable"),
         ("2024", "date_unparseable"),  # a year, or serial 2024? neither reading is sure
         ("3653", "date_unparseable"),
         ("73051", "date_unparseable"),

@@ -96,8 +96,9 @@ def salvage_lines(data: bytes) -> tuple[str, bytes, list[tuple[int, str]]] | Non
     lines = (data[len(codecs.BOM_UTF8):] if bom else data).split(b"\n")
     best = None
     for encoding in ("utf-8", "gb18030"):
-        kept, bad = [], []
-        for number, line in enumerate(lines, start=1):
+        kept, bad, number = [], [], 0
+        for line in lines:
+            number += 1
             body = line[:-1] if line.endswith(b"\r") else line
             try:
                 if body.translate(None, _NOT_CONTROL):
@@ -106,6 +107,7 @@ def salvage_lines(data: bytes) -> tuple[str, bytes, list[tuple[int, str]]] | Non
             except ValueError:  # UnicodeDecodeError included
                 bad.append((number, body.decode(encoding, errors="backslashreplace").translate(_SHOWN)))
                 kept.append(b"")
+            number += body.count(b"\r")  # a lone CR ends a line for the csv module, which numbers the rest
         if best is None or len(bad) < len(best[2]):
             best = ("utf-8-sig" if bom and encoding == "utf-8" else encoding, b"\n".join(kept), bad)
     encoding, text, bad = best

@@ -21,8 +21,12 @@ from pipelines.ingest.xlsx_numbers import _sheet_path
 # this one-line reason. 40 million refused a real workbook: 45 columns of data and one empty
 # formatted cell in row 1048576, which the reader opens in 78 MB.
 MAX_SHEET_CELLS = 100_000_000
-_WIDE_CELL = re.compile(rb' r=["\']([A-Z]{2,3})([0-9]{1,7})["\']')  # a cell reference beyond column Z
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c\s")
+# A cell reference beyond column Z. Only after a space: a search that starts with a character
+# class (a tab or line break before `r`) is ten times slower, and such a sheet still meets the
+# reader's bounded worker (xlsx_worker.py), which turns its abort into one unreadable file.
+_WIDE_CELL = re.compile(rb' r\s*=\s*["\']([A-Z]{2,3})([0-9]{1,7})["\']')
+# a cell's start tag up to where a match may lie: its attribute values may hold `>`, never `<`
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*")
 _ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*? r="([0-9]{1,7})"')
 _CHUNK = 1 << 22
 _NARROW = 26  # every sheet is taken to reach column Z: single-letter references are not scanned
@@ -78,7 +82,8 @@ def _reach(scan: bytes, max_row: int, max_col: int) -> tuple[int, int]:
 def _in_cell_tag(scan: bytes, at: int) -> bool:
     """Whether `at` lies inside a `<c …>` tag, not in a cell's text (where `<` is escaped)."""
     start = scan.rfind(b"<", 0, at)
-    return start >= 0 and scan.rfind(b">", start, at) < 0 and _CELL_TAG.match(scan, start) is not None
+    tag = _CELL_TAG.match(scan, start) if start >= 0 else None
+    return tag is not None and tag.end() > at
 
 
 def too_large(data: bytes, sheet: int | str = 0) -> str | None:

@@ -63,7 +63,7 @@ def discover_pending(landing: str, warehouse: str, until: str | None = None, run
     for n in notes:
         log.info(n)
     work_dir(warehouse).mkdir(parents=True, exist_ok=True)
-    (work_dir(warehouse) / STARTED).write_text(started.isoformat(), encoding="utf-8")
+    _mark_started(work_dir(warehouse) / STARTED, run[0] if run else None, started)
     (work_dir(warehouse) / HELD).write_text(json.dumps(held + misnamed + unread, ensure_ascii=False), encoding="utf-8")
     return pending
 
@@ -230,9 +230,24 @@ def publish_outputs(warehouse: str, out: str, loaded: dict) -> dict:
             "published_files": files}
 
 
+def _mark_started(path: Path, run_id: str | None, started: datetime) -> None:
+    """Record when this run's discovery began; a retry of it keeps its first try's time, whose
+    alerts (raised once) the report must still show."""
+    if run_id is not None and _started_record(path).get("run_id") == run_id:
+        return
+    path.write_text(json.dumps({"run_id": run_id, "started": started.isoformat()}), encoding="utf-8")
+
+
+def _started_record(path: Path) -> dict:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def _run_started(warehouse: str) -> str | None:
-    path = work_dir(warehouse) / STARTED
-    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+    return _started_record(work_dir(warehouse) / STARTED).get("started")
 
 
 def _build_summary(layer: str, built: list[dict]) -> dict:
