@@ -35,7 +35,7 @@ import duckdb
 import pytest
 
 from pipelines.config import PROJECT_ROOT
-from pipelines.runtime.nightly import DIGESTS, HELD
+from pipelines.runtime.nightly import DIGESTS, HELD, STARTED
 from tests.fault_child import KILL_POINTS
 
 pytestmark = pytest.mark.faults  # the whole module: kills, disk full, files changing under a run
@@ -367,8 +367,8 @@ def test_sigkill_at_every_step_then_rerun(landing0, world, tmp_path):
     assert differences(query_copy(wh), query_copy_view(world["canonical"])) == []
     assert list_files(out) == list_files(world["ref_out"])
     assert leftovers(wh) == []
-    # nothing staged is left; the landing digests and the night's held folders are kept on purpose
-    assert [p.name for p in Path(f"{wh}.work").iterdir() if p.name not in ("dq", DIGESTS, HELD)] == []
+    # nothing staged is left; the landing digests, the night's held folders and its start are kept on purpose
+    assert [p.name for p in Path(f"{wh}.work").iterdir() if p.name not in ("dq", DIGESTS, HELD, STARTED)] == []
 
 
 # Kill points of the real process: a line of its log to wait for, then a delay in seconds
