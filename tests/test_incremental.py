@@ -335,6 +335,7 @@ def test_a_month_whose_mz_delivery_never_loaded_carries_the_month_before_in_the_
     from pipelines.sql import query
 
     with duckdb.connect(str(wh), read_only=True) as con:  # the report's monthly table and its note
-        assert [r[0] for r in con.execute(query("publish/report_population_trend")).fetchall()] == [
-            "2024-01", "2024-02 ※", "2024-03"]
+        trend = con.execute(query("publish/report_population_trend")).fetchall()
+        assert [r[0] for r in trend] == ["2024-01", "2024-02 ※", "2024-03"]
+        assert trend[1][6] == trend[1][1]  # every household of the carried month: not read that month
         assert "民政数据未入库：2024-02-29（" in _months_missing(con)
