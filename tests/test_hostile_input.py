@@ -607,3 +607,8 @@ def test_a_bad_byte_after_a_lone_cr_keeps_its_own_line_number(tmp_path):
     read = read_file(path)
     assert read.frame[LINE].to_list() == [3, 4]
     assert read.frame["_malformed"].to_list() == [None, "\\x00"]
+    # the bad byte on the line of a lone CR: the line blanked keeps the lines after it in place
+    path.write_bytes(headers + b"\nx\x00\ry\n=2\n")
+    read = read_file(path)
+    assert read.frame[LINE].to_list() == [2, 4]
+    assert read.frame["家庭编号"].to_list()[1] == "=2"

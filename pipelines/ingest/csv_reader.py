@@ -106,7 +106,7 @@ def salvage_lines(data: bytes) -> tuple[str, bytes, list[tuple[int, str]]] | Non
                 kept.append(line.decode(encoding).encode("utf-8"))
             except ValueError:  # UnicodeDecodeError included
                 bad.append((number, body.decode(encoding, errors="backslashreplace").translate(_SHOWN)))
-                kept.append(b"")
+                kept.append(b"\n" * body.count(b"\r"))  # blanked, as many lines as the csv module reads in it
             number += body.count(b"\r")  # a lone CR ends a line for the csv module, which numbers the rest
         if best is None or len(bad) < len(best[2]):
             best = ("utf-8-sig" if bom and encoding == "utf-8" else encoding, b"\n".join(kept), bad)
