@@ -278,3 +278,22 @@ def test_the_monthly_table_says_what_each_month_did_not_read(html):
     first = re.findall(r"<tr><td>.*?</tr>", table)[0]
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", first)
     assert len(cells) == 8 and re.fullmatch(r"\d{4}-\d{2}-\d{2}|—", cells[-1]) and cells[-2].isdigit()
+
+
+def test_the_trend_table_counts_discovery_candidates_in_people_as_the_summary_does(wh, tmp_path):
+    """The officials' audit found the summary saying 200 people and the trend table 210 for one
+    list: the table counted person × rule rows."""
+    from pipelines.sql import query
+
+    copy = copy_file(wh, tmp_path)
+    with warehouse(copy) as con:  # the first listed candidate shown by a second rule too
+        con.execute("INSERT INTO mart.listed_candidates SELECT * REPLACE ('another_rule' AS rule)"
+                    " FROM mart.listed_candidates LIMIT 1")
+        rows, people, new = con.execute(
+            "SELECT count(*), count(DISTINCT person_key), count(DISTINCT person_key) FILTER (WHERE marker = '新增')"
+            " FROM mart.listed_candidates WHERE as_of_date = (SELECT max(as_of_date) FROM mart.listed_candidates)"
+        ).fetchall()[0]
+        [(_, shown, shown_new)] = [r for r in con.execute(query("publish/report_candidate_trend")).fetchall()
+                                   if r[0] == con.execute("SELECT max(as_of_date) FROM mart.listed_candidates"
+                                                          ).fetchall()[0][0]]
+    assert rows == people + 1 and (shown, shown_new) == (people, new)
