@@ -77,17 +77,24 @@ class ParameterValue:
     source: str
 
 
-def read_parameter(path: Path) -> list[ParameterValue]:
-    """One parameter file as effective-dated values, each closed by the next one."""
-    path = Path(path)
+def _load(path: Path) -> dict:
     try:
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
     except ParameterError as exc:
         raise ParameterError(f"{path.name}: {exc}") from None
+    except OSError as exc:
+        raise ParameterError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date key such as 2024-13-01
         raise ParameterError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict):
         raise ParameterError(f"{path.name}: expected a mapping at the top level")
+    return doc
+
+
+def read_parameter(path: Path) -> list[ParameterValue]:
+    """One parameter file as effective-dated values, each closed by the next one."""
+    path = Path(path)
+    doc = _load(path)
     missing = [k for k in REQUIRED if not doc.get(k)]
     if missing:
         raise ParameterError(f"{path.name}: missing {', '.join(missing)}")
@@ -169,11 +176,7 @@ def _range(path: Path, doc: dict) -> tuple[Decimal, Decimal]:
 def plausible_range(name: str, folder: Path = PARAMETERS) -> tuple[Decimal, Decimal]:
     """The `range` of parameter `name`'s file: what a proposed value of it can plausibly be."""
     path = Path(folder) / f"{name}.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParameterError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
-    return _range(path, doc if isinstance(doc, dict) else {})
+    return _range(path, _load(path))
 
 
 def _as_date(path: Path, value) -> date:

@@ -160,12 +160,11 @@ _DATE_FORMS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     # What an XLSX reader makes of a date cell.
     (re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]00:00:00(?:\.0+)?", re.ASCII), "date_datetime"),
 )
-_EXCEL_SERIAL = re.compile(r"([0-9]{4,5})(?:\.0+)?", re.ASCII)
+_EXCEL_SERIAL = re.compile(r"([0-9]{4,5})(?:\.([0-9]+))?", re.ASCII)
 # A time of day after a date (a system's timestamp, a spreadsheet's date-time cell) or a serial's
 # fraction of a day: the day is the date; the time, which no field of the contract holds, is
 # dropped. One date of the forms above, one time, nothing after it.
 _WITH_TIME = re.compile(r"(.+?)(?:T| +)([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?", re.ASCII)
-_SERIAL_FRACTION = re.compile(r"([0-9]{4,5})\.[0-9]+", re.ASCII)
 
 
 def repair_date(raw: str) -> tuple[date | None, list[str]]:
@@ -181,10 +180,8 @@ def repair_date(raw: str) -> tuple[date | None, list[str]]:
             return _in_range(parsed), kinds + ([kind] if kind else [])
     m = _EXCEL_SERIAL.fullmatch(value)
     if m and SERIAL_MIN <= int(m.group(1)) <= SERIAL_MAX:
-        return EXCEL_EPOCH + timedelta(days=int(m.group(1))), kinds + ["date_excel_serial"]
-    m = _SERIAL_FRACTION.fullmatch(value)
-    if m and SERIAL_MIN <= int(m.group(1)) <= SERIAL_MAX:
-        return EXCEL_EPOCH + timedelta(days=int(m.group(1))), kinds + ["date_excel_serial", "date_time_dropped"]
+        time = ["date_time_dropped"] if (m.group(2) or "0").strip("0") else []
+        return EXCEL_EPOCH + timedelta(days=int(m.group(1))), kinds + ["date_excel_serial"] + time
     m = _WITH_TIME.fullmatch(value)
     if m and int(m.group(2)) < 24 and int(m.group(3)) < 60 and int(m.group(4) or 0) < 60:
         for pattern, kind in _DATE_FORMS[:-1]:  # the date forms, not a date-time again

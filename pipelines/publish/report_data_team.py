@@ -124,9 +124,8 @@ def quality(con, run_summary) -> Section:
 def _alerts(con, ids, started_at: str | None = None) -> list[tuple]:
     """The run's alerts: from its discovery (held, misnamed, refused folders) when its start is known,
     else from its first load."""
-    since = _rows(con, "SELECT min(loaded_at) FROM audit.load_ledger WHERE list_contains($1, load_id)", [ids])[0][0]
-    if started_at:
-        since = min(since, datetime.fromisoformat(started_at)) if since else datetime.fromisoformat(started_at)
+    since = datetime.fromisoformat(started_at) if started_at else _rows(
+        con, "SELECT min(loaded_at) FROM audit.load_ledger WHERE list_contains($1, load_id)", [ids])[0][0]
     alerts = _rows(con, """
         SELECT strftime(raised_at, '%Y-%m-%d %H:%M'), level, kind, coalesce(source, ''), message FROM audit.alerts
         WHERE $1::TIMESTAMP IS NULL OR raised_at >= $1::TIMESTAMP ORDER BY raised_at DESC LIMIT 20""", [since])

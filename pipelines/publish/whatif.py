@@ -69,7 +69,22 @@ def parse_standards(items: Iterable[str]) -> dict[str, float]:
         standards[area] = _amount(value.strip().removesuffix("元").strip(), item)
     if not standards:
         raise StandardsError("give at least one standard, e.g. 城市=960")
+    _plausible(standards)
     return standards
+
+
+def _plausible(standards: dict[str, float]) -> None:
+    """The parameter file's own rule: a value outside its `range` (96000 for 960) is a typo."""
+    from pipelines.core.parameters import ParameterError, plausible_range
+
+    try:
+        low, high = plausible_range("dibao_standard")
+    except ParameterError as exc:
+        raise StandardsError(str(exc)) from None
+    for area, amount in standards.items():
+        if not low <= amount <= high:
+            raise StandardsError(f"'{area}={amount:g}' is outside the range a 低保 standard can plausibly take"
+                                 f" ({low}..{high} 元/人·月, `range` in parameters/dibao_standard.yaml): a typo?")
 
 
 def _amount(text: str, given) -> float:
@@ -79,15 +94,6 @@ def _amount(text: str, given) -> float:
         raise StandardsError(f"not an amount in yuan: {given!r}") from None
     if not math.isfinite(amount) or amount <= 0:
         raise StandardsError(f"a standard must be a positive amount in yuan: {given!r}")
-    from pipelines.core.parameters import ParameterError, plausible_range
-
-    try:
-        low, high = plausible_range("dibao_standard")
-    except ParameterError as exc:
-        raise StandardsError(str(exc)) from None
-    if not low <= amount <= high:  # the parameter file's own rule: 96000 for 960 is a typo
-        raise StandardsError(f"{given!r} is outside the range a 低保 standard can plausibly take ({low}..{high}"
-                             " 元/人·月, `range` in parameters/dibao_standard.yaml): a typo?")
     return amount
 
 

@@ -43,7 +43,7 @@ households AS (
 holders AS (
     SELECT
         m.month,
-        m.as_of AS extract_date,  -- the day the certificates in force and the standards are read on
+        m.as_of,  -- the day the certificates in force and the standards are read on
         c.person_key,
         arg_min(c.division_code, c.grade_rank) AS division_code,
         list_extract(['一级', '二级', '三级', '四级'],
@@ -59,7 +59,7 @@ holders AS (
 by_grade AS (
     SELECT
         month,
-        extract_date,
+        as_of,
         left(division_code, 6) AS county_code,
         left(division_code, 9) AS township_code,
         living_grade,
@@ -69,12 +69,12 @@ by_grade AS (
     GROUP BY ALL
 ),
 priced AS (
-    -- the standard for each grade in force on the snapshot date (0 where none is)
+    -- the standard for each grade in force on the month's day (its snapshot's date, or a carried month's last; 0 where none is)
     SELECT
         *,
-        coalesce(core.parameter_on('disability_living_subsidy', NULL, living_grade, extract_date), 0)
+        coalesce(core.parameter_on('disability_living_subsidy', NULL, living_grade, as_of), 0)
             AS living_standard,
-        coalesce(core.parameter_on('disability_nursing_subsidy', NULL, nursing_grade, extract_date), 0)
+        coalesce(core.parameter_on('disability_nursing_subsidy', NULL, nursing_grade, as_of), 0)
             AS nursing_standard
     FROM by_grade
 ),
