@@ -612,3 +612,43 @@ def test_a_bad_byte_after_a_lone_cr_keeps_its_own_line_number(tmp_path):
     read = read_file(path)
     assert read.frame[LINE].to_list() == [2, 4]
     assert read.frame["家庭编号"].to_list()[1] == "=2"
+
+
+def test_an_income_a_formula_left_uncomputed_is_quarantined_not_read_as_never_checked(tmp_path):
+    """openpyxl and many report tools write formulas without their results: the reader
+    sees an empty 月人均收入, which loaded as a household never checked. The cell is
+    quarantined with its formula; a #DIV/0! likewise; the ledger still balances."""
+    import openpyxl
+
+    landing = tmp_path / "landing"
+    folder = _delivery(landing / "mz" / "2024-01-31")
+    (folder / "households.csv").unlink()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    headers = spec("mz", "households").headers
+    sheet.append(headers)
+    income = headers.index("月人均收入")
+    for row in _households_rows(3):
+        sheet.append(row)
+    sheet.cell(row=2, column=income + 1, value="=ROUND(900*1,2)")  # no result stored
+    sheet.cell(row=3, column=income + 1, value="=1/0")
+    book.save(folder / "households.xlsx")
+    with zipfile.ZipFile(folder / "households.xlsx") as z:  # the error as a spreadsheet saves it
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<c r="(\w+3)"( s="\d+")?><f>1/0</f><v ?/>',
+                                               rb'<c r="\1" t="e"><f>1/0</f><v>#DIV/0!</v>',
+                                               parts["xl/worksheets/sheet1.xml"])
+    with zipfile.ZipFile(folder / "households.xlsx", "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    from tests.pipeline_run import load_all
+
+    load_all(landing, tmp_path / "w.duckdb")
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        ledger = con.sql("SELECT rows_read, rows_loaded, rows_quarantined, status FROM audit.load_ledger"
+                         " WHERE file_name = 'households.xlsx'").fetchall()
+        bad = con.sql("SELECT line_number, column_name, raw_value, reason FROM audit.quarantine"
+                      " WHERE file_name = 'households.xlsx' ORDER BY line_number").fetchall()
+    assert ledger == [(3, 1, 2, "loaded")]
+    assert bad == [(2, "月人均收入", "=ROUND(900*1,2)", "formula_no_value"),
+                   (3, "月人均收入", "#DIV/0!", "cell_error")]

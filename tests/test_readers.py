@@ -493,3 +493,65 @@ def test_the_byte_scan_of_stored_numbers_reads_what_the_xml_parser_reads(xml, un
             xlsx_numbers._scan_numbers(io.BytesIO(xml.encode()), rows)
     else:
         assert xlsx_numbers._scan_numbers(io.BytesIO(xml.encode()), rows) == parsed
+
+
+def _with_sheet_xml(path: Path, rows_xml: str) -> Path:
+    """The workbook at `path` with its first sheet's data replaced by `rows_xml`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        parts = {n: book.read(n) for n in book.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = (
+        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{rows_xml}</sheetData></worksheet>").encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return path
+
+
+def _text(ref: str, value: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+
+
+def test_xlsx_a_formula_without_its_result_or_an_error_is_no_empty_cell(tmp_path):
+    """A program that writes formulas without computing them stores no result (`<v/>`): a
+    reader sees an empty cell, and an empty 月人均收入 says "never checked". Such cells and
+    error values (#DIV/0!) are quarantined with the formula or the error as the raw value;
+    a formula whose result is the empty text is that text. The grid starts at column B,
+    as the reader's does; a row holding only a formula without its result is a row."""
+    from pipelines.ingest.row_defects import split_row_defects
+
+    path = _with_sheet_xml(write_xlsx(tmp_path / "households.xlsx", lambda wb, sh: None), "".join([
+        f'<row r="1">{_text("B1", "家庭编号")}{_text("C1", "月人均收入")}{_text("D1", "核对日期")}</row>',
+        f'<row r="2">{_text("B2", "h1")}<c r="C2"><f>E2/F2</f><v/></c>{_text("D2", "2024-05-01")}</row>',
+        f'<row r="3">{_text("B3", "h2")}<c r="C3" t="e"><f>E3/0</f><v>#DIV/0!</v></c>'
+        f'{_text("D3", "2024-05-02")}<c r="G3"><f>1</f></c></row>',
+        f'<row r="4">{_text("B4", "h3")}<c r="C4"><f>E4</f><v>800</v></c>'
+        f'<c r="D4" t="str"><f>IF(1,"","x")</f><v></v></c></row>',
+        '<row r="6"><c r="A6"><f>B6</f></c><c r="D6"><f t="shared" si="0"/></c></row>',
+    ]))
+    result = read_file(path)
+    assert result.headers == ["家庭编号", "月人均收入", "核对日期"]
+    assert result.rows_read == 4
+    assert result.frame.drop("_no_value").rows() == [
+        ("h1", "", "2024-05-01", 2), ("h2", "", "2024-05-02", 3), ("h3", "800", "", 4), ("", "", "", 6)]
+    rest, quarantine, raw = split_row_defects(result.frame, {"家庭编号", "月人均收入", "核对日期"})
+    assert quarantine.rows() == [
+        (2, "月人均收入", "=E2/F2", "formula_no_value"),
+        (3, "月人均收入", "#DIV/0!", "cell_error"),
+        (6, "核对日期", "=(shared formula 0)", "formula_no_value"),
+    ]
+    assert rest.rows() == [("h3", "800", "", 4)]  # the empty text of a formula reads as empty
+    assert "_no_value" not in raw.columns and raw.height == 4
+
+
+def test_xlsx_without_formulas_takes_no_second_look(tmp_path, monkeypatch):
+    from pipelines.ingest import xlsx_reader
+
+    def fail(*_):
+        raise AssertionError("the sheet holds no formula: no second look")
+
+    monkeypatch.setattr(xlsx_reader, "unvalued_cells", fail)
+    path = write_xlsx(tmp_path / "plain.xlsx", lambda wb, sh: sh.write_row(0, 0, ["家庭编号", "月人均收入"]))
+    assert xlsx_reader.read_xlsx(path).rows_read == 0

@@ -4,6 +4,7 @@ CSV and XLSX readers, and how a parsed header is checked and applied."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from dataclasses import dataclass, field
@@ -14,7 +15,10 @@ import polars as pl
 LINE = "_line"
 EXTRA = "_extra"
 MALFORMED = "_malformed"  # the text of a line CSV quoting could not split (csv_reader.parse_csv_recovering)
-RESERVED_NAMES = (LINE, EXTRA, MALFORMED)
+# a row's XLSX cells read as empty that hold a formula without its result or an error, as JSON
+# [[column, raw, reason], ...] (xlsx_values.py): grid positions from the reader, names after table_result
+NO_VALUE = "_no_value"
+RESERVED_NAMES = (LINE, EXTRA, MALFORMED, NO_VALUE)
 
 
 class UnreadableFile(Exception):
@@ -72,9 +76,22 @@ def table_result(table: ParsedTable, encoding: str) -> ReadResult:
         raise UnreadableFile("header row has no column names")
     names, duplicated = _unique_names([headers[i] for i in keep])
     extra = [c for c in (EXTRA, MALFORMED) if c in frame.columns]
+    if NO_VALUE in frame.columns:
+        frame = frame.with_columns(_named_cells(frame[NO_VALUE], dict(zip(keep, names))))
+        extra.append(NO_VALUE)
     frame = frame.select([pl.col(f"c{i}").alias(name) for i, name in zip(keep, names)] + [LINE] + extra)
     return ReadResult(frame=frame, encoding=encoding, headers=names, rows_read=frame.height,
                       duplicated=duplicated)
+
+
+def _named_cells(marks: pl.Series, names: dict[int, str]) -> pl.Series:
+    """NO_VALUE's grid positions → the columns' names; a position without a named column goes."""
+    def rename(text: str | None) -> str | None:
+        if text is None:
+            return None
+        cells = [[names[c], *rest] for c, *rest in json.loads(text) if c in names]
+        return json.dumps(cells, ensure_ascii=False) if cells else None
+    return pl.Series(NO_VALUE, [rename(t) for t in marks.to_list()], dtype=pl.String)
 
 
 def _clean_header(raw: str | None) -> str:

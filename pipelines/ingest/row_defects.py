@@ -1,15 +1,19 @@
 """Rows that no cell repair can judge, quarantined whole before repair sees the
 file: `malformed_line` (a line CSV quoting could not split; csv_reader.py reads
-past it) and `cell_too_long` (a cell over `DIBAO_MAX_CELL_BYTES`, kept truncated
-with a note). Both are described in docs/ingest.md.
+past it), `cell_too_long` (a cell over `DIBAO_MAX_CELL_BYTES`, kept truncated
+with a note), and an XLSX cell read as empty that is not: `formula_no_value` (a
+formula whose result the file does not hold) and `cell_error` (`#DIV/0!`, `#N/A`;
+xlsx_values.py). All are described in docs/ingest.md.
 """
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from pipelines import config
-from pipelines.ingest.file_table import LINE, MALFORMED
+from pipelines.ingest.file_table import LINE, MALFORMED, NO_VALUE
 
 KEEP_CHARS = 200  # what a quarantined oversized value keeps, for the reviewer
 
@@ -42,11 +46,23 @@ def split_row_defects(frame: pl.DataFrame, headers: set[str]) -> tuple[pl.DataFr
             pl.col(LINE), pl.lit(c if c != "_extra" else None, pl.String).alias("column_name"),
             truncated(pl.col(c)).alias("raw_value"), pl.lit("cell_too_long").alias("reason"),
         ))
+    if NO_VALUE in frame.columns:
+        parts.append(_unvalued(frame, headers))
+    marks = [c for c in (MALFORMED, NO_VALUE) if c in frame.columns]
     if not parts:
-        return frame, pl.DataFrame(schema=QUARANTINE_SCHEMA), frame
+        return frame.drop(marks), pl.DataFrame(schema=QUARANTINE_SCHEMA), frame.drop(marks)
     quarantine = pl.concat([p.cast(QUARANTINE_SCHEMA) for p in parts]).sort(LINE, maintain_order=True)
     rest = frame.filter(~pl.col(LINE).is_in(quarantine[LINE].implode()))
-    if MALFORMED in rest.columns:
-        rest = rest.drop(MALFORMED)
     bounded = frame.with_columns([truncated(pl.col(c)) for c in too_long])
-    return rest, quarantine, bounded.drop(MALFORMED) if MALFORMED in bounded.columns else bounded
+    return rest.drop(marks), quarantine, bounded.drop(marks)
+
+
+def _unvalued(frame: pl.DataFrame, headers: set[str]) -> pl.DataFrame:
+    """One quarantine row per contract cell read as empty that holds a formula without its
+    result or an error; an unknown column is ignored, as for the other defects."""
+    rows = [(line, column, raw, reason)
+            for line, text in frame.select(LINE, NO_VALUE).drop_nulls().iter_rows()
+            for column, raw, reason in json.loads(text) if column in headers]
+    found = pl.DataFrame(rows, schema={LINE: pl.Int64, "column_name": pl.String, "raw_value": pl.String,
+                                       "reason": pl.String}, orient="row")
+    return found.with_columns(truncated(pl.col("raw_value")))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from typing import NamedTuple
 
 from pipelines.ingest.xlsx_numbers import _sheet_path
 
@@ -47,10 +48,16 @@ def column_letters(n: int) -> str:
     return out
 
 
-def sheet_extent(data: bytes, sheet: int | str = 0) -> tuple[int, int] | None:
-    """(last row, last column) the sheet's cells reach, columns counted from at least 26;
-    None when the package cannot be read this way (the reader then reports it)."""
-    max_row, max_col = 0, _NARROW
+class Extent(NamedTuple):
+    rows: int  # the last row the cells reach
+    cols: int  # the last column, counted from at least 26
+    formulas: bool  # a formula or an error value may be in the sheet (xlsx_values.py)
+
+
+def sheet_extent(data: bytes, sheet: int | str = 0) -> Extent | None:
+    """How far the sheet's cells reach; None when the package cannot be read this way
+    (the reader then reports it)."""
+    max_row, max_col, formulas = 0, _NARROW, False
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as book:
             path = _sheet_path(book, sheet)
@@ -63,10 +70,19 @@ def sheet_extent(data: bytes, sheet: int | str = 0) -> tuple[int, int] | None:
                     cut = buf.rfind(b"<")
                     scan, tail = (buf[:cut], buf[cut:]) if cut > 0 else (buf, b"")
                     max_row, max_col = _reach(scan, max_row, max_col)
+                    formulas = formulas or _may_hold_formulas(scan)
                 max_row, max_col = _reach(tail, max_row, max_col)
+                formulas = formulas or _may_hold_formulas(tail)
     except (zipfile.BadZipFile, KeyError, OSError, SyntaxError, ValueError):
         return None
-    return max_row, max_col
+    return Extent(max_row, max_col, formulas)
+
+
+def _may_hold_formulas(scan: bytes) -> bool:
+    """A formula tag (`<f`, `<x:f`) or an error type (`t="e"`) may be there; a plain search each,
+    since a pattern starting at every `<` costs a tenth of a second per sheet. A false alarm
+    (`:f` or `"e"` in a text) costs only the exact reading."""
+    return b"<f" in scan or b":f" in scan or b'"e"' in scan or b"'e'" in scan
 
 
 def _reach(scan: bytes, max_row: int, max_col: int) -> tuple[int, int]:
@@ -88,10 +104,14 @@ def _in_cell_tag(scan: bytes, at: int) -> bool:
 
 def too_large(data: bytes, sheet: int | str = 0) -> str | None:
     """Why the reader must not open this sheet, or None."""
-    extent = sheet_extent(data, sheet)
+    return refusal(sheet_extent(data, sheet))
+
+
+def refusal(extent: Extent | None) -> str | None:
+    """Why the reader must not open a sheet of this extent, or None."""
     if extent is None:
         return None
-    rows, cols = extent
+    rows, cols = extent.rows, extent.cols
     if rows * cols <= MAX_SHEET_CELLS:
         return None
     return (f"the sheet's cells reach {column_letters(cols)}{rows} ({rows * cols:,} cells, over the"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.xlsx_extent import too_large
+from pipelines.ingest.xlsx_extent import refusal, sheet_extent
 from pipelines.ingest.xlsx_numbers import stored_number_texts
+from pipelines.ingest.xlsx_values import NO_VALUE, as_json, unvalued_cells
 from pipelines.ingest.file_table import (
     LINE,
     ParsedTable,
@@ -34,7 +35,8 @@ def read_xlsx(path: Path, sheet: int | str = 0, number_limit: int = _FLOAT_EXACT
     import fastexcel  # only XLSX deliveries pay for it
 
     data = read_regular_bytes(path)  # parse the bytes that are hashed, not a second read of the file
-    if problem := too_large(data, sheet):  # the reader would abort the process, not raise
+    extent = sheet_extent(data, sheet)
+    if problem := refusal(extent):  # the reader would abort the process, not raise
         raise UnreadableFile(problem)
     try:
         reader = fastexcel.read_excel(data)
@@ -51,6 +53,8 @@ def read_xlsx(path: Path, sheet: int | str = 0, number_limit: int = _FLOAT_EXACT
     # A program's file may store every digit of a long number; a spreadsheet's (a returned list,
     # read with its 15-digit limit) never does, so only deliveries read the stored text.
     stored = data if number_limit == _FLOAT_EXACT_LIMIT else None
+    if extent is not None and extent.formulas:
+        grid = _mark_unvalued(grid, unvalued_cells(data, sheet))
     try:
         table = _sheet_table(reader, grid, sheet, number_limit, stored)
     except fastexcel.FastExcelError as err:  # the second look at the cell types
@@ -82,6 +86,8 @@ def _unreadable_xlsx(err: BaseException) -> UnreadableFile:
 def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0,
                  number_limit: int = _FLOAT_EXACT_LIMIT, raw: bytes | None = None) -> ParsedTable:
     """The sheet grid → header + non-empty rows numbered by sheet row."""
+    marked = grid[NO_VALUE] if NO_VALUE in grid.columns else None
+    grid = grid.drop(NO_VALUE) if marked is not None else grid
     cells = grid.columns
     grid = grid.rename({c: f"c{i}" for i, c in enumerate(cells)}).with_columns(
         pl.int_range(1, grid.height + 1, dtype=pl.Int64).alias(LINE)
@@ -89,8 +95,13 @@ def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0,
     cells = [f"c{i}" for i in range(len(cells))]
     if not cells:
         raise UnreadableFile("empty sheet: no header")
-    # A row is empty when no cell holds anything; whitespace counts as content.
-    rows = grid.filter(pl.any_horizontal([pl.col(c).is_not_null() & (pl.col(c) != "") for c in cells]))
+    # A row is empty when no cell holds anything; whitespace counts as content, and so does
+    # a formula without its result.
+    content = [pl.col(c).is_not_null() & (pl.col(c) != "") for c in cells]
+    if marked is not None:
+        grid = grid.with_columns(marked)
+        content.append(pl.col(NO_VALUE).is_not_null())
+    rows = grid.filter(pl.any_horizontal(content))
     if rows.height == 0:
         raise UnreadableFile("empty sheet: no header")
     header_row = rows.row(0, named=True)
@@ -100,6 +111,21 @@ def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0,
     data = data.with_columns([pl.col(c).fill_null("") for c in cells])
     data = _unmask_big_numbers(reader, data, header_row[LINE] - 1, sheet, number_limit, raw)
     return ParsedTable(headers, data)
+
+
+def _mark_unvalued(grid: pl.DataFrame, cells: dict[int, list[list]]) -> pl.DataFrame:
+    """The grid with a NO_VALUE column: each row's cells that read as empty but hold a
+    formula without its result or an error (xlsx_values.py); rows past the grid's end that
+    hold only such cells are added, empty."""
+    cells = {row: [c for c in found if c[0] < grid.width] for row, found in cells.items()}
+    cells = {row: found for row, found in cells.items() if found}
+    if not cells:
+        return grid
+    if (short := max(cells) - grid.height) > 0:
+        grid = pl.concat([grid, pl.DataFrame({c: [None] * short for c in grid.columns},
+                                             schema=grid.schema)])
+    marks = [as_json(cells[i + 1]) if i + 1 in cells else None for i in range(grid.height)]
+    return grid.with_columns(pl.Series(NO_VALUE, marks, dtype=pl.String))
 
 
 def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: int | str = 0,
@@ -119,7 +145,7 @@ def _unmask_big_numbers(reader, data: pl.DataFrame, header_index: int, sheet: in
     suspects = {
         c: mask
         for c in data.columns
-        if c != LINE and (mask := _float_like_digits(data[c], limit)).any()
+        if c not in (LINE, NO_VALUE) and (mask := _float_like_digits(data[c], limit)).any()
     }
     if not suspects:
         return data

@@ -24,6 +24,8 @@ REASONS = {  # docs/ingest.md, docs/outputs.md "Feedback"
     "code_malformed": "代码格式错误",
     "malformed_line": "整行无法拆分",
     "cell_too_long": "单元格过长",
+    "formula_no_value": "公式没有计算结果",
+    "cell_error": "单元格为错误值",
     "household_not_listed": "家庭未在名单中",
     "candidate_not_listed": "发现编号未在名单中",
     "check_date_in_future": "核查日期晚于回收日",
