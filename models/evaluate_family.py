@@ -314,8 +314,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="Evaluate the nightly risk model on a family of worlds.")
     ap.add_argument("--worlds", default=",".join(NAMES),
                     help=f"comma-separated world names (default all): {', '.join(NAMES)}")
-    ap.add_argument("--out", type=Path, default=ROOT / "models" / "family.md",
-                    help="markdown table; the JSON goes beside it (default models/family.md)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="markdown table; the JSON goes beside it (default: models/family.md for the whole"
+                         " family; for some worlds DIR/family.md with --keep DIR, else the table is only printed)")
     ap.add_argument("--keep", type=Path, default=None, help="keep each world's folders under DIR")
     ap.add_argument("--jobs", type=int, default=1, help="worlds at once (default 1)")
     ap.add_argument("--shared", default=None, help="the shared folder (default $DIBAO_SHARED or ../shared)")
@@ -332,6 +333,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if a.reuse and not a.keep:
         ap.error("--reuse needs --keep DIR (the folder of the kept worlds)")
     a.names = names
+    if a.out is None and set(names) == set(NAMES):
+        a.out = ROOT / "models" / "family.md"
+    elif a.out is None and a.keep:  # some worlds: the model card's table of the whole family stays
+        a.out = a.keep / "family.md"
     return a
 
 
@@ -372,15 +377,18 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"command": "python models/evaluate_family.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "wall_seconds": round(wall, 1), "scale": a.scale, "commit": _commit(), "jobs": a.jobs}
-    out = a.out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(table(rows, summary, meta), encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "summary": summary, "worlds": rows},
-                                                   ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if a.out is None:
+        print(table(rows, summary, meta))
+    else:
+        out = a.out.resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(table(rows, summary, meta), encoding="utf-8")
+        out.with_suffix(".json").write_text(json.dumps({"meta": meta, "summary": summary, "worlds": rows},
+                                                       ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"worst world: {summary['worst_world']} ({_pct(summary['worst_share_of_oracle'])} of the oracle's "
           f"precision at k); median {_pct(summary['median_share_of_oracle'])}; "
           f"{summary['worlds_meeting_bar']}/{summary['evaluated']} meet the bar; "
-          f"wall {wall / 60:.1f} min; wrote {out} and {out.with_suffix('.json')}")
+          f"wall {wall / 60:.1f} min" + (f"; wrote {a.out} and {a.out.with_suffix('.json')}" if a.out else ""))
     return 1 if summary["failed"] else 0
 
 

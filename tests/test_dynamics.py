@@ -184,3 +184,13 @@ def test_family_refuses_unknown_world_and_reuse_without_keep(capsys):
     with pytest.raises(SystemExit):
         _family().parse(["--reuse"])
     assert "--reuse needs --keep" in capsys.readouterr().err
+
+
+def test_a_run_on_some_worlds_leaves_the_family_table_alone(tmp_path):
+    """The model card quotes models/family.md, the whole family's run: a run on some worlds
+    (a check of one world) wrote over it."""
+    fam = _family()
+    assert fam.parse([]).out == ROOT / "models" / "family.md"
+    assert fam.parse(["--worlds", "external-d", "--keep", str(tmp_path)]).out == tmp_path / "family.md"
+    assert fam.parse(["--worlds", "external-d"]).out is None
+    assert fam.parse(["--worlds", "external-d", "--out", str(tmp_path / "x.md")]).out == tmp_path / "x.md"
