@@ -555,3 +555,15 @@ def test_xlsx_without_formulas_takes_no_second_look(tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx_reader, "unvalued_cells", fail)
     path = write_xlsx(tmp_path / "plain.xlsx", lambda wb, sh: sh.write_row(0, 0, ["家庭编号", "月人均收入"]))
     assert xlsx_reader.read_xlsx(path).rows_read == 0
+
+
+def test_xlsx_a_formula_without_its_result_above_the_header_is_no_header(tmp_path):
+    path = _with_sheet_xml(write_xlsx(tmp_path / "titled.xlsx", lambda wb, sh: None), "".join([
+        '<row r="1"><c r="A1"><f>TEXT(TODAY(),"yyyy")</f></c></row>',
+        f'<row r="2">{_text("A2", "家庭编号")}{_text("B2", "月人均收入")}</row>',
+        f'<row r="3">{_text("A3", "h1")}<c r="B3"><v>500</v></c></row>',
+        '<row r="5"><c r="B5"><f>B3</f><v/></c></row>',
+    ]))
+    result = read_file(path)
+    assert result.headers == ["家庭编号", "月人均收入"]
+    assert result.frame.rows() == [("h1", "500", 3, None), ("", "", 5, '[["月人均收入", "=B3", "formula_no_value"]]')]

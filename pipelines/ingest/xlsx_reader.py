@@ -95,18 +95,19 @@ def _sheet_table(reader, grid: pl.DataFrame, sheet: int | str = 0,
     cells = [f"c{i}" for i in range(len(cells))]
     if not cells:
         raise UnreadableFile("empty sheet: no header")
-    # A row is empty when no cell holds anything; whitespace counts as content, and so does
-    # a formula without its result.
-    content = [pl.col(c).is_not_null() & (pl.col(c) != "") for c in cells]
+    # A row is empty when no cell holds anything; whitespace counts as content, and so does a
+    # data row's formula without its result (the header is the first row holding a value).
+    valued = pl.any_horizontal([pl.col(c).is_not_null() & (pl.col(c) != "") for c in cells])
     if marked is not None:
         grid = grid.with_columns(marked)
-        content.append(pl.col(NO_VALUE).is_not_null())
-    rows = grid.filter(pl.any_horizontal(content))
+    rows = grid.filter(valued.cum_max() if marked is not None else valued)
     if rows.height == 0:
         raise UnreadableFile("empty sheet: no header")
     header_row = rows.row(0, named=True)
     headers = ["" if header_row[c] is None else header_row[c] for c in cells]
     data = rows.slice(1)
+    if marked is not None:
+        data = data.filter(valued | pl.col(NO_VALUE).is_not_null())
     # An empty xlsx cell is an empty value; null stays reserved for absent fields.
     data = data.with_columns([pl.col(c).fill_null("") for c in cells])
     data = _unmask_big_numbers(reader, data, header_row[LINE] - 1, sheet, number_limit, raw)
