@@ -41,6 +41,9 @@ L_YES, L_HAS, L_TEKUN, L_EXITED = person(), person(), person(), person()
 U_YES, U_INSURED, U_OLD_INSURANCE, U_EDGE_INSURANCE, U_CLOSED, U_DIBAO = (person() for _ in range(6))
 # household HA's working member
 WORKER = person("19950101")
+# someone outside every household paying each month: the months rs delivered (2023-04..2024-06)
+FILLER = person()
+DELIVERED_MONTHS = [f"2023{m:02d}" for m in range(4, 13)] + [f"2024{m:02d}" for m in range(1, 7)]
 
 MAY_10 = date(2024, 5, 10)
 
@@ -103,6 +106,7 @@ def contributions():
         contribution(U_OLD_INSURANCE, "202304", "失业保险"),    # 13 months before May 2024
         contribution(U_EDGE_INSURANCE, "202305", "失业保险"),   # 12 months before
         contribution(WORKER, "202406", base=2000),
+        *(contribution(FILLER, month) for month in DELIVERED_MONTHS),
     ]
 
 

@@ -17,6 +17,7 @@ from tests.staging_builder import certificate, contribution, deliver, household,
 from tests.test_marts import key
 
 MAR, APR = date(2024, 3, 31), date(2024, 4, 30)
+MONTHS = [(2023, m) for m in range(1, 13)] + [(2024, m) for m in range(1, 5)]
 _seq = iter(range(101, 999, 2))
 
 
@@ -68,7 +69,8 @@ def con(tmp_path_factory):
         deliver(con, "rs", APR,
                 registrations=[registration(U_COVERED, "失业登记", date(2024, 4, 10)),
                                registration(U_BEFORE, "失业登记", date(2023, 6, 1))],
-                contributions=[contribution(FILLER, "202301"), contribution(FILLER, "202404")])
+                # every month from 2023-01 delivered, and one mistyped 缴费年月 (201911) far before
+                contributions=[contribution(FILLER, f"{y}{m:02d}") for y, m in MONTHS] + [contribution(FILLER, "201911")])
         build_core(con)
         build_marts(con)
         yield con
@@ -108,7 +110,8 @@ def test_emergency_steps_are_24_hours_on_both_sheets():
 
 def test_uninsured_unemployed_needs_contribution_data_for_the_window(con):
     assert "未参保失业临时救助" in rules_of(con, U_COVERED)  # 2023-04..2024-03 delivered, nothing paid
-    assert "未参保失业临时救助" not in rules_of(con, U_BEFORE)  # 2022-06..2023-05: before the first month
+    # 2022-06..2023-05: before the months delivered; the lone 201911 contribution made it "covered"
+    assert "未参保失业临时救助" not in rules_of(con, U_BEFORE)
     undecided = con.execute("SELECT person_key, rule, status, evidence FROM mart.discovery_undecided").fetchall()
     assert undecided == [(key(U_BEFORE), "未参保失业临时救助", "unknown: no contribution data",
                           "失业登记 2023-06-01 未注销; 需 2022-06至2023-05 的失业保险缴费; 已交付缴费月份 2023-01至2024-04")]

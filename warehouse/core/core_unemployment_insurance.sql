@@ -4,18 +4,38 @@
 -- those months at all. rs delivers contributions from some month on: a window
 -- that starts before the first month delivered (or ends after the last) is
 -- unknown, not uninsured (issue 19: 58 of 85 flags were missing data).
--- covered = first delivered month <= window_start and last delivered month >= window_end,
--- over all contributions recorded by d. Grain: one row per person.
+-- covered = every month of the window was delivered, over all contributions recorded by
+-- d. A month counts as delivered when it holds at least a tenth of a typical month's
+-- contributions (the median month's): one mistyped 缴费年月 (201911 for 202311) is a
+-- contribution, not a delivered month, and it no longer stretched the delivered range
+-- over years rs never sent, which had made every open 失业登记 look uninsured (the
+-- hostile audit: 0 → 109 candidates). A month rs never delivered leaves its windows
+-- unknown. Grain: one row per person.
 CREATE OR REPLACE MACRO core.unemployment_insurance(d) AS TABLE
 WITH open_unemployment AS (
     SELECT person_key, max(reg_date) AS reg_date
     FROM core.open_registrations(d, '失业登记')
     GROUP BY person_key
 ),
-delivered AS (
-    SELECT min(month) AS first_month, max(month) AS last_month
+per_month AS (
+    SELECT month, count(*) AS contributions
     FROM core.contributions
     WHERE recorded_on <= d::DATE
+    GROUP BY month
+),
+delivered_months AS (
+    SELECT month
+    FROM per_month
+    WHERE contributions >= 0.1 * (SELECT median(contributions) FROM per_month)
+),
+runs AS (  -- delivered months in unbroken runs: what the evidence shows is the latest run
+    SELECT month, date_diff('month', DATE '2000-01-01', month) - row_number() OVER (ORDER BY month) AS run
+    FROM delivered_months
+),
+delivered AS (
+    SELECT min(month) AS first_month, max(month) AS last_month
+    FROM runs
+    WHERE run = (SELECT arg_max(run, month) FROM runs)
 ),
 windows AS (
     SELECT
@@ -38,7 +58,8 @@ SELECT
           AND c.month BETWEEN w.window_start AND w.window_end
           AND c.recorded_on <= d::DATE
     ) AS insured,
-    coalesce(x.first_month <= w.window_start AND x.last_month >= w.window_end, false) AS covered,
+    (SELECT count(*) FROM delivered_months m WHERE m.month BETWEEN w.window_start AND w.window_end) = 12
+        AS covered,
     x.first_month AS delivered_from,
     x.last_month AS delivered_to
 FROM windows w
