@@ -652,3 +652,79 @@ def test_an_income_a_formula_left_uncomputed_is_quarantined_not_read_as_never_ch
     assert ledger == [(3, 1, 2, "loaded")]
     assert bad == [(2, "月人均收入", "=ROUND(900*1,2)", "formula_no_value"),
                    (3, "月人均收入", "#DIV/0!", "cell_error")]
+
+
+def test_a_phone_number_in_an_amount_is_quarantined_and_the_nights_go_on(tmp_path):
+    """13812345678 in 月人均收入 did not fit the warehouse's DECIMAL(12,2): the load task failed
+    with a cast error naming no file, and so did every night after (found by the hostile audit)."""
+    from tests.pipeline_run import load_all
+
+    landing = tmp_path / "landing"
+    first = _delivery(landing / "mz" / "2024-01-31")
+    rows = _households_rows()
+    rows[1][spec("mz", "households").headers.index("月人均收入")] = "13812345678"
+    _csv(first / "households.csv", spec("mz", "households").headers, rows)
+    _delivery(landing / "mz" / "2024-02-29")
+    summary = load_all(landing, tmp_path / "w.duckdb")
+    assert [d["status"] for d in summary["deliveries"]] == ["loaded", "loaded"]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.sql("SELECT line_number, raw_value, reason FROM audit.quarantine").fetchall() == [
+            (3, "13812345678", "amount_out_of_range")]
+
+
+def test_a_delivery_the_warehouse_refuses_is_rejected_alone_and_the_next_loads(tmp_path, monkeypatch):
+    """Whatever a repair rule has not bounded, a row the warehouse refuses rejects its own
+    delivery in one line; the deliveries after it load, and the next night has nothing to retry."""
+    from pipelines.load import deliveries
+    from tests.pipeline_run import load_all
+
+    real = deliveries._insert_parts
+
+    def refusing(con, staged):
+        real(con, staged)
+        if staged.delivery.extract_date.isoformat() == "2024-01-31":
+            con.execute("SELECT CAST('13812345678.00' AS DECIMAL(12,2))")  # the cast the audit met
+
+    monkeypatch.setattr(deliveries, "_insert_parts", refusing)
+    landing = tmp_path / "landing"
+    _delivery(landing / "mz" / "2024-01-31")
+    _delivery(landing / "mz" / "2024-02-29")
+    wh = tmp_path / "w.duckdb"
+    summary = load_all(landing, wh)
+    assert [(d["extract_date"], d["status"]) for d in summary["deliveries"]] == [
+        ("2024-01-31", "rejected"), ("2024-02-29", "loaded")]
+    message = summary["deliveries"][0]["message"]
+    assert message.startswith("the warehouse refused its rows (ConversionException:") and "\n" not in message
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.sql("SELECT DISTINCT extract_date::VARCHAR FROM staging.mz_households").fetchall() == [
+            ("2024-02-29",)]
+        assert con.sql("SELECT status, rows_loaded FROM audit.load_ledger WHERE extract_date = '2024-01-31'"
+                       " ORDER BY file_name").fetchall() == [("rejected", 0), ("rejected", 0)]
+        assert con.sql("SELECT count(*) FROM audit.alerts WHERE kind = 'delivery_rejected'").fetchall() == [(1,)]
+        assert con.sql("SELECT count(*) FROM raw.mz_households WHERE extract_date = '2024-01-31'").fetchall() == [(0,)]
+    assert load_all(landing, wh)["deliveries"] == []
+
+
+def test_a_month_whose_household_keys_came_as_floats_is_no_mass_exit(tmp_path):
+    """A month exported through a float64 column (`3715020010010001.0` in both mz files) read as
+    every household leaving and new ones arriving, silently (the hostile audit: 856 exits on a
+    town instead of 4). The keys are read back, and the repair is recorded."""
+    from tests.pipeline_run import run_all
+
+    landing = tmp_path / "landing"
+    for date, suffix in (("2024-01-31", ""), ("2024-02-29", ".0")):
+        folder = _delivery(landing / "mz" / date)
+        rows = _households_rows()
+        members = _members_rows()
+        for i, row in enumerate([*rows, *members]):
+            row[0] = f"37150200100100{i % 2:02d}{suffix}"
+        _csv(folder / "households.csv", spec("mz", "households").headers, rows)
+        _csv(folder / "members.csv", spec("mz", "members").headers, members)
+    wh = tmp_path / "w.duckdb"
+    summary = run_all(landing, wh)
+    assert [d["status"] for d in summary["deliveries"]] == ["loaded", "loaded"]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM core.change_events WHERE kind = 'household_exited'").fetchall() == [(0,)]
+        assert con.sql("SELECT DISTINCT household_id FROM staging.mz_members ORDER BY 1").fetchall() == [
+            ("3715020010010000",), ("3715020010010001",)]
+        assert con.sql("SELECT count(*) FROM audit.repairs WHERE kind = 'key_float_notation'").fetchall() == [(4,)]

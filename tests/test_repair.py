@@ -25,6 +25,7 @@ from pipelines.ingest.cell_repairs import (
     repair_enum,
     repair_id,
     repair_int,
+    repair_key,
     repair_text,
     repair_yyyymm,
 )
@@ -224,6 +225,18 @@ def test_amount_repairs(raw, value, kinds):
     assert repair_amount(raw) == (value, kinds)
 
 
+def test_the_largest_amount_loads_and_a_larger_one_is_quarantined_by_the_column_rule():
+    households = HOUSEHOLDS
+    head = "37150219800101030" + check_char("37150219800101030")
+    row = dict(zip(households.headers, ["H1", head, "张三", "371502001001", "城市", "其他低收入",
+                                        "在册", "1", "900", "2024-01-01", "0", "2023-01-01"]))
+    frame = pl.DataFrame([{**row, "月人均收入": v} for v in ("99999999.99", "13812345678", "100000000")]).with_columns(
+        pl.Series("_line", [2, 3, 4], dtype=pl.Int64))
+    repaired = repair_frame(frame, households)
+    assert repaired.clean["income_per_capita"].to_list() == [99999999.99]
+    assert repaired.quarantine.select("_line", "reason").rows() == [(3, "amount_out_of_range"), (4, "amount_out_of_range")]
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -239,6 +252,11 @@ def test_amount_repairs(raw, value, kinds):
         (".5", "amount_unparseable"),
         ("９３１", "amount_unparseable"),
         ("元", "amount_unparseable"),
+        # a phone number pasted into 月人均收入 did not fit DECIMAL(12,2): the load failed, night after night
+        ("13812345678", "amount_out_of_range"),
+        ("100,000,000元", "amount_out_of_range"),
+        ("99999999.995", "amount_out_of_range"),
+        ("0000000000013812345678.00", "amount_out_of_range"),
     ],
 )
 def test_amount_rejects(raw, reason):
@@ -796,3 +814,39 @@ def test_a_whole_padded_file_is_repaired_in_bulk():
         ("id_15_to_18", 1), ("id_float_notation", 1), ("id_whitespace", 10_000),
     ]
     assert result.clean.filter(pl.col("household_id") == "H-old")["person_id"].to_list() == [ID15_AS_18]
+
+
+@pytest.mark.parametrize(("raw", "value", "kinds"), [
+    ("3715020010010001", "3715020010010001", []),
+    ("3715020010010001.0", "3715020010010001", ["key_float_notation"]),  # as pandas writes a float64 column
+    (" 3715020010010001.00 ", "3715020010010001", ["text_whitespace", "key_float_notation"]),
+    ("3.715020010010001E+15", "3715020010010001", ["key_float_notation"]),
+    ("3.7150200100100010e+15", "3715020010010001", ["key_float_notation"]),
+    ("9007199254740992.0", "9007199254740992", ["key_float_notation"]),
+    ("HH-001", "HH-001", []), ("12.5", "12.5", []), ("1.5E+0", "1.5E+0", []),
+    ("371502001001000100", "371502001001000100", []),
+])
+def test_household_key_repairs(raw, value, kinds):
+    assert repair_key(raw) == (value, kinds)
+
+
+@pytest.mark.parametrize("raw", ["9007199254740993.0", "3.71502001001E+15", "1E+3", "3.7150200100100013e+16"])
+def test_household_key_that_lost_digits_is_rejected(raw):
+    with pytest.raises(BadValue) as err:
+        repair_key(raw)
+    assert err.value.reason == "id_lossy_float"
+
+
+def test_a_whole_file_of_float_keys_is_repaired_in_bulk_and_the_long_ones_one_by_one():
+    """Every 家庭编号 of a month's files as `….0` (a pandas float64 column) read as every household
+    leaving and others arriving: 856 household_exited events on a town (the hostile audit)."""
+    keys = [f"{3715020010010000 + i}.0" for i in range(300)] + ["99999999999999.0", "9007199254740993.0"]
+    head = "37150219800101030" + check_char("37150219800101030")
+    base = ["", head, "张三", "371502001001", "城市", "其他低收入", "在册", "1", "900", "2024-01-01", "0", "2023-01-01"]
+    frame = pl.DataFrame([dict(zip(HOUSEHOLDS.headers, [k, *base[1:]])) for k in keys]).with_columns(
+        pl.int_range(2, len(keys) + 2, dtype=pl.Int64).alias("_line"))
+    repaired = repair_frame(frame, HOUSEHOLDS)
+    assert repaired.clean["household_id"].to_list() == [str(3715020010010000 + i) for i in range(300)] + [
+        "99999999999999"]
+    assert repaired.quarantine.select("raw_value", "reason").rows() == [("9007199254740993.0", "id_lossy_float")]
+    assert set(repaired.repairs["kind"]) == {"key_float_notation"}

@@ -229,7 +229,7 @@ def test_names_keep_the_code_beside_them():
 
     assert status_name("skipped_duplicate") == "重复未入库 skipped_duplicate"
     assert status_name("something_new") == "something_new"  # an unnamed code shows as recorded
-    assert reason_name("id_lossy_float") == "身份证号被科学计数法截断 id_lossy_float"
+    assert reason_name("id_lossy_float") == "身份证号或编号存成数字时丢失了位数 id_lossy_float"
     assert reason_name("gx:not_null") == "质量规则：非空 gx:not_null"
     assert repair_name("id_fullwidth+id_lowercase_x") == "身份证号全角转半角+身份证号x改大写 id_fullwidth+id_lowercase_x"
     assert check_name("in_set:category") == "取值在代码表内 in_set:category"

@@ -45,6 +45,7 @@ def clean_value(col: c.Column, i: int):
         return person_id(i) + str(i % len(c.DISABILITY_TYPES) + 1) + str(i % len(c.GRADES) + 1)
     return {
         c.TEXT: f"{col.field}-{i}",
+        c.KEY: f"{col.field}-{i}",
         c.CODE12: "371502001001",
         c.INT: 1 + i % 5,
         c.AMOUNT: 100.0 + i,

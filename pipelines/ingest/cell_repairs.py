@@ -17,6 +17,10 @@ SERIAL_MIN = (date(1910, 1, 1) - EXCEL_EPOCH).days  # 3654
 SERIAL_MAX = (DATE_MAX - EXCEL_EPOCH).days  # 73050
 
 INT64_MAX = 2**63 - 1
+# No monthly amount in these files (a per-capita income, a benefit, a contribution base) comes
+# near 100 million 元; a value that large is a phone number or an ID typed into the wrong
+# column, and from 10 billion on it does not even fit the warehouse's DECIMAL(12,2).
+AMOUNT_LIMIT = 10**8
 
 # All patterns are ASCII: Python's and polars' \d would also match ３ or ٣.
 _WHITESPACE = re.compile(r"\s+")
@@ -38,6 +42,38 @@ def repair_text(raw: str) -> tuple[str | None, list[str]]:
     if not value:
         return None, []
     return value, (["text_whitespace"] if value != raw else [])
+
+
+# A float holds every integer up to 2**53 (16 digits); a longer key written as a float may have
+# had its last digits changed, and is not guessed.
+FLOAT_EXACT = 2**53
+_KEY_FLOAT = re.compile(r"([0-9]+)\.0+", re.ASCII)
+_KEY_SCIENTIFIC = re.compile(r"([0-9])(?:\.([0-9]+))?[eE]\+?([0-9]{1,2})", re.ASCII)
+
+
+def repair_key(raw: str) -> tuple[str | None, list[str]]:
+    """家庭编号: text, surrounding whitespace removed; an all-digit key that a spreadsheet or a
+    program wrote as a float (`3715020010010001.0`, `3.715020010010001E+15`) is read back
+    when every digit is there, else rejected (id_lossy_float). Left as delivered, one month's
+    keys in float form read as every household leaving and others arriving."""
+    value, kinds = repair_text(raw)
+    if value is None:
+        return None, kinds
+    if m := _KEY_FLOAT.fullmatch(value):
+        digits = m.group(1)
+    elif m := _KEY_SCIENTIFIC.fullmatch(value):
+        shown = m.group(1) + (m.group(2) or "")
+        exponent = int(m.group(3))
+        if len(shown.rstrip("0")) > exponent + 1:
+            return value, kinds  # a fraction: no key a float made, left as text
+        if len(shown) < exponent + 1:
+            raise BadValue("id_lossy_float", value)  # digits not shown are lost
+        digits = shown[:exponent + 1]
+    else:
+        return value, kinds
+    if int(digits) > FLOAT_EXACT:
+        raise BadValue("id_lossy_float", value)
+    return digits, kinds + ["key_float_notation"]
 
 
 def repair_id(raw: str) -> tuple[str | None, list[str]]:
@@ -144,7 +180,11 @@ def repair_amount(raw: str) -> tuple[float | None, list[str]]:
     if negative:
         raise BadValue("amount_negative", raw)
     exact = Decimal(number)
+    if exact >= AMOUNT_LIMIT:  # before rounding: 28 digits are all a Decimal rounds
+        raise BadValue("amount_out_of_range", raw)
     cents = exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if cents >= AMOUNT_LIMIT:
+        raise BadValue("amount_out_of_range", raw)
     if cents != exact:  # a yuan amount is kept to the fen (DECIMAL(12,2)): said, not done silently
         kinds.append("amount_rounded")
     return float(cents), kinds

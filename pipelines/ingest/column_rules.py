@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import polars as pl
 
-from pipelines.sources.contract import AMOUNT, CERT, CODE12, DATE, ENUM, ID, INT, TEXT, YYYYMM, Column
+from pipelines.sources.contract import AMOUNT, CERT, CODE12, DATE, ENUM, ID, INT, KEY, TEXT, YYYYMM, Column
 from pipelines.sources.idcard import CHECK_CHARS, WEIGHTS
 from pipelines.ingest.cell_repairs import (
     repair_amount,
@@ -19,6 +19,7 @@ from pipelines.ingest.cell_repairs import (
     repair_enum,
     repair_id,
     repair_int,
+    repair_key,
     repair_text,
     repair_yyyymm,
 )
@@ -65,6 +66,14 @@ def _canonical_cert(value: pl.Expr) -> pl.Expr:
 
 def _canonical_text(value: pl.Expr) -> pl.Expr:
     return (value != "") & (value.str.strip_chars() == value)
+
+
+def _canonical_key(value: pl.Expr) -> pl.Expr:
+    return _canonical_text(value) & ~value.str.contains(r"^[0-9]+\.0+$|^[0-9](\.[0-9]+)?[eE]\+?[0-9]{1,2}$")
+
+
+def _drop_key_float_zeros(value: pl.Expr) -> pl.Expr:
+    return value.str.replace(r"^([0-9]{1,15})\.0+$", "${1}")  # 15 digits: below 2**53, exact
 
 
 def _iso_date(value: pl.Expr) -> pl.Expr:
@@ -119,6 +128,9 @@ def rule_for(column: Column) -> Rule:
     kind = column.kind
     if kind == TEXT:
         return Rule(pl.String, _canonical_text, _same, repair_text, (("text_whitespace", _strip),))
+    if kind == KEY:
+        return Rule(pl.String, _canonical_key, _same, repair_key,
+                    (("text_whitespace", _strip), ("key_float_notation", _drop_key_float_zeros)))
     if kind == ID:
         bulk = (("id_whitespace", _strip), ("id_float_notation", _drop_float_zeros), ("id_15_to_18", _id15_to_18))
         return Rule(pl.String, _canonical_id, _same, repair_id, bulk)
@@ -143,7 +155,8 @@ def rule_for(column: Column) -> Rule:
     if kind == AMOUNT:
         return Rule(
             # more than two decimals takes the scalar route: rounded to the fen and recorded
-            pl.Float64, lambda v: v.str.contains(r"^[0-9]+(\.[0-9]{1,2})?$"),
+            # as do more than 8 digits of yuan: over AMOUNT_LIMIT, amount_out_of_range
+            pl.Float64, lambda v: v.str.contains(r"^[0-9]{1,8}(\.[0-9]{1,2})?$"),
             lambda v: v.cast(pl.Float64, strict=False), repair_amount, (("amount_whitespace", _strip),),
         )
     if kind == DATE:

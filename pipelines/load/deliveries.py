@@ -79,6 +79,10 @@ def load_staged(con: duckdb.DuckDBPyConnection, staged: Staged) -> LoadResult:
     try:
         result = _load(con, staged, now)
         con.execute("COMMIT")
+    except (duckdb.DataError, duckdb.IntegrityError) as err:
+        rollback(con)
+        raw_archive.discard(con, staged.load_id)
+        result = _refuse(con, staged, now, err)
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's
         raw_archive.discard(con, staged.load_id)
@@ -137,6 +141,26 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
     elif result.status == LOADED and confirmed:
         con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'snapshot_size_confirmed', ?, ?, ?)",
                     [now, d.source, d.extract_date, f"{d.rel}: {result.message}"[:2000]])
+    return result
+
+
+def _refuse(con, staged: Staged, now: datetime, err: Exception) -> LoadResult:
+    """A delivery whose rows the warehouse refused (a value no repair rule bounded): rejected
+    in a transaction of its own, like any delivery the gate rejects, so that the deliveries
+    after it and the nights after this one load. Its folder is done until it changes."""
+    d = staged.delivery
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0][:500]
+    result = LoadResult(staged.load_id, d.source, d.extract_date.isoformat(), REJECTED,
+                        f"the warehouse refused its rows ({type(err).__name__}: {first})")
+    con.execute("BEGIN")
+    try:
+        _write_ledger(con, staged, result, now, None)
+        con.execute("INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
+                    [now, d.source, d.extract_date, f"{d.rel} rejected: {result.message}"[:2000]])
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
     return result
 
 

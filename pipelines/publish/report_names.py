@@ -53,6 +53,7 @@ REPAIRS = {  # audit.repairs.kind (docs/ingest.md)
     "yyyymm_float_notation": "年月去小数点", "yyyymm_datetime": "年月带日期",
     "enum_whitespace": "代码值去空格", "grade_spelling": "残疾等级写法", "chengzhen_as_chengshi": "城镇改城市",
     "code_whitespace": "代码去空格", "code_float_notation": "代码去小数点", "text_whitespace": "文本去空格",
+    "key_float_notation": "家庭编号去小数点",
 }
 
 ALERTS = {  # audit.alerts.kind and .level

@@ -35,6 +35,7 @@ SOURCE_NAMES = {"mz": "民政", "cl": "残联", "rs": "人社"}
 ID = "id"  # 18-char 身份证号 (GB 11643)
 CERT = "cert"  # 20-char 残疾人证号 = 身份证号 + category digit + grade digit
 TEXT = "text"
+KEY = "key"  # 家庭编号: text, except that a spreadsheet's rendering of an all-digit key as a float is undone
 CODE12 = "code12"  # 12-digit 行政区划代码 of a village/community
 ENUM = "enum"
 INT = "int"
@@ -88,7 +89,7 @@ class FileSpec:
 C = Column
 FILES: tuple[FileSpec, ...] = (
     FileSpec("mz", "households", "snapshot", (
-        C("家庭编号", "household_id", TEXT),
+        C("家庭编号", "household_id", KEY),
         C("户主身份证号", "head_id", ID),
         C("户主姓名", "head_name", TEXT, optional=True),
         C("行政区划代码", "division_code", CODE12),
@@ -102,7 +103,7 @@ FILES: tuple[FileSpec, ...] = (
         C("认定日期", "granted_date", DATE),
     )),
     FileSpec("mz", "members", "snapshot", (
-        C("家庭编号", "household_id", TEXT),
+        C("家庭编号", "household_id", KEY),
         C("身份证号", "person_id", ID),
         C("姓名", "name", TEXT, optional=True),
         C("与户主关系", "relation", ENUM,
