@@ -718,13 +718,16 @@ def test_a_month_whose_household_keys_came_as_floats_is_no_mass_exit(tmp_path):
         members = _members_rows()
         for i, row in enumerate([*rows, *members]):
             row[0] = f"37150200100100{i % 2:02d}{suffix}"
+        if suffix:  # a member row quarantined in the float month is carried, not a departure
+            members[1][spec("mz", "members").headers.index("出生日期")] = "not a date"
         _csv(folder / "households.csv", spec("mz", "households").headers, rows)
         _csv(folder / "members.csv", spec("mz", "members").headers, members)
     wh = tmp_path / "w.duckdb"
     summary = run_all(landing, wh)
     assert [d["status"] for d in summary["deliveries"]] == ["loaded", "loaded"]
     with duckdb.connect(str(wh), read_only=True) as con:
-        assert con.sql("SELECT count(*) FROM core.change_events WHERE kind = 'household_exited'").fetchall() == [(0,)]
+        assert con.sql("SELECT kind, count(*) FROM core.change_events WHERE kind IN ('household_exited',"
+                       " 'member_died_or_left', 'left_dibao') GROUP BY ALL").fetchall() == []
         assert con.sql("SELECT DISTINCT household_id FROM staging.mz_members ORDER BY 1").fetchall() == [
             ("3715020010010000",), ("3715020010010001",)]
-        assert con.sql("SELECT count(*) FROM audit.repairs WHERE kind = 'key_float_notation'").fetchall() == [(4,)]
+        assert con.sql("SELECT count(*) FROM audit.repairs WHERE kind = 'key_float_notation'").fetchall() == [(3,)]

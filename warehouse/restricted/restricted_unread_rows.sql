@@ -2,8 +2,8 @@
 -- was quarantined, so the snapshot cannot say whether they were still listed; and
 -- households whose own row is missing while members rows name them (orphans,
 -- audit.conflicts): the snapshot lists their people, so they did not leave.
--- Grain: one row per snapshot, file and identity (as delivered, trimmed; a member's
--- 身份证号 upper-cased) that no clean row of the same snapshot delivered. Absence
+-- Grain: one row per snapshot, file and identity (as delivered, trimmed, a float-written
+-- 家庭编号 read back: core.delivered_key; a member's 身份证号 upper-cased) that no clean row of the same snapshot delivered. Absence
 -- from a snapshot is an exit only when the row is truly absent: core.household_history
 -- and core.member_history carry the last known state over these snapshots instead.
 -- Restricted: person_id is a raw 身份证号. Both parts are read from what the load recorded:
@@ -16,7 +16,7 @@ WITH quarantined AS (
     SELECT DISTINCT load_id, file_name, line_number FROM audit.quarantine WHERE source = 'mz'
 ),
 households AS (
-    SELECT DISTINCT r.extract_date, trim(r.household_id) AS household_id
+    SELECT DISTINCT r.extract_date, core.delivered_key(r.household_id) AS household_id
     FROM raw.mz_households r
     SEMI JOIN quarantined q ON q.load_id = r.load_id AND q.file_name = r.file_name AND q.line_number = r.line_number
     WHERE nullif(trim(r.household_id), '') IS NOT NULL
@@ -28,7 +28,7 @@ households AS (
     WHERE c.kind = 'orphan_member'
 ),
 members AS (
-    SELECT DISTINCT r.extract_date, trim(r.household_id) AS household_id, upper(trim(r.person_id)) AS person_id
+    SELECT DISTINCT r.extract_date, core.delivered_key(r.household_id) AS household_id, upper(trim(r.person_id)) AS person_id
     FROM raw.mz_members r
     SEMI JOIN quarantined q ON q.load_id = r.load_id AND q.file_name = r.file_name AND q.line_number = r.line_number
     WHERE nullif(trim(r.household_id), '') IS NOT NULL AND nullif(trim(r.person_id), '') IS NOT NULL
