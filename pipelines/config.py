@@ -93,8 +93,9 @@ def alert_log(out: str | Path | None = None) -> Path:
 # minimum a file is judged row by row, as the contract does: 6 bad rows of 25, or a
 # snapshot of 4 households growing to 9, are a small delivery, not a broken export.
 MIN_ROWS_JUDGED = env_int("DIBAO_GATE_MIN_ROWS", 100)
-# A snapshot whose row count moved by at least this share against the previous
-# loaded snapshot of the same file is rejected at the gate (truncated or doubled).
+# A snapshot whose row count grew by at least this share against the previous loaded
+# snapshot of the same file, or fell by what that growth undoes (limit / (1 + limit): a
+# third for 0.5), is rejected at the gate (truncated or doubled).
 SNAPSHOT_CHANGE_LIMIT = env_float("DIBAO_SNAPSHOT_CHANGE_LIMIT", 0.5)
 # A file with more than this share of its rows quarantined rejects its delivery whole.
 QUARANTINE_RATE_LIMIT = env_float("DIBAO_QUARANTINE_RATE_LIMIT", 0.2)

@@ -521,3 +521,25 @@ def test_same_date_correction_reissues_lists_and_dates_history(landing, tmp_path
     # the next night changes nothing more
     third = run_with_outputs(landing, wh, out)
     assert third["lists"]["status"] == "already_written"
+
+
+def test_a_snapshot_cut_by_two_fifths_is_rejected_and_the_complete_one_after_it_loads(landing, tmp_path):
+    """With one limit (half) both ways, a households file cut by 40% loaded without a word (every
+    household it lost an exit), and the complete snapshot after it, 67% larger than the cut, was
+    rejected, leaving 民政 on the cut (the second hostile audit). A fall is now judged by what
+    the rise's limit undoes: a third."""
+    feb = landing / "mz" / "2024-02-29"
+    lines = (feb / "households.csv").read_bytes().rstrip(b"\n").split(b"\n")
+    kept = lines[:1 + int(0.6 * (len(lines) - 1))]
+    (feb / "households.csv").write_bytes(b"\n".join(kept) + b"\n")
+    ready = (feb / "_READY").read_text(encoding="utf-8").strip()
+    if ready:
+        counts = json.loads(ready)
+        counts["files"]["households.csv"] = len(kept) - 1
+        (feb / "_READY").write_text(json.dumps(counts), encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    summary = load_all(landing, wh)
+    mz = {d["extract_date"]: d for d in summary["deliveries"] if d["source"] == "mz"}
+    assert mz["2024-02-29"]["status"] == "rejected"
+    assert "fallen by 33% or more" in mz["2024-02-29"]["message"]
+    assert mz["2024-03-31"]["status"] == "loaded" and not mz["2024-03-31"]["message"]

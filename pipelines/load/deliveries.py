@@ -165,13 +165,18 @@ def _refuse(con, staged: Staged, now: datetime, err: Exception) -> LoadResult:
 
 
 def _snapshot_size_errors(con, staged: Staged, confirmed: list[str]) -> list[str]:
-    """A snapshot whose *loaded* rows moved by half against the previous accepted one is
-    unusable: read rows alone let a mostly-quarantined snapshot pass as complete and
-    every household it lost read as an exit. Unless the last snapshot rejected for its size
-    showed the same change (`confirmed` gets a line for it)."""
+    """A snapshot whose *loaded* rows grew by half or fell by a third against the previous
+    accepted one is unusable: read rows alone let a mostly-quarantined snapshot pass as
+    complete and every household it lost read as an exit. Unless the last snapshot rejected
+    for its size showed the same change (`confirmed` gets a line for it).
+
+    The fall is bounded by what the rise's limit undoes, (1 - fall) x (1 + rise) = 1: with one
+    limit both ways, a snapshot cut by 40% loaded without a word, and the complete one after
+    it, judged against the cut, was rejected as 67% larger (the second hostile audit)."""
     d = staged.delivery
     errors = []
-    limit = config.SNAPSHOT_CHANGE_LIMIT
+    rise = config.SNAPSHOT_CHANGE_LIMIT
+    fall = rise / (1 + rise)
     for sf in staged.files:
         if sf.error or file_spec(d.source, sf.stem).semantics != "snapshot":
             continue
@@ -182,14 +187,16 @@ def _snapshot_size_errors(con, staged: Staged, confirmed: list[str]) -> list[str
             [d.source, d.extract_date, sf.stem],
         ).fetchall()
         # judged against a previous snapshot of some size: a small one may well double
-        if prev and prev[0][0] >= config.MIN_ROWS_JUDGED and abs(sf.rows_loaded - prev[0][0]) >= limit * prev[0][0]:
+        if prev and prev[0][0] >= config.MIN_ROWS_JUDGED and not (
+                (1 - fall) * prev[0][0] < sf.rows_loaded < (1 + rise) * prev[0][0]):
             if again := _confirmed_size(con, d, sf.stem, sf.rows_read, prev[0][1]):
                 confirmed.append(f"{sf.file_name}: {sf.rows_loaded} rows against {prev[0][0]} in the snapshot of"
                                  f" {prev[0][1]}, as in the snapshot of {again} rejected for it: loaded as a real change")
                 continue
             errors.append(
                 f"{sf.file_name}: {sf.rows_loaded} rows loadable against {prev[0][0]} loaded in the snapshot of"
-                f" {prev[0][1]} (changed by {limit:.0%} or more: truncated, duplicated or mostly quarantined?)"
+                f" {prev[0][1]} (grown by {rise:.0%} or fallen by {fall:.0%} or more: truncated, duplicated or"
+                f" mostly quarantined?)"
             )
     return errors
 
