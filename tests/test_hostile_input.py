@@ -731,3 +731,33 @@ def test_a_month_whose_household_keys_came_as_floats_is_no_mass_exit(tmp_path):
         assert con.sql("SELECT DISTINCT household_id FROM staging.mz_members ORDER BY 1").fetchall() == [
             ("3715020010010000",), ("3715020010010001",)]
         assert con.sql("SELECT count(*) FROM audit.repairs WHERE kind = 'key_float_notation'").fetchall() == [(3,)]
+
+
+def test_a_certificate_whose_row_one_snapshot_quarantined_is_carried_not_new_again(tmp_path):
+    """A 残联 row quarantined for one cell (享受护理补贴 `待定`) read as the certificate gone that
+    month and issued again the next: a false 24-hour 急难 case for a certificate held for years,
+    and a nursing subsidy recipient fewer that month (the second hostile audit)."""
+    from tests.pipeline_run import run_all
+    from tests.staging_builder import make_id
+
+    holder = make_id("19700101", 901)  # 一级, in no household
+    headers = spec("cl", "disability").headers
+    landing = tmp_path / "landing"
+    for i, date in enumerate(("2024-01-31", "2024-02-29", "2024-03-31")):
+        _delivery(landing / "mz" / date, name=f"张{'一二三'[i]}")  # different bytes each month: no replay
+        folder = landing / "cl" / date
+        folder.mkdir(parents=True)
+        nursing = "待定" if date == "2024-02-29" else "是"
+        row = [holder + "41", f"持证人{i}", "肢体", "一级", "2019-05-01", "有效", "371502001001", "否", nursing]
+        _csv(folder / "disability.csv", headers, [row])
+        (folder / "_READY").write_text("")
+    wh = tmp_path / "w.duckdb"
+    summary = run_all(landing, wh)
+    assert {d["status"] for d in summary["deliveries"]} == {"loaded"}
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM audit.quarantine WHERE source = 'cl'").fetchall() == [(1,)]
+        # the first snapshot is the baseline; nothing of the certificate changed after it
+        assert con.sql("SELECT kind, event_date::VARCHAR FROM core.change_events WHERE source = 'cl'"
+                       " ORDER BY ALL").fetchall() == []
+        assert con.sql("SELECT count(*) FROM core.certificates_asof(DATE '2024-02-29')").fetchall() == [(1,)]
+        assert con.sql("SELECT count(*) FROM core.rule_emergency(DATE '2024-03-31')").fetchall() == [(0,)]

@@ -12,7 +12,8 @@ WITH shown AS (
            seq, extract_date, cert_no AS row_key
     FROM core.first_delivered(staging.cl_disability, 'cl', cert_no)
 ),
-unread AS (  -- 残联 rows are never carried over (carried_dates stays empty): a snapshot lists them all
-    SELECT NULL::DATE AS extract_date, NULL::BIGINT AS seq, NULL::VARCHAR AS row_key WHERE false
+unread AS (  -- a certificate whose row a snapshot quarantined: its last shown state carried over it
+    SELECT extract_date, seq, cert_no AS row_key
+    FROM restricted.unread_rows WHERE file = 'disability'
 )
 SELECT * FROM core.states_of(shown, unread);

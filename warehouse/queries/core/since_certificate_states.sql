@@ -10,8 +10,9 @@ WITH shown_since AS (
            seq, extract_date
     FROM core.first_delivered(cl_since, 'cl', cert_no)
 ),
-unread AS (
-    SELECT NULL::DATE AS extract_date, NULL::BIGINT AS seq, NULL::VARCHAR AS row_key WHERE false
+unread AS (  -- a certificate whose row a snapshot quarantined: its last shown state carried over it
+    SELECT extract_date, seq, cert_no AS row_key
+    FROM restricted.unread_rows WHERE file = 'disability'
 )
 SELECT * FROM core.states_since(restricted.certificate_states, shown_since, unread, 'cl', cert_no);
 DROP VIEW cl_since
