@@ -90,6 +90,8 @@ def con(tmp_path_factory):
             registration(J, "就业登记", date(2023, 5, 1), "甲公司"),  # a late repeat
             registration(J, "就业登记", date(2024, 2, 1), "丙公司"),
             registration(U, "失业登记注销", date(2024, 2, 20)),
+            # a year mistyped: dated after the delivery, in another county; it must not move P1
+            registration(P1, "就业登记注销", date(2099, 1, 1), "甲公司", division_code="371581101001"),
         ], contributions=[contribution(F, "202312", base=3200), contribution(F, "202401", base=3200)])
         build_core(con)
         yield con
@@ -128,7 +130,7 @@ def test_birth_date_sex_and_locality_come_from_the_id(con):
     assert got[key(U)][2:] == (False, False)  # 110101 is Beijing
 
 
-def test_residence_is_the_latest_code_any_source_gave(con):
+def test_residence_is_the_latest_code_any_source_gave_before_its_delivery(con):
     assert rows(con, "SELECT residence_code, residence_source FROM core.persons WHERE person_key = ?", key(P1)) == [
         ("371502001001", "cl")]
 

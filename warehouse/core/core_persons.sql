@@ -21,7 +21,9 @@ WITH residences AS (
     UNION ALL
     SELECT person_key, 'cl', last_seen, division_code, 3 FROM core.certificate_history
     UNION ALL
-    SELECT person_key, 'rs', reg_date, division_code, 2 FROM core.registrations
+    -- a registration dated after the delivery that brought it is a typo (2099-01-01), not news:
+    -- it moved a 单人保 candidate to another county's list (the second hostile audit)
+    SELECT person_key, 'rs', reg_date, division_code, 2 FROM core.registrations WHERE reg_date <= recorded_on
 ),
 latest AS (
     SELECT
