@@ -90,6 +90,10 @@ def test_id_repairs(raw, value, kinds):
         ("①" + ID[1:], "id_malformed"),  # a circled digit is not a full-width digit
         ("身份证" + ID[3:], "id_malformed"),
         ("37150219900101123A", "id_malformed"),
+        # a check character that verifies over no birth date (the second hostile audit)
+        (make_id("37150219900231123"), "id_malformed"),
+        (make_id("37150218240101123"), "id_malformed"),  # "200岁" on the 单人保 list
+        (make_id("37150221000101123"), "id_malformed"),
     ],
 )
 def test_id_rejects(raw, reason):
@@ -805,7 +809,8 @@ def test_bulk_repairs_equal_the_scalar_ones(monkeypatch, ids, dates, relations):
 
 
 def test_a_whole_padded_file_is_repaired_in_bulk():
-    rows = [member(**{"身份证号": f" {make_id(f'3715021990{n:07d}')} ", "家庭编号": f"H{n}"}) for n in range(10_000)]
+    born = [(dt.date(1950, 1, 1) + dt.timedelta(days=n)).strftime("%Y%m%d") for n in range(10_000)]
+    rows = [member(**{"身份证号": f" {make_id(f'371502{b}001')} ", "家庭编号": f"H{n}"}) for n, b in enumerate(born)]
     rows.append(member(**{"身份证号": f"{ID}.0", "家庭编号": "H-float"}))
     rows.append(member(**{"身份证号": ID15, "家庭编号": "H-old"}))
     result = repair_frame(frame_of(MEMBERS, rows), MEMBERS)
@@ -850,3 +855,21 @@ def test_a_whole_file_of_float_keys_is_repaired_in_bulk_and_the_long_ones_one_by
         "99999999999999"]
     assert repaired.quarantine.select("raw_value", "reason").rows() == [("9007199254740993.0", "id_lossy_float")]
     assert set(repaired.repairs["kind"]) == {"key_float_notation"}
+
+
+def test_an_id_of_no_birth_date_is_quarantined_on_the_vectorised_path_too():
+    """Canonical-looking IDs skip normalize_id (column_rules._canonical_id): the birth date is
+    checked there as well, for 身份证号 and 残疾人证号."""
+    good, feb31 = make_id("37150219900101123"), make_id("37150219900231123")
+    rows = [[good, feb31, make_id("37150218240101123")][i % 3] for i in range(30)]
+    frame = pl.DataFrame([dict(zip(MEMBERS.headers, [f"H{i}", pid, "张三", "本人", "男", "1990-01-01", "有劳动能力",
+                                                     "健康", "否"])) for i, pid in enumerate(rows)]).with_columns(
+        pl.int_range(2, 32, dtype=pl.Int64).alias("_line"))
+    repaired = repair_frame(frame, MEMBERS)
+    assert repaired.clean.height == 10 and set(repaired.clean["person_id"]) == {good}
+    assert set(repaired.quarantine["reason"]) == {"id_malformed"} and repaired.quarantine.height == 20
+    cert = DISABILITY.column("残疾人证号")
+    from pipelines.ingest.column_rules import rule_for
+
+    canonical = pl.DataFrame({"v": [good + "11", feb31 + "11"]}).select(rule_for(cert).canonical(pl.col("v")))
+    assert canonical["v"].to_list() == [True, False]

@@ -56,12 +56,19 @@ def _check_char_matches(value: pl.Expr) -> pl.Expr:
     return _check_char(value) == value.str.slice(17, 1)
 
 
+def _birth_is_a_date(value: pl.Expr) -> pl.Expr:
+    """Digits 7-14 a calendar date (the regexes before it pin the years to 1900-2099): the
+    rest, 19900231 or 18240101, take normalize_id's route to id_malformed."""
+    return value.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).is_not_null()
+
+
 def _canonical_id(value: pl.Expr) -> pl.Expr:
-    return value.str.contains(r"^[0-9]{17}[0-9X]$") & _check_char_matches(value)
+    return value.str.contains(r"^[0-9]{6}(19|20)[0-9]{9}[0-9X]$") & _check_char_matches(value) & _birth_is_a_date(value)
 
 
 def _canonical_cert(value: pl.Expr) -> pl.Expr:
-    return value.str.contains(r"^[0-9]{17}[0-9X][1-7][1-4]$") & _check_char_matches(value)
+    return (value.str.contains(r"^[0-9]{6}(19|20)[0-9]{9}[0-9X][1-7][1-4]$") & _check_char_matches(value)
+            & _birth_is_a_date(value))
 
 
 def _canonical_text(value: pl.Expr) -> pl.Expr:

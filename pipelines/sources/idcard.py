@@ -7,11 +7,14 @@ and the repairs it took, or raises `BadValue` with the reason when there is none
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
 ID18_RE = re.compile(r"^\d{17}[\dX]$")
+# the births an ID may give, as for a date column (cell_repairs.DATE_MIN, DATE_MAX)
+BIRTH_MIN, BIRTH_MAX = date(1900, 1, 1), date(2099, 12, 31)
 _FLOAT_RE = re.compile(r"^(\d+)\.0+$")
 _SCI_RE = re.compile(r"^(\d)\.(\d+)E\+?(\d+)$")
 _SPACES_RE = re.compile(r"\s+")
@@ -73,7 +76,19 @@ def normalize_id(raw: str) -> tuple[str, list[str]]:
         raise BadValue("id_malformed", f"{len(value)} characters")
     if check_char(value[:17]) != value[17]:
         raise BadValue("id_check_failed")
+    _check_birth(value[6:14])
     return value, repairs
+
+
+def _check_birth(digits: str) -> None:
+    """Digits 7-14 are a birth date (GB 11643) from 1900 on: a check character that verifies
+    over 19900231 or 18240101 made a person of no age or of 200 on the 单人保 list."""
+    try:
+        born = datetime.strptime(digits, "%Y%m%d").date()
+    except ValueError:
+        raise BadValue("id_malformed", f"birth date {digits} is no date") from None
+    if not BIRTH_MIN <= born <= BIRTH_MAX:
+        raise BadValue("id_malformed", f"birth date {digits} outside {BIRTH_MIN.year}-{BIRTH_MAX.year}")
 
 
 def _unfloat(value: str) -> tuple[str, str | None]:
