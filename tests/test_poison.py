@@ -256,20 +256,24 @@ def test_mostly_quarantined_snapshot_is_rejected_whole(landing, tmp_path):
                     " AND kind IN ('household_exited', 'left_dibao')") == [(0,)]
 
 
+def keep_households(folder: Path, share: float) -> None:
+    """Cut the delivery's households.csv to its first `share` of data lines, `_READY` counts agreeing."""
+    lines = (folder / "households.csv").read_bytes().rstrip(b"\n").split(b"\n")
+    kept = lines[:1 + int(share * (len(lines) - 1))]
+    (folder / "households.csv").write_bytes(b"\n".join(kept) + b"\n")
+    ready = (folder / "_READY").read_text(encoding="utf-8").strip()
+    if ready:
+        counts = json.loads(ready)
+        counts["files"]["households.csv"] = len(kept) - 1
+        (folder / "_READY").write_text(json.dumps(counts), encoding="utf-8")
+
+
 def test_a_snapshot_size_change_two_deliveries_show_is_loaded_not_rejected_for_ever(landing, tmp_path):
     """One undersized snapshot accepted (a first delivery of 40% of the households): every later
     full one was judged against it and rejected, leaving 民政 stale for good. The second snapshot
     of the new size confirms the change."""
 
-    jan = landing / "mz" / "2024-01-31"
-    lines = (jan / "households.csv").read_bytes().rstrip(b"\n").split(b"\n")
-    kept = lines[:1 + int(0.4 * (len(lines) - 1))]
-    (jan / "households.csv").write_bytes(b"\n".join(kept) + b"\n")
-    ready = (jan / "_READY").read_text(encoding="utf-8").strip()
-    if ready:
-        counts = json.loads(ready)
-        counts["files"]["households.csv"] = len(kept) - 1
-        (jan / "_READY").write_text(json.dumps(counts), encoding="utf-8")
+    keep_households(landing / "mz" / "2024-01-31", 0.4)
     wh = tmp_path / "w.duckdb"
     summary = load_all(landing, wh)
     mz = {d["extract_date"]: d for d in summary["deliveries"] if d["source"] == "mz" and d["status"] != "skipped_duplicate"}
@@ -528,15 +532,7 @@ def test_a_snapshot_cut_by_two_fifths_is_rejected_and_the_complete_one_after_it_
     household it lost an exit), and the complete snapshot after it, 67% larger than the cut, was
     rejected, leaving 民政 on the cut (the second hostile audit). A fall is now judged by what
     the rise's limit undoes: a third."""
-    feb = landing / "mz" / "2024-02-29"
-    lines = (feb / "households.csv").read_bytes().rstrip(b"\n").split(b"\n")
-    kept = lines[:1 + int(0.6 * (len(lines) - 1))]
-    (feb / "households.csv").write_bytes(b"\n".join(kept) + b"\n")
-    ready = (feb / "_READY").read_text(encoding="utf-8").strip()
-    if ready:
-        counts = json.loads(ready)
-        counts["files"]["households.csv"] = len(kept) - 1
-        (feb / "_READY").write_text(json.dumps(counts), encoding="utf-8")
+    keep_households(landing / "mz" / "2024-02-29", 0.6)
     wh = tmp_path / "w.duckdb"
     summary = load_all(landing, wh)
     mz = {d["extract_date"]: d for d in summary["deliveries"] if d["source"] == "mz"}
