@@ -6,10 +6,11 @@
 -- certificate gone that month and back the next: a "new" 一/二级 certificate, a false
 -- 24-hour 急难 case; found by the second hostile audit.)
 -- Grain: one row per snapshot, file and identity (as delivered, trimmed, a float-written
--- 家庭编号 read back: core.delivered_key; a member's 身份证号 and a 残疾人证号 upper-cased) that no clean row of the same snapshot delivered. Absence
--- from a snapshot is an exit only when the row is truly absent: core.household_history
+-- 家庭编号 read back: core.delivered_key; a member's 身份证号 and a 残疾人证号
+-- upper-cased) that no clean row of the same snapshot delivered. Absence from a snapshot
+-- is an exit only when the row is truly absent: core.household_history
 -- and core.member_history carry the last known state over these snapshots instead.
--- Restricted: person_id is a raw 身份证号. Both parts are read from what the load recorded:
+-- Restricted: person_id is a raw 身份证号 (cert_no holds one). The parts are read from what the load recorded:
 -- raw rows are joined to the few lines audit.quarantine names (not anti-joined to every
 -- staged row) and orphans come from audit.conflicts (not from every staged member).
 CREATE OR REPLACE TABLE restricted.unread_rows AS
