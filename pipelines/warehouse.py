@@ -386,13 +386,14 @@ def publish_query_copy(path: Path) -> Path:
 
     path = Path(path)
     target = query_copy_path(path)
-    # A run killed while copying leaves its temporary copy (as big as the warehouse) behind;
-    # the writer is alone (max_active_runs=1), so any such file is stale.
+    # a killed run's temporary copy is stale: the writer is alone (max_active_runs=1)
     for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        shutil.copyfile(path, tmp)
+        # 0600, not the umask's 0644: it holds every 身份证号, whoever republishes it (docs/security.md)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        shutil.copyfile(path, tmp)  # writes into the file made above: its mode stays
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -283,3 +283,26 @@ def test_results_return_on_a_moved_sheet_or_a_csv_of_discovered_people(tmp_path)
     loaded = load_feedback(wh, csv_file, today=LOADED_ON)
     assert (loaded["rows_loaded"], loaded["rows"][0]["表"]) == (1, CANDIDATE_SHEET)
     assert query(trip_of(wh), "SELECT candidate_ref, result FROM staging.feedback_candidates") == [(ref, "联系不上")]
+
+
+def test_of_two_answers_returned_the_same_night_the_one_saved_last_counts(trip, tmp_path):
+    """`371522101 (2).csv` (a corrected copy, saved later) sorts before `371522101.csv`: read by
+    name, the original's answer was loaded last and won (the third hostile audit)."""
+    import os
+
+    wh = copy_file(trip.wh, tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    original, corrected = inbox / "回收.csv", inbox / "回收 (2).csv"
+    original.write_text("家庭编号,核查结果,核查日期\nH1,不符合条件,2024-07-06\n", encoding="utf-8")
+    corrected.write_text("家庭编号,核查结果,核查日期,备注\nH1,纳入低保,2024-07-06,更正\n", encoding="utf-8")
+    os.utime(original, (1_700_000_000, 1_700_000_000))
+    os.utime(corrected, (1_700_003_600, 1_700_003_600))
+    summary = load_feedback_folder(wh, inbox, today=LOADED_ON)
+    assert [f["file"].rsplit("/", 1)[1] for f in summary["files"]] == ["回收.csv", "回收 (2).csv"]
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT result FROM mart.feedback_labels WHERE household_id = 'H1'").fetchall() == [
+            ("纳入低保",)]
+    finally:
+        con.close()

@@ -145,3 +145,24 @@ def test_a_rejected_return_is_one_line_and_visible_to_dibao_query_at_once(listed
     assert len(err.splitlines()) == 1 and "核查结果" in err
     _, rows = run_query(wh, "SELECT file_name, status FROM audit.feedback_loads")
     assert rows == [("回收.csv", "rejected")]
+
+
+def test_a_sheet_whose_answers_cannot_be_read_rejects_its_file_instead_of_passing_over_it():
+    """A 风险名单 whose 家庭编号 was renamed or deleted, or whose header a typed title row pushed
+    down, was passed over: 40 answers lost, the file "loaded" (the third hostile audit)."""
+    import polars as pl
+
+    from pipelines.ingest.feedback_checks import hidden_answers
+
+    keys, answers = ("家庭编号", "发现编号"), ("核查结果", "核查日期")
+    renamed = pl.DataFrame({"户编号": ["H1"], "核查结果": ["已入户"], "_line": [2]})
+    assert "but no column 家庭编号" in hidden_answers("风险名单", {"户编号", "核查结果"}, renamed, keys, answers)
+    titled = pl.DataFrame({"2024年4月 洪官镇 核查情况": ["家庭编号", "H1"], "": ["核查结果", "已入户"], "_line": [2, 3]})
+    assert "header on row 2, under a title row" in hidden_answers("风险名单", {"2024年4月 洪官镇 核查情况", ""},
+                                                                 titled, keys, answers)
+    fine = pl.DataFrame({"家庭编号": ["H1"], "核查结果": ["已入户"], "核查日期": ["2024-04-03"], "_line": [2]})
+    assert hidden_answers("风险名单", set(fine.columns) - {"_line"}, fine, keys, answers) is None
+    departures = pl.DataFrame({"家庭编号": ["H1"], "退出原因": ["已退出"], "_line": [2]})  # no answers asked
+    assert hidden_answers("退出名单", {"家庭编号", "退出原因"}, departures, keys, answers) is None
+    notes = pl.DataFrame({"说明": ["核查结果请填写…"], "_line": [2]})  # a sheet of instructions
+    assert hidden_answers("说明", {"说明"}, notes, keys, answers) is None

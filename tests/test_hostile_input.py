@@ -761,3 +761,48 @@ def test_a_certificate_whose_row_one_snapshot_quarantined_is_carried_not_new_aga
                        " ORDER BY ALL").fetchall() == []
         assert con.sql("SELECT count(*) FROM core.certificates_asof(DATE '2024-02-29')").fetchall() == [(1,)]
         assert con.sql("SELECT count(*) FROM core.rule_emergency(DATE '2024-03-31')").fetchall() == [(0,)]
+
+
+def test_file_names_in_gbk_bytes_are_recorded_readably_and_stop_no_night(tmp_path):
+    """A zip made on Windows unpacks GBK file names, which Linux hands over as surrogate escapes:
+    storing one failed discovery (an extra file in a delivery) or the feedback task (a returned
+    list), and every night after, until the file was removed by hand (the third hostile audit)."""
+    from pipelines.ingest.feedback import load_feedback_folder
+    from tests.pipeline_run import load_all
+
+    landing = tmp_path / "landing"
+    folder = _delivery(landing / "mz" / "2024-01-31")
+    (Path(os.fsdecode(bytes(folder) + b"/" + "备注.csv".encode("gbk")))).write_bytes(b"a,b\n1,2\n")
+    wh = tmp_path / "w.duckdb"
+    assert [d["status"] for d in load_all(landing, wh)["deliveries"]] == ["loaded"]
+    returned = tmp_path / "feedback"
+    returned.mkdir()
+    (Path(os.fsdecode(bytes(returned) + b"/" + "洪官镇.xlsx".encode("gbk")))).write_bytes(b"not a workbook")
+    summary = load_feedback_folder(wh, returned)
+    assert summary["rejected"] == 1
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.sql("SELECT file_name FROM audit.schema_drift WHERE drift = 'extra_file'").fetchall() == [
+            ("备注.csv",)]
+        assert con.sql("SELECT file_name FROM audit.feedback_loads").fetchall() == [("洪官镇.xlsx",)]
+
+
+def test_a_returned_file_that_fails_in_an_unforeseen_way_is_rejected_and_the_others_load(tmp_path, monkeypatch):
+    from pipelines.ingest import feedback
+
+    real = feedback._load_file
+
+    def failing(con, file, *args, **kwargs):
+        if file.name == "a.xlsx":
+            raise RuntimeError("an unforeseen failure\nwith a second line")
+        return real(con, file, *args, **kwargs)
+
+    monkeypatch.setattr(feedback, "_load_file", failing)
+    returned = tmp_path / "feedback"
+    returned.mkdir()
+    for name in ("a.xlsx", "b.xlsx"):
+        (returned / name).write_bytes(b"not a workbook")
+    summary = feedback.load_feedback_folder(tmp_path / "w.duckdb", returned)
+    messages = {Path(f["file"]).name: f["message"] for f in summary["files"]}
+    assert summary["rejected"] == 2 and messages["a.xlsx"].startswith(
+        "could not be loaded (RuntimeError: an unforeseen failure); tried again next night")
+    assert "cannot read" in messages["b.xlsx"] or "xlsx" in messages["b.xlsx"]

@@ -629,3 +629,21 @@ def test_township_files_are_built_side_by_side_with_the_same_result(world, tmp_p
         con.close()
         contents[workers] = got
     assert contents["1"] and contents["1"] == contents["3"]
+
+
+def test_the_query_copy_is_0600_whoever_republishes_it(tmp_path):
+    """`dibao feedback` republishes the administrator's query copy between nights: made with the
+    umask's 0644 it was world-readable, 身份证号 and hash key included, until the next night's
+    role copies set its mode (the third hostile audit)."""
+    import duckdb
+
+    from pipelines.warehouse import publish_query_copy
+
+    live = tmp_path / "w.duckdb"
+    duckdb.connect(str(live)).close()
+    old = os.umask(0o022)
+    try:
+        copy = publish_query_copy(live)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600

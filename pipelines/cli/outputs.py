@@ -68,6 +68,7 @@ def cmd_whatif(args) -> int:
 def cmd_feedback(args) -> int:
     """Load one returned list, say what became of each row, and republish the query copy."""
     from pipelines.ingest.feedback import LOADED, FeedbackError, load_feedback
+    from pipelines.sources.landing import shown_name
     from pipelines.warehouse import WarehouseError, publish_query_copy
 
     try:
@@ -85,12 +86,12 @@ def cmd_feedback(args) -> int:
     except OSError as exc:
         raise CliError(f"dibao feedback: query copy not republished: {exc.strerror or exc}") from None
     _print_outcomes(summary.get("rows", []))
-    print(f"{args.file}: {summary.get('status')}, {summary.get('rows_read', 0)} rows read: "
+    print(f"{shown_name(str(args.file))}: {summary.get('status')}, {summary.get('rows_read', 0)} rows read: "
           f"{summary.get('rows_loaded', 0)} loaded, {summary.get('rows_quarantined', 0)} quarantined, "
           f"{summary.get('rows_skipped', 0)} skipped (not checked yet)"
           + (f"; {summary['message']}" if summary.get("message") else ""))
     if summary.get("outcome_file"):
-        print(f"per-row outcomes: {summary['outcome_file']}")
+        print(f"per-row outcomes: {shown_name(str(summary['outcome_file']))}")
     return 0
 
 

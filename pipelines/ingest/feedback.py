@@ -35,6 +35,7 @@ from pipelines.ingest.readers import LINE, UnreadableFile, read_file, read_regul
 from pipelines.ingest.repair import MissingColumns, repair_frame
 from pipelines.ingest.row_defects import split_row_defects
 from pipelines.ingest.xlsx_reader import SPREADSHEET_DIGITS_LIMIT, sheet_names
+from pipelines.sources.landing import shown_name
 from pipelines.warehouse import insert_rows, rollback, warehouse as open_warehouse
 
 log = logging.getLogger(__name__)
@@ -108,10 +109,10 @@ class FeedbackLoad:
         """The counts, and (`rows`) every row's outcome; the nightly run's summary keeps the counts only."""
         from pipelines.ingest.feedback_outcomes import outcomes
 
-        return {"load_id": self.load_id, "file": str(self.file), "status": self.status, "message": self.message,
-                "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+        return {"load_id": self.load_id, "file": shown_name(str(self.file)), "status": self.status,
+                "message": self.message, "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
                 "rows_quarantined": self.rows_quarantined, "rows_skipped": self.rows_skipped,
-                "outcome_file": str(self.outcome_file) if self.outcome_file else None,
+                "outcome_file": shown_name(str(self.outcome_file)) if self.outcome_file else None,
                 **({"rows": outcomes(self) if self.status == LOADED else []} if rows else {})}
 
 
@@ -127,7 +128,7 @@ def load_feedback(warehouse: Path, file: Path, *, actor: str | None = None, toda
     with open_warehouse(Path(warehouse)) as con:
         load = _load_file(con, file, actor or current_user(), today or date.today(), record_repeats=True)
     if load.status == REJECTED:
-        raise FeedbackError(f"{file.name}: {load.message}")
+        raise FeedbackError(f"{shown_name(file.name)}: {load.message}")
     return load.summary()
 
 
@@ -143,14 +144,19 @@ def load_feedback_folder(warehouse: Path, folder: Path, *, actor: str | None = N
     folder = Path(folder)
     if not folder.is_dir() and not (missing_ok and not folder.exists()):
         raise FeedbackError(f"feedback folder {folder} does not exist")
-    files = sorted(p for p in folder.rglob("*")
-                   if p.suffix.lower() in FILE_TYPES + OTHER_SHEET_TYPES and p.is_file()
-                   and not p.name.startswith(("~$", "."))
-                   and not p.name.endswith(OUTCOME_SUFFIX))
+    files = sorted((p for p in folder.rglob("*")
+                    if p.suffix.lower() in FILE_TYPES + OTHER_SHEET_TYPES and p.is_file()
+                    and not p.name.startswith(("~$", "."))
+                    and not p.name.endswith(OUTCOME_SUFFIX)), key=_saved_order)
     results = []
     with open_warehouse(Path(warehouse)) as con:
         for file in files:
-            load = _load_file(con, file, actor or current_user(), today or date.today(), record_repeats=False)
+            try:
+                load = _load_file(con, file, actor or current_user(), today or date.today(), record_repeats=False)
+            except Exception as exc:  # one returned file must not stop the night: tried again tomorrow
+                log.exception("feedback %s could not be loaded", shown_name(str(file)))
+                load = FeedbackLoad(_load_id(None), file, None, REJECTED, f"could not be loaded ({type(exc).__name__}:"
+                                    f" {(str(exc).strip().splitlines() or [''])[0][:300]}); tried again next night")
             if load is not None:
                 results.append(load.summary(rows=False))  # the outcomes are in each file's .结果.csv
     counts = {s: sum(r["status"] == s for r in results) for s in (LOADED, REJECTED, SKIPPED)}
@@ -158,6 +164,15 @@ def load_feedback_folder(warehouse: Path, folder: Path, *, actor: str | None = N
     return {"folder": str(folder), "files_seen": len(files), "files": results, **counts,
             "rows_loaded": sum(r["rows_loaded"] for r in results),
             "rows_quarantined": sum(r["rows_quarantined"] for r in results)}
+
+
+def _saved_order(path: Path) -> tuple[int, str]:
+    """Saved last, loaded last: of two answers for one household and date returned the same night
+    (`371522101 (2).xlsx`, a corrected copy), that one counts; by name alone the original won."""
+    try:
+        return path.stat().st_mtime_ns, str(path)
+    except OSError:
+        return 0, str(path)
 
 
 # --------------------------------------------------------------------- one file
@@ -194,10 +209,10 @@ def _load_file(con: duckdb.DuckDBPyConnection, file: Path, actor: str, today: da
 
     load.outcome_file = write_outcomes(load)  # a rejected file's says why, beside it
     if load.status == LOADED:
-        log.info("feedback %s: %d rows loaded, %d quarantined, %d not checked yet", file.name, load.rows_loaded,
-                 load.rows_quarantined, load.rows_skipped)
+        log.info("feedback %s: %d rows loaded, %d quarantined, %d not checked yet", shown_name(file.name),
+                 load.rows_loaded, load.rows_quarantined, load.rows_skipped)
     else:
-        log.warning("feedback %s %s: %s", file.name, load.status, load.message)
+        log.warning("feedback %s %s: %s", shown_name(file.name), load.status, load.message)
     return load
 
 
@@ -210,14 +225,14 @@ def _validate(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, today: date) -
     if load.file.suffix.lower() == ".xlsx":
         load.parts = [_part(con, label, read, today, sheet) for label, sheet, read in _returned_sheets(load.file)]
     else:
-        load.parts = [_part(con, load.file.name, read_file(load.file), today)]
+        load.parts = [_part(con, shown_name(load.file.name), read_file(load.file), today)]
     for part in load.parts:
         load.rows_read += part.rows_read
         load.rows_loaded += part.clean.height
         load.rows_quarantined += part.quarantined()[LINE].n_unique()
         load.rows_skipped += len(part.skipped)
     if load.rows_read != load.rows_loaded + load.rows_quarantined + load.rows_skipped:  # a row lost or doubled
-        raise RuntimeError(f"feedback {load.file.name}: rows do not add up: {load.summary()}")
+        raise RuntimeError(f"feedback {shown_name(load.file.name)}: rows do not add up: {load.summary()}")
 
 
 def _returned_sheets(file: Path) -> list[tuple[str, str, object]]:
@@ -237,14 +252,18 @@ def _returned_sheets(file: Path) -> list[tuple[str, str, object]]:
                 continue
             raise
         names = {c.strip() for c in read.frame.columns}
+        keys, answers = (HOUSEHOLD_ID, CANDIDATE_ID), (RESULT, CHECK_DATE)
+        if problem := checks.hidden_answers(sheet, names, read.frame, keys, answers):
+            raise ValueError(problem)
         if not names & {HOUSEHOLD_ID, CANDIDATE_ID} or not names & {RESULT, CHECK_DATE}:
             continue
         if not {RESULT, CHECK_DATE} <= names:
             missing = "、".join(h for h in (RESULT, CHECK_DATE) if h not in names)
             raise ValueError(f"sheet {sheet!r} has {HOUSEHOLD_ID if HOUSEHOLD_ID in names else CANDIDATE_ID} "
                              f"but no column {missing}: put the column back under its name")
-        first = HOUSEHOLD_ID in names and not any(label == file.name for label, _, _ in returned)
-        returned.append((file.name if first else f"{file.name}:{sheet}", sheet, read))
+        name = shown_name(file.name)
+        first = HOUSEHOLD_ID in names and not any(label == name for label, _, _ in returned)
+        returned.append((name if first else f"{name}:{shown_name(sheet)}", sheet, read))
     if not returned:
         raise ValueError(f"no sheet has {HOUSEHOLD_ID} or {CANDIDATE_ID} with {RESULT} and {CHECK_DATE} in its "
                          "first non-empty row (the header row: a title row above it hides it)")
@@ -332,8 +351,9 @@ def _record(con: duckdb.DuckDBPyConnection, load: FeedbackLoad, actor: str, toda
                 _record_part(con, load.load_id, part, today, now)
         con.execute(
             "INSERT INTO audit.feedback_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [load.load_id, load.file.name, str(load.file.resolve()), load.sha256, load.rows_read, load.rows_loaded,
-             load.rows_quarantined, load.rows_skipped, load.status, load.message, actor, now])
+            [load.load_id, shown_name(load.file.name), shown_name(str(load.file.resolve())), load.sha256,
+             load.rows_read, load.rows_loaded, load.rows_quarantined, load.rows_skipped, load.status, load.message,
+             actor, now])
         con.execute("COMMIT")
     except BaseException:
         rollback(con)  # a failed COMMIT has ended the transaction: keep its error, not ROLLBACK's

@@ -11,7 +11,9 @@ result:
 - `identity_problems`: the row's 户主身份证号（脱敏）, else its 户主姓名, is not the
   listed household's: its 家庭编号 was changed (a spreadsheet rounds a 16-digit number
   it converted to the 15 digits it keeps, which is another household's number);
-- `conflicting_results`: one household or person, one check date, two results in one file.
+- `conflicting_results`: one household or person, one check date, two results in one file;
+- `hidden_answers`: a sheet whose answers cannot be read (a key column renamed or deleted, a
+  title row above the header) rejects its file: passed over, its answers were lost unseen.
 """
 
 from __future__ import annotations
@@ -100,3 +102,21 @@ def conflicting_results(clean: pl.DataFrame, frame: pl.DataFrame, names: dict[st
     return _rows(clash.join(raw, on=LINE, how="left").select(
         pl.col(LINE), pl.lit(result).alias("column_name"), pl.col("_raw").alias("raw_value"),
         pl.lit("conflicting_results").alias("reason")))
+
+
+def hidden_answers(sheet: str, names: set[str], frame: pl.DataFrame, keys: tuple[str, str],
+                   answers: tuple[str, str]) -> str | None:
+    """Why a sheet that may hold answers cannot be read as one, or None. Passed over, a list
+    whose 家庭编号 column was renamed or deleted, or whose header a typed title row pushed
+    down, lost every answer on it without a word (the third hostile audit)."""
+    if names & set(answers) and not names & set(keys):
+        shown = answers[0] if answers[0] in names else answers[1]
+        return f"sheet {sheet!r} has {shown} but no column {keys[0]} or {keys[1]}: put the column back under its name"
+    if names & set(keys):
+        return None
+    for line, *cells in frame.head(10).select(LINE, pl.all().exclude(LINE).cast(pl.String)).iter_rows():
+        seen = {(c or "").strip() for c in cells}
+        if seen & set(keys) and seen & set(answers):
+            return (f"sheet {sheet!r} has its header on row {line}, under a title row: delete the rows above"
+                    f" the header and return it again")
+    return None

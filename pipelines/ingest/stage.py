@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.sources.contract import FileSpec, files_of
-from pipelines.sources.landing import READY, Delivery, data_files, read_ready_counts, sha256_file
+from pipelines.sources.landing import READY, Delivery, data_files, read_ready_counts, sha256_file, shown_name
 from pipelines.runtime.progress import report
 from pipelines.runtime.timing import timed
 
@@ -244,7 +244,7 @@ def _changed_since_discovery(delivery: Delivery) -> str | None:
     data files added or removed), or None. File contents are checked as they are read."""
     try:
         ready = sha256_file(delivery.path / READY)
-        names = {p.name for p in data_files(delivery.path)}
+        names = {shown_name(p.name) for p in data_files(delivery.path)}
     except FileNotFoundError:
         return f"{READY} or the folder was removed after discovery"
     if ready != delivery.ready_sha256:

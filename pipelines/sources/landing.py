@@ -86,6 +86,22 @@ def sha256_file(path: Path, cache: DigestCache | None = None) -> str:
     return h.hexdigest()
 
 
+def shown_name(name: str) -> str:
+    """A file or folder name as text a table, a log or JSON can hold. Linux hands a name that
+    is not UTF-8 over with surrogate escapes (a zip made on Windows unpacks GBK names), and
+    storing one failed the night, and every night after, until the file was removed by hand.
+    Such a name reads as GB18030 when it is that, else with replacement characters."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
 def data_files(folder: Path) -> list[Path]:
     """Data files of a delivery folder, by name, whatever they are: a symlink, pipe or
     folder named like a data file is listed too, so that its delivery is rejected
@@ -105,7 +121,7 @@ def _digest_or_none(path: Path, cache: DigestCache | None = None) -> str | None:
 
 
 def describe(source: str, folder: Path, landing: Path, cache: DigestCache | None = None) -> Delivery:
-    files = {p.name: _digest_or_none(p, cache) for p in data_files(folder)}
+    files = {shown_name(p.name): _digest_or_none(p, cache) for p in data_files(folder)}
     content = hashlib.sha256(  # names as the contract matches them: `Disability.CSV` is disability.csv
         "".join(f"{name}\0{digest}\n" for name, digest in sorted((n.lower(), d) for n, d in files.items())).encode()
     ).hexdigest()
@@ -214,7 +230,7 @@ def misnamed_deliveries(landing: Path) -> list[str]:
             try:
                 if (f.is_dir() and not f.is_symlink() and parse_folder_date(f.name) is None
                         and (f / READY).is_file()):
-                    found.append(f"{source}/{f.name}")
+                    found.append(f"{source}/{shown_name(f.name)}")
             except OSError:
                 continue
     return found
