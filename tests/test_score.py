@@ -116,7 +116,8 @@ def _townships(scores: dict[str, list[float]]) -> pl.DataFrame:
 
 
 def test_visits_are_shared_by_need_and_the_budget_is_spent_exactly():
-    frame = _townships({"A": [0.9, 0.8, 0.7, 0.6], "B": [0.1, 0.1], "C": [0.3, 0.2, 0.1]})
+    frame = _townships({"A": [0.9, 0.8, 0.7, 0.6] + [0.0] * 6, "B": [0.1, 0.1] + [0.0] * 8,
+                        "C": [0.3, 0.2, 0.1] + [0.0] * 7})
     equal = allocate_visits(frame, 3, by_need=0.0)
     assert equal["township_visits"].to_list() == [3, 3, 3]
     by_need = dict(allocate_visits(frame, 3, by_need=1.0).iter_rows())
@@ -124,12 +125,27 @@ def test_visits_are_shared_by_need_and_the_budget_is_spent_exactly():
     assert by_need == {"A": 7, "B": 1, "C": 1}  # quotas 7.1, 0.47, 1.42: the largest remainder goes to B
     half = dict(allocate_visits(frame, 3, by_need=0.5).iter_rows())
     assert sum(half.values()) == 9 and by_need["A"] >= half["A"] >= 3
-    nothing = allocate_visits(_townships({"A": [0.0], "B": [0.0]}), 2, by_need=1.0)
+    nothing = allocate_visits(_townships({"A": [0.0] * 3, "B": [0.0] * 3}), 2, by_need=1.0)
     assert nothing["township_visits"].to_list() == [2, 2]  # no need anywhere: equal shares
     with pytest.raises(ValueError):
         allocate_visits(frame, 3, by_need=1.5)
     with pytest.raises(ValueError):
         allocate_visits(frame, -1)
+
+
+def test_no_township_gets_more_visits_than_households_it_may_visit():
+    """A visit beyond a township's households is no home visit: on a town 59 of 220 visits were
+    stranded so (a township of 7 households got 17) while three townships with households scored
+    4-7% got none (the fourth audit). What a cap leaves goes on to the others by need."""
+    frame = _townships({"A": [0.9, 0.8, 0.7, 0.6], "B": [0.1, 0.1], "C": [0.3, 0.2, 0.1]})
+    assert dict(allocate_visits(frame, 3, by_need=1.0).iter_rows()) == {"A": 4, "B": 2, "C": 3}  # was 7, 1, 1
+    assert dict(allocate_visits(frame, 3, by_need=0.0).iter_rows()) == {"A": 4, "B": 2, "C": 3}
+    # only households the floor lets be visited count: B has none, and 3 visits stay unspent
+    assert dict(allocate_visits(frame, 3, by_need=1.0, min_score=0.15).iter_rows()) == {"A": 4, "B": 0, "C": 2}
+    small = _townships({"A": [0.9] * 3, "B": [0.5] * 2, "C": [0.04]})  # quotas 4.3, 1.6, 0.06 uncapped
+    assert dict(allocate_visits(small, 2, by_need=1.0, min_score=0.01).iter_rows()) == {"A": 3, "B": 2, "C": 1}
+    levels = assign_levels(small, 2, by_need=1.0, min_score=0.01)
+    assert levels.filter(pl.col("township_code") == "C")["risk_level"].to_list() == ["高"]
 
 
 def test_scores_under_the_floor_are_never_high_or_medium():
