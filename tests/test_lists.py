@@ -286,7 +286,8 @@ def _household(township, **extra):
 
 
 def _candidate(township, **extra):
-    row = {"marker": "新增", "candidate_ref": "F1AED880427A", "name": "王连生", "masked_id": "371502********495X",
+    row = {"marker": "新增", "candidate_ref": "F1AED880427A", "person_key": "k1", "name": "王连生",
+           "masked_id": "371502********495X",
            "rule": "生活补贴", "residence_code": "371702105214", "step": _step(),
            "evidence": "在册低保家庭成员; 未享受困难残疾人生活补贴 (187.0000元/月)",
            "county_code": township[:6], "township_code": township}
@@ -445,3 +446,15 @@ def test_a_late_delivery_that_changes_no_list_is_worked_out_once_not_every_night
         assert con.execute("SELECT count(DISTINCT export_id) FROM audit.list_exports").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_the_notes_count_discovered_people_not_their_rule_rows():
+    """"主动发现 47 人" counted 47 rows of 44 people, one person listed under several rules (the fourth audit)."""
+    from pipelines.publish.list_notes import notes_sheet
+
+    rows = {"households": [], "departures": [],
+            "candidates": [{"person_key": "p1", "rule": "单人保"}, {"person_key": "p1", "rule": "急难"},
+                           {"person_key": "p2", "rule": "急难"}]}
+    sheet = notes_sheet("某镇", rows, {}, date(2024, 6, 30), date(2024, 7, 1), None, ("", "", ""))
+    text = "".join(str(cell) for row in sheet.rows for cell in row)
+    assert "主动发现 2 人（3 条，一人可因多条规则列入）" in text

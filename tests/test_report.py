@@ -147,6 +147,15 @@ def test_the_numbers_match_the_warehouse(html):
     assert "东昌府区 371502" in html and "阳谷县 371521" in html
 
 
+def test_the_risk_section_says_levels_follow_capacity_and_how_many_are_expected_below(wh, html):
+    """An official read "高风险户 161" of 171 as 161 households likely to fall (the fourth audit):
+    the levels follow the visits, and the scores' sum is what the model expects."""
+    with warehouse(wh) as con:
+        expected = con.execute("SELECT sum(risk_score) FROM mart.risk_list WHERE as_of_date ="
+                               " (SELECT max(as_of_date) FROM mart.risk_list)").fetchall()[0][0]
+    assert "按各乡镇的入户能力划分" in html and f"评分合计约 {expected:,.0f} 户预计三个月内低于低保线" in html
+
+
 def test_the_report_names_nobody(html):
     for id_number in ALL_IDS:
         assert id_number not in html and mask(id_number) not in html
@@ -297,3 +306,20 @@ def test_the_trend_table_counts_discovery_candidates_in_people_as_the_summary_do
                                    if r[0] == con.execute("SELECT max(as_of_date) FROM mart.listed_candidates"
                                                           ).fetchall()[0][0]]
     assert rows == people + 1 and (shown, shown_new) == (people, new)
+
+
+def test_the_rows_received_tile_leaves_out_replays_as_the_chart_does(tmp_path):
+    """A replay's rows were counted in "本次接收行数" but not in the chart under it, and the
+    quarantined share was taken over them too (the fourth audit: 36,675 against 31,929)."""
+    from pipelines.publish.report_data_team import received
+    from tests.pipeline_run import load_all
+    from tests.test_hostile_input import _delivery
+
+    landing = tmp_path / "landing"
+    _delivery(landing / "mz" / "2024-01-31")
+    _delivery(landing / "mz" / "2024-02-01")  # the same bytes again: a replay
+    summary = load_all(landing, tmp_path / "w.duckdb")
+    assert [d["status"] for d in summary["deliveries"]] == ["loaded", "skipped_duplicate"]
+    with warehouse(tmp_path / "w.duckdb") as con:
+        text = "".join(received(con, summary).body)
+    assert tile(text, "本次接收行数") == "4"  # 2 households + 2 members, once

@@ -45,7 +45,8 @@ def notes_sheet(place: str, rows: dict[str, list[dict]], levels: dict, as_of: da
     text = [
         ("名单", f"{place} 低收入人口风险名单；评分日期 {as_of or '—'}，下发日期 {issued_on or '—'}。"
                  f"本期风险名单 {len(rows['households'])} 户（高 {counts['高']} 户、中 {counts['中']} 户），"
-                 f"主动发现 {len(rows['candidates'])} 人，退出名单 {len(rows['departures'])} 户。"),
+                 f"主动发现 {len({r['person_key'] for r in rows['candidates']})} 人"
+                 f"（{len(rows['candidates'])} 条，一人可因多条规则列入），退出名单 {len(rows['departures'])} 户。"),
         ("风险等级怎么定", "高、中、低按各乡镇（街道）每月可入户核查的能力划分，不是概率界限："
                     f"全市按每个乡镇平均每月 {levels['visits']:g} 户安排入户（{by_need}）；"
                     "每个乡镇评分最高的、相当于本乡镇入户数的户列为“高”（本月入户核查），其后同样多的户列为“中”，"

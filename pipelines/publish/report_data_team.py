@@ -45,7 +45,8 @@ def received(con, run_summary) -> Section:
         totals["已入库"] += loaded
         totals["隔离"] += quarantined
         totals["拒收"] += read if status == "rejected" else 0
-    read_rows = sum(r[4] for r in rows)
+    # a replay's rows were received again, not read: the tile counts what the chart shows
+    read_rows = sum(r[4] for r in rows if r[3] != "skipped_duplicate")
     quarantined = sum(r[6] for r in rows)
     label = "本次接收行数|rows received this run" if this_run else "最近一次接收行数|rows of each source's latest delivery"
     section.body.append(tiles_html({

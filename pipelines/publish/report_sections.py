@@ -45,8 +45,12 @@ def risk(con, as_of, tiles, warehouse: Path) -> Section:
     levels = [(lvl, LEVEL_COLORS[lvl]) for lvl in ("高", "中", "低")]
     tiles["高风险户|high risk"] = f"{sum(v.get('高', 0) for v in by_county.values()):,}"
     tiles["中风险户|medium risk"] = f"{sum(v.get('中', 0) for v in by_county.values()):,}"
-    section.body.append(f'<p class="note">评分日期 {as_of}，在册非低保/特困家庭。<span class="en">Scoring date '
-                        f'{as_of}; scored households by risk level.</span></p>')
+    expected = _rows(con, "SELECT sum(risk_score) FROM mart.risk_list WHERE as_of_date = $1", [as_of])[0][0] or 0
+    section.body.append(f'<p class="note">评分日期 {as_of}，在册非低保/特困家庭。“高”“中”按各乡镇的入户能力划分'
+                        f'（高＝本月入户，中＝其后同样多的户），不是按可能性：评分合计约 {expected:,.0f} 户预计三个月内低于'
+                        f'低保线。<span class="en">Scoring date {as_of}; scored households by risk level. 高 and 中 follow'
+                        f' each township\'s visit capacity, not a probability; the scores add up to about {expected:,.0f}'
+                        f' households expected below the line within 3 months.</span></p>')
     section.body.append(_model_note(con, as_of, warehouse))
     section.body.append(h3("按县（市、区）", "By county"))
     section.body.append(stacked_bar_chart([(county_label(c), v) for c, v in sorted(by_county.items())], levels,
