@@ -664,3 +664,12 @@ def test_precision_at_capacity_short_of_the_sorts_within_the_noise_does_not_keep
     held = decision["held_out"]
     assert held["gbm"]["precision_at_capacity"] < held["sort"]["precision_at_capacity"]
     assert decision["in_force"] == "gbm", decision["reason"]
+
+
+def test_the_model_cards_code_table_prints_what_the_lists_print():
+    """The card's Chinese text of three codes had drifted from models/reason_codes.yaml, which the
+    lists and mart.reason_codes print (the fourth audit)."""
+    card = (MODELS / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([RMN]_[A-Z_]+)` \| \w+ \| ([^|]*) \|", card, re.MULTILINE))
+    for code in reason_codes():
+        assert rows.get(code.code, "").strip() == code.zh, code.code
