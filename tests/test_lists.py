@@ -145,10 +145,13 @@ def test_actions_and_deadlines_follow_the_rules_file(run):
     # a member newly 重病 in a 高 household: 急难, 24 hours from the issue day
     assert rows["H9"]["建议措施"].startswith("临时救助（急难") and rows["H9"]["核查时限"] == "24小时"
     assert rows["H9"]["核查期限"].startswith("2024-07-02")
+    assert rows["H9"]["风险原因"].startswith("近期情况：家人新患重病；")  # the action's reason, on the row
+    assert rows["H4"]["风险原因"].startswith("近期情况：有成年无业的一/二级重度残疾成员；")
     # an adult member with a 一级 certificate and no job: 单人保 review, 高 = 3 working days
     assert rows["H4"]["建议措施"].startswith("单人保审核") and rows["H4"]["核查期限"].startswith("2024-07-04")
     t1 = {r["家庭编号"]: r for r in sheet(workbook(run, T1), HOUSEHOLD_SHEET).to_dicts()}
     assert (t1["H1"]["建议措施"], t1["H1"]["核查时限"]) == ("入户核查", "3个工作日")
+    assert not t1["H1"]["风险原因"].startswith("近期情况")  # the level chose its action: nothing to add
     assert t1["H14"]["核查时限"] == "10个工作日" and t1["H14"]["核查期限"].startswith("2024-07-15")
     assert t1["H14"]["月人均收入（元）"] is None  # never assessed: left empty, not 0
     # May's list was issued 2024-06-03: 10 working days skip the 端午 holiday on 2024-06-10

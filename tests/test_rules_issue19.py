@@ -106,6 +106,11 @@ def test_emergency_steps_are_24_hours_on_both_sheets():
     for level in ("高", "中"):  # was 高 only
         step = rules.household_step(level, {"serious_illness"}, set(), date(2024, 5, 6))
         assert step.time_limit == "24小时" and step.action.startswith("临时救助（急难"), level
+        assert step.because == "家人新患重病"  # the list shows why, beside the model's reasons
+    # an action chosen by a change names it (a 中 row said "就业帮扶转介" beside "no factor stands out")
+    assert rules.household_step("中", {"unemployed_member"}, set(), date(2024, 5, 6)).because == \
+        "有劳动能力的成员失业或近期失去工作"
+    assert rules.household_step("高", set(), set(), date(2024, 5, 6)).because == ""
 
 
 def test_uninsured_unemployed_needs_contribution_data_for_the_window(con):

@@ -90,13 +90,26 @@ class HouseholdRule:
                 and level in self.deadlines)
 
 
+# What a caseworker reads for each signal (warehouse/queries/publish/list_signals.sql) that chose
+# a row's action: the action must not come without its reason.
+SIGNAL_NAMES = {
+    "member_died_or_left": "家人去世或离开",
+    "serious_illness": "家人新患重病",
+    "severe_disability_new": "家人新持一/二级残疾证",
+    "severe_disabled_adult": "有成年无业的一/二级重度残疾成员",
+    "unemployed_member": "有劳动能力的成员失业或近期失去工作",
+}
+
+
 @dataclass(frozen=True)
 class Step:
-    """What a row asks for: the action, the time limit and the due day."""
+    """What a row asks for: the action, the time limit and the due day; `because`, the signals
+    that chose the action, in Chinese (empty when the level alone did)."""
 
     action: str
     time_limit: str
     deadline: date
+    because: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,8 @@ class CheckRules:
         for rule in self.households:
             if rule.matches(level, signals, reasons):
                 deadline = rule.deadlines[level]
-                return Step(rule.action, deadline.label, deadline.due(issued_on, self.calendar))
+                because = "、".join(SIGNAL_NAMES.get(s, s) for s in sorted(rule.signals_any & signals))
+                return Step(rule.action, deadline.label, deadline.due(issued_on, self.calendar), because)
         raise RulesError(f"{RULES_FILE.name}: no household rule matches level {level!r}")
 
     def candidate_step(self, rule: str, issued_on: date) -> Step:

@@ -78,9 +78,12 @@ def household_rows(con: duckdb.DuckDBPyConnection, as_of: date, previous: date |
         else:
             row["marker"] = SAME
         reasons = list(row["reasons"] or [])
-        row["reason_text"] = again + "；".join(texts.get(r, r) for r in reasons)
         row["step"] = rules.household_step(level, set(signals.get(row["household_id"]) or ()), set(reasons),
                                            issued_on)
+        # an action chosen by a recent change says so: "就业帮扶转介" beside "no factor stands out" left the
+        # caseworker without the job loss behind it (the fourth audit)
+        because = f"近期情况：{row['step'].because}；" if row["step"].because else ""
+        row["reason_text"] = again + because + "；".join(texts.get(r, r) for r in reasons)
         listed.append(row)
     rank: dict[str, int] = defaultdict(int)
     for row in listed:  # already ordered by township, then score
