@@ -156,6 +156,12 @@ def test_the_risk_section_says_levels_follow_capacity_and_how_many_are_expected_
     assert "按各乡镇的入户能力划分" in html and f"评分合计约 {expected:,.0f} 户预计三个月内低于低保线" in html
 
 
+def test_the_follow_up_table_does_not_call_its_share_of_the_listed_a_completion_rate(html):
+    """The tile's 完成率 is done of due; the table beside it showed done of listed under the same
+    name, 0% for a list issued that day beside the tile's "—" (the fourth audit)."""
+    assert "已核查占列入 done of listed" in html and "完成率 done %" not in html
+
+
 def test_the_report_names_nobody(html):
     for id_number in ALL_IDS:
         assert id_number not in html and mask(id_number) not in html

@@ -143,7 +143,7 @@ def followup(con, today, tiles, facts) -> Section:
         f'(the tile counts each household\'s latest listing; the table every list).</span></p>')
     section.body.append(html_table(
         ["名单日期 list", "列入 listed", "已核查 done", "按期 on time", "联系不上 unreachable", "待核查 pending",
-         "逾期 overdue", "完成率 done %"],
+         "逾期 overdue", "已核查占列入 done of listed"],  # not the tile's 完成率, which is of the checks due
         [(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], f"{r[2] / r[1]:.0%}" if r[1] else "—") for r in per_list]))
     judged = next((r[0] for r in per_list if r[7]), per_list[0][0])  # the newest list with checks already due
     counties = _rows(con, f"""
