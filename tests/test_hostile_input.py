@@ -806,3 +806,26 @@ def test_a_returned_file_that_fails_in_an_unforeseen_way_is_rejected_and_the_oth
     assert summary["rejected"] == 2 and messages["a.xlsx"].startswith(
         "could not be loaded (RuntimeError: an unforeseen failure); tried again next night")
     assert "cannot read" in messages["b.xlsx"] or "xlsx" in messages["b.xlsx"]
+
+
+def test_a_source_that_stops_delivering_is_named_stale_at_the_month_mz_is_at(tmp_path):
+    """人社 three months behind 民政 raised nothing: `stale` empty, no alert, while the 单人保 list
+    spoke of months rs never sent (the fifth audit)."""
+    from pipelines.load.deliveries import stale_sources
+    from tests.pipeline_run import load_all
+
+    landing = tmp_path / "landing"
+    for i, day in enumerate(("2024-01-31", "2024-02-29", "2024-03-31")):
+        _delivery(landing / "mz" / day, name=f"张{'一二三'[i]}")
+    rs = landing / "rs" / "2024-01-31"
+    rs.mkdir(parents=True)
+    _csv(rs / "registrations.csv", spec("rs", "registrations").headers, [])
+    _csv(rs / "contributions.csv", spec("rs", "contributions").headers, [])
+    (rs / "_READY").write_text("")
+    summary = load_all(landing, tmp_path / "w.duckdb")
+    assert summary["stale"] == [
+        "cl: nothing loaded for 2024-03, the month of 民政's latest snapshot (2024-03-31); using data as of never",
+        "rs: nothing loaded for 2024-03, the month of 民政's latest snapshot (2024-03-31); using data as of 2024-01-31"]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert len(stale_sources(con)) == 2
+        assert con.sql("SELECT count(*) FROM audit.alerts WHERE kind = 'source_stale'").fetchall() == [(2,)]

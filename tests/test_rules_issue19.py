@@ -185,3 +185,17 @@ def test_a_year_left_out_cannot_hide_behind_a_value_dated_after_the_scoring_date
                   " WHERE parameter IN ('dibao_standard', 'tekun_basic_living') AND valid_to IS NULL")
         outdated = nightly_outdated(c)
     assert len(outdated) == 4 and all("2024-01-01" in m for m in outdated), outdated
+
+
+def test_single_person_evidence_names_the_months_rs_had_not_delivered(con):
+    """With 人社 behind (delivered through 2024-04, asked on 2024-06-30) the evidence said
+    "2024-04至2024-06无企业职工养老保险缴费" for months rs never sent; two of the people so listed
+    had jobs there (the fifth audit). The rule stays the contract's; the evidence says what is unknown."""
+    evidence = dict(con.execute("SELECT person_key, evidence FROM core.rule_single_person_dibao(DATE '2024-06-30')"
+                                ).fetchall())
+    assert evidence[key(N_NONE)].endswith(
+        "2024-04至2024-04无企业职工养老保险缴费，2024-05至2024-06人社未交付缴费数据; 不在任何在册家庭")
+    current = dict(con.execute("SELECT person_key, evidence FROM core.rule_single_person_dibao(DATE '2024-04-30')"
+                               ).fetchall())
+    assert current[key(N_NONE)].endswith("2024-02至2024-04无企业职工养老保险缴费; 不在任何在册家庭")
+    assert set(evidence) == set(current)  # who is listed does not change

@@ -341,7 +341,10 @@ def _write_ledger(con, staged: Staged, result: LoadResult, now: datetime, replay
 
 
 def stale_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Sources whose newest attempted delivery did not load: later steps use older data."""
+    """Sources later steps read old data of: the newest attempted delivery did not load, or
+    nothing loaded for the month of 民政's latest snapshot (the month the scores are for)."""
     rows = con.execute(query("load/stale_sources")).fetchall()
-    return [f"{s}: newest delivery {t} was rejected; using data as of {g or 'never'}" for s, t, g in rows]
+    return [f"{s}: newest delivery {t} was rejected; using data as of {g or 'never'}" if t is not None else
+            f"{s}: nothing loaded for {mz:%Y-%m}, the month of 民政's latest snapshot ({mz}); using data as of"
+            f" {g or 'never'}" for s, t, g, mz in rows]
 
