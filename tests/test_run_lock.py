@@ -81,3 +81,32 @@ def test_a_reader_holding_the_live_file_is_named_with_a_writers_advice(tmp_path)
     said = _cause(err.value)
     assert said.startswith(f"{path} is held open by ") and f"(PID {reader.pid})" in said
     assert "read-only" not in said and "dibao query" in said
+
+
+SLOW_HOLDER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+os.ftruncate(fd, 0)
+print("locked", flush=True)  # the instant a run started beside it looks: no line yet
+time.sleep(0.3)
+os.pwrite(fd, b"dibao run, pid 4242, since 2026-12-08 00:49:57", 0)
+time.sleep(120)
+"""
+
+
+def test_a_run_started_in_the_same_instant_still_names_the_holder(tmp_path):
+    """Two runs started in the same second: the refused one said "another process", since it
+    read the lock file between the holder's lock and its line (the fifth audit)."""
+    wh = tmp_path / "w.duckdb"
+    lock = lock_path(wh)
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", SLOW_HOLDER, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLocked, match="pid 4242, since 2026-12-08 00:49:57"):
+            with exclusive_run(wh):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()

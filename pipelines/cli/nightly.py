@@ -31,7 +31,7 @@ def cmd_run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     console = console_on(os.fdopen(os.dup(2), "w", buffering=1))
     home = configure()
-    log_file = out / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_file = out / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"  # two runs, two logs
     # Caseworkers return their lists beside the agencies' deliveries (discovery reads only mz/cl/rs).
     feedback = feedback_folder(landing)
     conf = {"landing": str(landing), "warehouse": str(warehouse), "out": str(out), "feedback": str(feedback),
