@@ -146,7 +146,7 @@ def test_actions_and_deadlines_follow_the_rules_file(run):
     assert rows["H9"]["建议措施"].startswith("临时救助（急难") and rows["H9"]["核查时限"] == "24小时"
     assert rows["H9"]["核查期限"].startswith("2024-07-02")
     assert rows["H9"]["风险原因"].startswith("近期情况：家人新患重病；")  # the action's reason, on the row
-    assert rows["H4"]["风险原因"].startswith("近期情况：有成年无业的一/二级重度残疾成员；")
+    assert rows["H4"]["风险原因"].startswith("近期情况：有成年无业的一/二级重度残疾成员；")  # no rule flag says it here
     # an adult member with a 一级 certificate and no job: 单人保 review, 高 = 3 working days
     assert rows["H4"]["建议措施"].startswith("单人保审核") and rows["H4"]["核查期限"].startswith("2024-07-04")
     t1 = {r["家庭编号"]: r for r in sheet(workbook(run, T1), HOUSEHOLD_SHEET).to_dicts()}

@@ -111,6 +111,11 @@ def test_emergency_steps_are_24_hours_on_both_sheets():
     assert rules.household_step("中", {"unemployed_member"}, set(), date(2024, 5, 6)).because == \
         "有劳动能力的成员失业或近期失去工作"
     assert rules.household_step("高", set(), set(), date(2024, 5, 6)).because == ""
+    # a reason on the row that states the signal already: not said twice
+    assert rules.household_step("高", {"severe_disabled_adult"}, set(), date(2024, 5, 6)).because == \
+        "有成年无业的一/二级重度残疾成员"
+    assert rules.household_step("高", {"severe_disabled_adult"}, {"R_SINGLE_PERSON_DIBAO"},
+                                date(2024, 5, 6)).because == ""
 
 
 def test_uninsured_unemployed_needs_contribution_data_for_the_window(con):

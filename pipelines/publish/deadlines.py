@@ -99,6 +99,8 @@ SIGNAL_NAMES = {
     "severe_disabled_adult": "有成年无业的一/二级重度残疾成员",
     "unemployed_member": "有劳动能力的成员失业或近期失去工作",
 }
+# A signal a reason code on the row already states is not said twice (the 单人保 rule flag).
+SIGNAL_STATED_BY = {"severe_disabled_adult": "R_SINGLE_PERSON_DIBAO"}
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ class CheckRules:
         for rule in self.households:
             if rule.matches(level, signals, reasons):
                 deadline = rule.deadlines[level]
-                because = "、".join(SIGNAL_NAMES.get(s, s) for s in sorted(rule.signals_any & signals))
+                because = "、".join(SIGNAL_NAMES.get(s, s) for s in sorted(rule.signals_any & signals)
+                                   if SIGNAL_STATED_BY.get(s) not in reasons)
                 return Step(rule.action, deadline.label, deadline.due(issued_on, self.calendar), because)
         raise RulesError(f"{RULES_FILE.name}: no household rule matches level {level!r}")
 
