@@ -134,14 +134,16 @@ def _load(con, staged: Staged, now: datetime) -> LoadResult:
             if d.source in ("mz", "cl"):
                 recheck_later_registrations(con, d.extract_date)
     if result.status == REJECTED:
-        con.execute(
-            "INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
-            [now, d.source, d.extract_date, f"{d.rel} rejected: {result.message}"[:2000]],
-        )
+        _alert_rejected(con, d, now, result.message)
     elif result.status == LOADED and confirmed:
         con.execute("INSERT INTO audit.alerts VALUES (?, 'warning', 'snapshot_size_confirmed', ?, ?, ?)",
                     [now, d.source, d.extract_date, f"{d.rel}: {result.message}"[:2000]])
     return result
+
+
+def _alert_rejected(con, d: Delivery, now: datetime, message: str) -> None:
+    con.execute("INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
+                [now, d.source, d.extract_date, f"{d.rel} rejected: {message}"[:2000]])
 
 
 def _refuse(con, staged: Staged, now: datetime, err: Exception) -> LoadResult:
@@ -155,8 +157,7 @@ def _refuse(con, staged: Staged, now: datetime, err: Exception) -> LoadResult:
     con.execute("BEGIN")
     try:
         _write_ledger(con, staged, result, now, None)
-        con.execute("INSERT INTO audit.alerts VALUES (?, 'error', 'delivery_rejected', ?, ?, ?)",
-                    [now, d.source, d.extract_date, f"{d.rel} rejected: {result.message}"[:2000]])
+        _alert_rejected(con, d, now, result.message)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)

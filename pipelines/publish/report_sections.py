@@ -34,18 +34,18 @@ def risk(con, as_of, tiles, warehouse: Path) -> Section:
     if not table_exists(con, "mart.risk_list") or as_of is None:
         return missing(section, "尚无风险评分 (mart.risk_list not built yet)")
     counts = _rows(con, """
-        SELECT county_code, township_code, risk_level, count(*) FROM mart.risk_list WHERE as_of_date = $1
-        GROUP BY ALL ORDER BY county_code, township_code""", [as_of])
+        SELECT county_code, township_code, risk_level, count(*), sum(risk_score) FROM mart.risk_list
+        WHERE as_of_date = $1 GROUP BY ALL ORDER BY county_code, township_code""", [as_of])
     by_county: dict[str, dict[str, float]] = {}
     by_township: dict[tuple, dict[str, float]] = {}
-    for county, township, level, n in counts:
+    for county, township, level, n, _ in counts:
         by_county.setdefault(county, {}).setdefault(level, 0)
         by_county[county][level] += n
         by_township.setdefault((county, township), {})[level] = n
     levels = [(lvl, LEVEL_COLORS[lvl]) for lvl in ("高", "中", "低")]
     tiles["高风险户|high risk"] = f"{sum(v.get('高', 0) for v in by_county.values()):,}"
     tiles["中风险户|medium risk"] = f"{sum(v.get('中', 0) for v in by_county.values()):,}"
-    expected = _rows(con, "SELECT sum(risk_score) FROM mart.risk_list WHERE as_of_date = $1", [as_of])[0][0] or 0
+    expected = sum(r[4] or 0 for r in counts)  # the households the scores expect below the line
     section.body.append(f'<p class="note">评分日期 {as_of}，在册非低保/特困家庭。“高”“中”按各乡镇的入户能力划分'
                         f'（高＝本月入户，中＝其后同样多的户），不是按可能性：评分合计约 {expected:,.0f} 户预计三个月内低于'
                         f'低保线。<span class="en">Scoring date {as_of}; scored households by risk level. 高 and 中 follow'

@@ -8,8 +8,7 @@
 --   4. are a member of no mz household whose 保障状态 is 在册 (a 退出 household
 --      covers nobody; the 户主 counts as a member: core.covered_persons).
 -- Grain: one row per qualifying person, with the facts as evidence. The evidence says
--- which months of the window 人社 had not delivered by d (a month holding under a tenth
--- of the median month's contributions is not delivered, as in core.unemployment_insurance):
+-- which months of the window 人社 had not delivered by d (core.contribution_months):
 -- "no contribution" is a fact only for months delivered. (The rule stays the contract's:
 -- with rs behind, the person is still listed, and the list says what is unknown.)
 CREATE OR REPLACE MACRO core.rule_single_person_dibao(d) AS TABLE
@@ -28,16 +27,8 @@ window_months AS (
         (date_trunc('month', d::DATE) - INTERVAL 2 MONTH)::DATE AS first_month,
         date_trunc('month', d::DATE)::DATE AS last_month
 ),
-per_month AS (
-    SELECT month, count(*) AS contributions
-    FROM core.contributions
-    WHERE recorded_on <= d::DATE
-    GROUP BY month
-),
 delivered AS (  -- the last month 人社 delivered by d
-    SELECT max(month) AS last_delivered
-    FROM per_month
-    WHERE contributions >= 0.1 * (SELECT median(contributions) FROM per_month)
+    SELECT max(month) AS last_delivered FROM core.contribution_months(d)
 ),
 insured_workers AS (
     SELECT DISTINCT c.person_key

@@ -4,10 +4,8 @@
 -- those months at all. rs delivers contributions from some month on: a window
 -- that starts before the first month delivered (or ends after the last) is
 -- unknown, not uninsured (issue 19: 58 of 85 flags were missing data).
--- covered = every month of the window was delivered, over all contributions recorded by
--- d. A month counts as delivered when it holds at least a tenth of a typical month's
--- contributions (the median month's): one mistyped 缴费年月 (201911 for 202311) is a
--- contribution, not a delivered month, and it no longer stretched the delivered range
+-- covered = every month of the window was delivered by d (core.contribution_months):
+-- one mistyped 缴费年月 (201911 for 202311) no longer stretched the delivered range
 -- over years rs never sent, which had made every open 失业登记 look uninsured (the
 -- hostile audit: 0 → 109 candidates). A month rs never delivered leaves its windows
 -- unknown. Grain: one row per person.
@@ -17,16 +15,8 @@ WITH open_unemployment AS (
     FROM core.open_registrations(d, '失业登记')
     GROUP BY person_key
 ),
-per_month AS (
-    SELECT month, count(*) AS contributions
-    FROM core.contributions
-    WHERE recorded_on <= d::DATE
-    GROUP BY month
-),
 delivered_months AS (
-    SELECT month
-    FROM per_month
-    WHERE contributions >= 0.1 * (SELECT median(contributions) FROM per_month)
+    SELECT month FROM core.contribution_months(d)
 ),
 runs AS (  -- delivered months in unbroken runs: what the evidence shows is the latest run
     SELECT month, date_diff('month', DATE '2000-01-01', month) - row_number() OVER (ORDER BY month) AS run
